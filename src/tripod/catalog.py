@@ -1,0 +1,115 @@
+"""The metric catalog: the one place that defines each metric tripod emits.
+
+The SDK records these; ``tripod generate`` and ``tripod check`` read them from here (see
+shared/DESIGN.md), so a metric's name, labels and buckets are written exactly once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from tripod.config import DEFAULT_HTTP_BUCKETS
+
+__all__ = [
+    "CATALOG",
+    "HTTP_SERVER_ACTIVE_REQUESTS",
+    "HTTP_SERVER_REQUEST_BODY_SIZE",
+    "HTTP_SERVER_REQUEST_DURATION",
+    "HTTP_SERVER_RESPONSE_BODY_SIZE",
+    "SIZE_BUCKETS",
+    "TELEMETRY_DROPPED",
+    "UNMATCHED_ROUTE",
+    "MetricSpec",
+]
+
+MetricType = Literal["counter", "gauge", "histogram", "summary", "info"]
+
+#: ``http_route`` label value for requests that matched no route (404s, scanners): one series,
+#: never the raw path.
+UNMATCHED_ROUTE = "__unmatched__"
+
+#: Body-size buckets in bytes: 100 B to 10 MB, roughly x4 apart.
+SIZE_BUCKETS = (100.0, 400.0, 1_600.0, 6_400.0, 25_600.0, 102_400.0, 409_600.0, 1_638_400.0, 1e7)
+
+
+@dataclasses.dataclass(frozen=True)
+class MetricSpec:
+    """A metric family as Prometheus exposes it.
+
+    ``name`` is the family name (a counter's ``_total`` suffix is not part of it, as in
+    prometheus_client); :attr:`series_names` lists the names its samples carry.
+    """
+
+    name: str
+    type: MetricType
+    help: str
+    labels: tuple[str, ...] = ()
+    unit: str = ""
+    buckets: tuple[float, ...] | None = None
+    otel_name: str | None = None
+
+    @property
+    def series_names(self) -> tuple[str, ...]:
+        if self.type == "counter":
+            return (f"{self.name}_total", f"{self.name}_created")
+        if self.type == "histogram":
+            return (f"{self.name}_bucket", f"{self.name}_sum", f"{self.name}_count")
+        if self.type == "summary":
+            return (self.name, f"{self.name}_sum", f"{self.name}_count")
+        if self.type == "info":
+            return (f"{self.name}_info",)
+        return (self.name,)
+
+
+_HTTP_LABELS = ("http_request_method", "http_route", "http_response_status_code")
+
+HTTP_SERVER_REQUEST_DURATION = MetricSpec(
+    name="http_server_request_duration_seconds",
+    type="histogram",
+    help="Duration of HTTP server requests.",
+    labels=_HTTP_LABELS,
+    unit="seconds",
+    buckets=DEFAULT_HTTP_BUCKETS,
+    otel_name="http.server.request.duration",
+)
+HTTP_SERVER_ACTIVE_REQUESTS = MetricSpec(
+    name="http_server_active_requests",
+    type="gauge",
+    help="Number of active HTTP server requests.",
+    labels=("http_request_method",),
+    unit="requests",
+    otel_name="http.server.active_requests",
+)
+HTTP_SERVER_REQUEST_BODY_SIZE = MetricSpec(
+    name="http_server_request_body_size_bytes",
+    type="histogram",
+    help="Size of HTTP server request bodies.",
+    labels=_HTTP_LABELS,
+    unit="bytes",
+    buckets=SIZE_BUCKETS,
+    otel_name="http.server.request.body.size",
+)
+HTTP_SERVER_RESPONSE_BODY_SIZE = MetricSpec(
+    name="http_server_response_body_size_bytes",
+    type="histogram",
+    help="Size of HTTP server response bodies.",
+    labels=_HTTP_LABELS,
+    unit="bytes",
+    buckets=SIZE_BUCKETS,
+    otel_name="http.server.response.body.size",
+)
+TELEMETRY_DROPPED = MetricSpec(
+    name="tripod_telemetry_dropped",
+    type="counter",
+    help="Telemetry items tripod dropped instead of slowing the app (full queue, dead backend).",
+    labels=("signal",),
+)
+
+CATALOG: tuple[MetricSpec, ...] = (
+    HTTP_SERVER_REQUEST_DURATION,
+    HTTP_SERVER_ACTIVE_REQUESTS,
+    HTTP_SERVER_REQUEST_BODY_SIZE,
+    HTTP_SERVER_RESPONSE_BODY_SIZE,
+    TELEMETRY_DROPPED,
+)

@@ -1,0 +1,1 @@
+"""Framework integrations: ASGI, WSGI (and later Django, Celery, ...)."""

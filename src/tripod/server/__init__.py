@@ -1,0 +1,1 @@
+"""The embedded backend behind `tripod serve`."""

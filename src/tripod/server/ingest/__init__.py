@@ -1,0 +1,1 @@
+"""Ingest: OTLP/HTTP, Prometheus remote write, exposition import, scraping."""

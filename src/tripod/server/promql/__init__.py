@@ -1,0 +1,1 @@
+"""The PromQL engine and the Prometheus HTTP API."""

@@ -1,0 +1,1 @@
+"""Storage of series/samples, spans and log records."""
