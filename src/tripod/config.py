@@ -188,7 +188,7 @@ PARAMS: tuple[Param, ...] = (
           "Configure JSON logging on the root logger."),
     Param("otlp_endpoint", ("OTEL_EXPORTER_OTLP_ENDPOINT", "TRIPOD_OTLP_ENDPOINT"),
           None, _endpoint,
-          "Base URL of an OTLP receiver (`tripod serve`, a Collector). Unset: nothing is exported."),
+          "Base URL of an OTLP receiver (`tripod serve`, a Collector); unset: no export."),
     Param("otlp_protocol", ("OTEL_EXPORTER_OTLP_PROTOCOL",), "http/protobuf",
           _choice("http/protobuf", "grpc"),
           "`http/protobuf`, or `grpc` with `tripod[grpc]` installed."),
