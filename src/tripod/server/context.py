@@ -45,6 +45,7 @@ class ServerConfig:
     limits: Limits = dataclasses.field(default_factory=Limits)
     scrape_configs: tuple[dict[str, Any], ...] = ()
     raw: dict[str, Any] = dataclasses.field(default_factory=dict)  # the whole --config file
+    token: str | None = None  # when set, every endpoint but /-/healthy needs this bearer token
 
 
 @dataclasses.dataclass

@@ -1,11 +1,178 @@
-"""Placeholder until its owner lands it: contributes no routes yet."""
+"""Prometheus remote write v1 receiver: ``POST /api/v1/write`` (protobuf + snappy).
+
+Answers as Prometheus's own receiver does: 204 when everything was stored; 400 with a plain-text
+reason when the body cannot be decoded (nothing kept) or when samples were refused (invalid
+labels, limits, out-of-order/duplicate timestamps) — senders retry only on 5xx, so a 400 stops
+them resending a batch that can never succeed. Unlike Prometheus (which rolls the whole batch
+back), the valid samples of a partly refused batch are kept, as remote write 2.0 allows.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import logging
+from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from tripod.server.context import ServerContext
+from tripod.server.ingest._prom_metrics import record
+from tripod.server.ingest._prom_remote import (
+    DecodedWrite,
+    LabelCache,
+    RemoteWriteError,
+    decode_write_request,
+    decompress,
+)
+from tripod.server.store.model import AppendResult
+
+__all__ = ["RefStore", "ingest_body", "label_cache", "routes"]
+
+_log = logging.getLogger("tripod.server.remote_write")
+
+_PROTOBUF = "application/x-protobuf"
+
+
+@runtime_checkable
+class RefStore(Protocol):
+    """A sample store with a columnar fast path (the DuckDB store has one): series refs made
+    once per label set, then samples appended as arrays, skipping per-sample objects."""
+
+    def ref(self, labels: Mapping[str, str]) -> int: ...
+
+    def append_refs(
+        self,
+        sids: npt.NDArray[np.int64],
+        stamps: npt.NDArray[np.int64],
+        values: npt.NDArray[np.float64],
+        result: AppendResult | None = None,
+    ) -> AppendResult: ...
+
+
+def label_cache(ctx: ServerContext) -> LabelCache:
+    """A label-set memo resolving to series refs when the store has the fast path."""
+    store = ctx.samples
+    resolve = store.ref if isinstance(store, RefStore) else None
+    return LabelCache(ctx.config.limits, resolve)
+
+
+def _store(ctx: ServerContext, cache: LabelCache, decoded: DecodedWrite) -> AppendResult:
+    if not decoded.keys:
+        return AppendResult()
+    store = ctx.samples
+    if cache.resolve is not None and isinstance(store, RefStore):
+        return store.append_refs(
+            np.array(decoded.keys, dtype=np.int64),
+            np.array(decoded.stamps, dtype=np.int64),
+            np.array(decoded.values, dtype=np.float64),
+        )
+    return store.append(decoded.samples)
+
+
+def _summary(refused: AppendResult, stored: AppendResult, total: int) -> str:
+    counts: dict[str, int] = dict(refused.rejected)
+    for reason, n in stored.rejected.items():
+        counts[reason] = counts.get(reason, 0) + n
+    kinds = ", ".join(f"{reason}={n}" for reason, n in sorted(counts.items()))
+    errors = "; ".join([*refused.errors, *stored.errors][:3])
+    return f"{sum(counts.values())} of {total} samples rejected ({kinds}): {errors}"
+
+
+def ingest_body(ctx: ServerContext, cache: LabelCache, body: bytes) -> tuple[int, str]:
+    """Decompress, decode, store; returns ``(status, reason)``. Runs in a worker thread."""
+    try:
+        decoded = decode_write_request(
+            decompress(body, ctx.config.limits), ctx.config.limits, cache
+        )
+    except RemoteWriteError as exc:
+        record(ctx, "remote_write", 0, {"undecodable": 1})
+        return exc.status, str(exc)
+    for metric, type_, help_, unit in decoded.metadata:
+        if metric:
+            ctx.samples.set_metadata(metric, type_, help_, unit)
+    stored = _store(ctx, cache, decoded)
+    refused = decoded.refused
+    rejected = dict(refused.rejected)
+    for reason, n in stored.rejected.items():
+        rejected[reason] = rejected.get(reason, 0) + n
+    record(ctx, "remote_write", stored.accepted, rejected)
+    if not rejected:
+        return 204, ""
+    total = len(decoded.keys) + sum(refused.rejected.values())
+    return 400, _summary(refused, stored, total)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        msg = f"remote write body of {declared} bytes exceeds the limit of {limit} bytes"
+        raise RemoteWriteError(msg, 413)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            msg = f"remote write body exceeds the limit of {limit} bytes; send smaller batches"
+            raise RemoteWriteError(msg, 413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _check_headers(request: Request) -> None:
+    # Like Prometheus, missing headers are tolerated (v1 and snappy assumed); wrong ones are not.
+    media, *params = request.headers.get("content-type", "").lower().split(";")
+    content_type = media.strip()
+    if content_type and content_type != _PROTOBUF:
+        msg = (
+            f"Content-Type {content_type!r} is not accepted: remote write v1 sends "
+            f"{_PROTOBUF} (prometheus.WriteRequest)"
+        )
+        raise RemoteWriteError(msg, 415)
+    for param in params:
+        name, _, value = param.strip().partition("=")
+        if name == "proto" and value.strip() != "prometheus.writerequest":
+            msg = (
+                f"protobuf message {value.strip()!r} is not accepted: tripod takes remote write "
+                "1.0 (prometheus.WriteRequest); set the sender's protobuf_message to "
+                "prometheus.WriteRequest"
+            )
+            raise RemoteWriteError(msg, 415)
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding and encoding != "snappy":
+        msg = f"Content-Encoding {encoding!r} is not accepted: remote write v1 uses snappy"
+        raise RemoteWriteError(msg, 415)
 
 
 def routes(ctx: ServerContext) -> list[BaseRoute]:
-    return []
+    """Prometheus ingest's routes: ``POST /api/v1/write`` bound to ``ctx``'s store and limits,
+    and the scraper's ``GET /api/v1/targets`` (served from here so the app needs one include)."""
+    from tripod.server.ingest import _scrape_api
+
+    cache = label_cache(ctx)
+
+    async def write(request: Request) -> Response:
+        try:
+            _check_headers(request)
+            body = await _read_body(request, ctx.config.limits.max_body_bytes)
+        except RemoteWriteError as exc:
+            record(ctx, "remote_write", 0, {"undecodable": 1})
+            return PlainTextResponse(str(exc) + "\n", status_code=exc.status)
+        try:
+            status, reason = await run_in_threadpool(ingest_body, ctx, cache, body)
+        except Exception:
+            # The store failed (disk, database): 5xx so the sender retries the batch.
+            _log.exception("remote write: storing a batch failed")
+            reason = "storing the batch failed; see the server log (the sender will retry)"
+            return PlainTextResponse(reason + "\n", status_code=500)
+        if status == 204:
+            return Response(status_code=204)
+        if status == 400 and not reason.startswith("body"):
+            _log.warning("remote write: %s", reason)
+        return PlainTextResponse(reason + "\n", status_code=status)
+
+    return [Route("/api/v1/write", write, methods=["POST"]), *_scrape_api.routes(ctx)]

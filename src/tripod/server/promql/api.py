@@ -1,11 +1,340 @@
-"""Placeholder until its owner lands it: contributes no routes yet."""
+"""The Prometheus HTTP API v1 on `tripod serve`: query, query_range, series, labels, label
+values, metadata, buildinfo, format_query (and an empty query_exemplars for Grafana).
+
+Response shapes, status codes and ``errorType`` values are Prometheus's. Queries run in a
+worker thread so ingest on the event loop is never stalled by a long evaluation.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import json
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl
 
+import numpy as np
+import promql_parser as pp
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from tripod import __version__
 from tripod.server.context import ServerContext
+from tripod.server.promql.engine import Engine, QueryResult, selector_matchers
+from tripod.server.promql.errors import (
+    MSG_NEGATIVE_STEP,
+    MSG_TOO_MANY_POINTS,
+    BadDataError,
+    ParseError,
+    PromQLError,
+)
+from tripod.server.promql.params import MAX_TIME_MS, MIN_TIME_MS, parse_duration_ms, parse_time_ms
+from tripod.server.promql.parse import parse_expr
+from tripod.server.promql.values import Matrix, Scalar, String, Vector, format_value
+from tripod.server.store.model import Matcher
+
+__all__ = ["Params", "render_result", "routes"]
+
+log = logging.getLogger("tripod.server.promql")
+
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+PROMETHEUS_COMPAT_VERSION = "2.42.0"
+
+
+class Params:
+    """Query-string and form parameters, multi-valued (``match[]``) as Prometheus reads them."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self.pairs = pairs
+
+    @classmethod
+    async def read(cls, request: Request) -> Params:
+        pairs = list(request.query_params.multi_items())
+        if request.method == "POST":
+            ctype = request.headers.get("content-type", "")
+            if ctype.startswith("application/x-www-form-urlencoded"):
+                body = (await request.body()).decode("utf-8", errors="replace")
+                pairs = parse_qsl(body, keep_blank_values=True) + pairs
+        return cls(pairs)
+
+    def get(self, name: str) -> str:
+        for key, value in self.pairs:
+            if key == name:
+                return value
+        return ""
+
+    def all(self, name: str) -> list[str]:
+        return [value for key, value in self.pairs if key == name]
+
+
+def _ts(ms: int) -> float | int:
+    return ms // 1000 if ms % 1000 == 0 else ms / 1000.0
+
+
+def _metric(labels: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return dict(labels)
+
+
+def render_result(result: QueryResult) -> dict[str, Any]:
+    """``data`` of a query answer: ``{"resultType", "result"}`` in Prometheus's shapes."""
+    value = result.value
+    steps = result.steps
+    if isinstance(value, Scalar):
+        return {
+            "resultType": "scalar",
+            "result": [_ts(int(steps[0])), format_value(float(value.values[0]))],
+        }
+    if isinstance(value, String):
+        return {"resultType": "string", "result": [_ts(int(steps[0])), value.value]}
+    if isinstance(value, Matrix):
+        out: list[dict[str, Any]] = []
+        t0 = int(value.eval_ms[0])
+        series = value.series
+        for i, labels in enumerate(series.labels):
+            ts = series.ts[series.starts[i] : series.ends[i]]
+            vs = series.vs[series.starts[i] : series.ends[i]]
+            keep = (ts >= t0 - value.range_ms) & (ts <= t0)
+            if not keep.any():
+                continue
+            pts = [
+                [_ts(t), format_value(v)]
+                for t, v in zip(ts[keep].tolist(), vs[keep].tolist(), strict=True)
+            ]
+            out.append({"metric": _metric(labels), "values": pts})
+        return {"resultType": "matrix", "result": out}
+    assert isinstance(value, Vector)
+    if result.kind == "vector":
+        t = _ts(int(steps[0]))
+        return {
+            "resultType": "vector",
+            "result": [
+                {"metric": _metric(lab), "value": [t, format_value(float(value.values[i, 0]))]}
+                for i, lab in enumerate(value.labels)
+                if value.present[i, 0]
+            ],
+        }
+    times = [_ts(t) for t in steps.tolist()]
+    rows: list[dict[str, Any]] = []
+    for i, lab in enumerate(value.labels):
+        idx = np.flatnonzero(value.present[i]).tolist()
+        vals = value.values[i].tolist()
+        rows.append(
+            {"metric": _metric(lab), "values": [[times[j], format_value(vals[j])] for j in idx]}
+        )
+    return {"resultType": "matrix", "result": rows}
+
+
+def _json(body: dict[str, Any], status: int = 200) -> Response:
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return Response(text, status_code=status, media_type="application/json")
+
+
+def _success(data: Any) -> Response:
+    return _json({"status": "success", "data": data})
+
+
+def _error(exc: PromQLError) -> Response:
+    return _json({"status": "error", "errorType": exc.error_type, "error": exc.message}, exc.status)
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _guarded(fn: Callable[[Request, Params], Awaitable[Response]]) -> Handler:
+    async def handler(request: Request) -> Response:
+        try:
+            params = await Params.read(request)
+            return await fn(request, params)
+        except PromQLError as exc:
+            return _error(exc)
+        except Exception:
+            log.exception("PromQL API request failed: %s", request.url.path)
+            body = {
+                "status": "error",
+                "errorType": "internal",
+                "error": "internal error while evaluating the request; see the server log",
+            }
+            return _json(body, 500)
+
+    return handler
+
+
+def _query_param(params: Params) -> str:
+    query = params.get("query")
+    if not query.strip():
+        msg = 'invalid parameter "query": 1:1: parse error: no expression found in input'
+        raise BadDataError(msg)
+    return query
+
+
+def _with_query_prefix(exc: ParseError) -> BadDataError:
+    return BadDataError(f'invalid parameter "query": {exc.message}')
+
+
+def _timeout(params: Params) -> float | None:
+    text = params.get("timeout")
+    if not text:
+        return None
+    return parse_duration_ms("timeout", text) / 1000.0
+
+
+def _selector_sets(params: Params, *, required: bool) -> list[list[Matcher]]:
+    texts = params.all("match[]")
+    if not texts and required:
+        msg = "no match[] parameter provided"
+        raise BadDataError(msg)
+    sets: list[list[Matcher]] = []
+    for text in texts:
+        try:
+            expr = parse_expr(text)
+        except ParseError as exc:
+            msg = f'invalid parameter "match[]": {exc.message}'
+            raise BadDataError(msg) from None
+        if not isinstance(expr, pp.VectorSelector):
+            msg = (
+                f'invalid parameter "match[]": 1:1: parse error: expected a series selector '
+                f'such as up{{job="api"}}, got {text!r}'
+            )
+            raise BadDataError(msg)
+        sets.append(selector_matchers(expr))
+    return sets
+
+
+def _range(params: Params) -> tuple[int, int]:
+    start = params.get("start")
+    end = params.get("end")
+    start_ms = parse_time_ms("start", start) if start else MIN_TIME_MS
+    end_ms = parse_time_ms("end", end) if end else MAX_TIME_MS
+    return start_ms, end_ms
+
+
+def _limit(params: Params) -> int:
+    text = params.get("limit")
+    if not text:
+        return 0
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        msg = f'invalid parameter "limit": cannot parse "{text}" to a non-negative integer'
+        raise BadDataError(msg)
+    return value
 
 
 def routes(ctx: ServerContext) -> list[BaseRoute]:
-    return []
+    limits = ctx.config.limits
+    engine = Engine(
+        ctx.samples, timeout_s=limits.query_timeout_s, max_samples=limits.query_max_samples
+    )
+
+    async def query(request: Request, params: Params) -> Response:
+        text = _query_param(params)
+        t = params.get("time")
+        time_ms = parse_time_ms("time", t) if t else int(time.time() * 1000)
+        timeout = _timeout(params)
+        try:
+            result = await run_in_threadpool(engine.instant, text, time_ms, timeout)
+        except ParseError as exc:
+            raise _with_query_prefix(exc) from None
+        return _success(await run_in_threadpool(render_result, result))
+
+    async def query_range(request: Request, params: Params) -> Response:
+        start_ms = parse_time_ms("start", params.get("start"))
+        end_ms = parse_time_ms("end", params.get("end"))
+        if end_ms < start_ms:
+            msg = "end timestamp must not be before start time"
+            raise BadDataError(msg)
+        step_ms = parse_duration_ms("step", params.get("step"))
+        if step_ms <= 0:
+            msg = MSG_NEGATIVE_STEP
+            raise BadDataError(msg)
+        if (end_ms - start_ms) // step_ms > 11_000:
+            msg = MSG_TOO_MANY_POINTS
+            raise BadDataError(msg)
+        timeout = _timeout(params)
+        text = _query_param(params)
+        try:
+            result = await run_in_threadpool(engine.range, text, start_ms, end_ms, step_ms, timeout)
+        except ParseError as exc:
+            raise _with_query_prefix(exc) from None
+        return _success(await run_in_threadpool(render_result, result))
+
+    async def series(request: Request, params: Params) -> Response:
+        sets = _selector_sets(params, required=True)
+        start_ms, end_ms = _range(params)
+        limit = _limit(params)
+        found = await run_in_threadpool(ctx.samples.series, sets, start_ms, end_ms)
+        return _success(found[:limit] if limit else found)
+
+    async def labels(request: Request, params: Params) -> Response:
+        sets = _selector_sets(params, required=False)
+        start_ms, end_ms = _range(params)
+        limit = _limit(params)
+        names = await run_in_threadpool(ctx.samples.label_names, sets, start_ms, end_ms)
+        return _success(names[:limit] if limit else names)
+
+    async def label_values(request: Request, params: Params) -> Response:
+        name = request.path_params["name"]
+        if not _LABEL_NAME.match(name):
+            msg = f'invalid label name: "{name}"'
+            raise BadDataError(msg)
+        sets = _selector_sets(params, required=False)
+        start_ms, end_ms = _range(params)
+        limit = _limit(params)
+        values = await run_in_threadpool(ctx.samples.label_values, name, sets, start_ms, end_ms)
+        return _success(values[:limit] if limit else values)
+
+    async def metadata(request: Request, params: Params) -> Response:
+        found = await run_in_threadpool(ctx.samples.metadata)
+        metric = params.get("metric")
+        if metric:
+            found = {k: v for k, v in found.items() if k == metric}
+        limit = _limit(params)
+        if limit:
+            found = dict(list(found.items())[:limit])
+        return _success(found)
+
+    async def buildinfo(request: Request, params: Params) -> Response:
+        return _success(
+            {
+                "version": PROMETHEUS_COMPAT_VERSION,
+                "revision": f"tripod-{__version__}",
+                "branch": "tripod",
+                "buildUser": "tripod",
+                "buildDate": "",
+                "goVersion": "",
+                "application": "tripod",
+            }
+        )
+
+    async def format_query(request: Request, params: Params) -> Response:
+        text = _query_param(params)
+        try:
+            expr = parse_expr(text)
+        except ParseError as exc:
+            raise _with_query_prefix(exc) from None
+        return _success(expr.prettify())
+
+    async def exemplars(request: Request, params: Params) -> Response:
+        _query_param(params)
+        return _success([])
+
+    def route(path: str, fn: Callable[[Request, Params], Awaitable[Response]]) -> Route:
+        return Route(path, _guarded(fn), methods=["GET", "POST"])
+
+    return [
+        route("/api/v1/query", query),
+        route("/api/v1/query_range", query_range),
+        route("/api/v1/series", series),
+        route("/api/v1/labels", labels),
+        route("/api/v1/label/{name}/values", label_values),
+        route("/api/v1/metadata", metadata),
+        route("/api/v1/status/buildinfo", buildinfo),
+        route("/api/v1/format_query", format_query),
+        route("/api/v1/query_exemplars", exemplars),
+    ]

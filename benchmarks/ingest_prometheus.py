@@ -1,0 +1,212 @@
+"""Prometheus ingest figures for docs/benchmarks.md: remote-write sample rate into a real
+`tripod serve` over loopback, where the time goes (decode vs store), and the scrape
+parse+store rate for a large target.
+
+Run: .venv/bin/python benchmarks/ingest_prometheus.py [--samples 1000000] [--series 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import cramjam
+import httpx
+import numpy as np
+from prometheus_client import CollectorRegistry
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.helpers.procs import start_tripod_serve
+
+from tripod.server.context import Limits, ServerConfig, ServerContext
+from tripod.server.ingest._prom_remote import LabelCache, decode_write_request, decompress
+from tripod.server.ingest._prompb import WriteRequest
+from tripod.server.ingest._scrape_store import TargetWriter
+from tripod.server.ingest._scrape_targets import targets_for
+from tripod.server.ingest.scrape import validate_scrape_configs
+from tripod.server.store.db import Database
+from tripod.server.store.samples import DuckSampleStore
+
+HEADERS = {
+    "Content-Encoding": "snappy",
+    "Content-Type": "application/x-protobuf",
+    "X-Prometheus-Remote-Write-Version": "0.1.0",
+}
+
+
+def _labels(i: int) -> list[tuple[str, str]]:
+    return [
+        ("__name__", f"http_requests_{i % 20}_total"),
+        ("instance", f"10.0.{i % 7}.{i % 251}:9100"),
+        ("job", "api"),
+        ("method", ("GET", "POST", "PUT")[i % 3]),
+        ("path", f"/api/v1/items/{i % 97}"),
+        ("series", str(i)),
+        ("status", str(200 + i % 5)),
+    ]
+
+
+def build_bodies(series: int, per_request: int, points: int, rounds: int, t0: int) -> list[bytes]:
+    """Snappy WriteRequests like Prometheus's shards send: ``per_request`` series of
+    ``points`` samples each, the whole series set once per round, time moving forward."""
+    bodies = []
+    labels = [_labels(i) for i in range(series)]
+    for r in range(rounds):
+        for start in range(0, series, per_request):
+            req = WriteRequest()
+            for i in range(start, min(start + per_request, series)):
+                ts = req.timeseries.add()
+                for name, value in labels[i]:
+                    ts.labels.add(name=name, value=value)
+                for p in range(points):
+                    ts.samples.add(timestamp=t0 + (r * points + p) * 15_000, value=float(i + r + p))
+            bodies.append(bytes(cramjam.snappy.compress_raw(req.SerializeToString())))
+    return bodies
+
+
+def remote_write_e2e(bodies: list[bytes], samples: int, clients: int, blocks: int) -> float:
+    """Samples/s stored by a real `tripod serve` fed by ``clients`` concurrent senders.
+
+    Like Prometheus's shards, each sender always carries the same series (request ``i`` holds
+    series block ``i % blocks``), so every series arrives in time order.
+    """
+    warm = blocks * max(1, len(bodies) // blocks // 10)  # whole rounds: they create the series
+    rest = list(enumerate(bodies))[warm:]
+    if not rest:
+        msg = "too few samples for a warm-up round and a measured part: raise --samples"
+        raise SystemExit(msg)
+    failures: list[str] = []
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        start_tripod_serve(Path(tmp) / "data", "--retention-time", "0") as proc,
+    ):
+        url = proc.url + "/api/v1/write"
+        with httpx.Client() as client:
+            for body in bodies[:warm]:
+                client.post(url, content=body, headers=HEADERS).raise_for_status()
+
+        def send(chunk: list[bytes]) -> None:
+            with httpx.Client(timeout=60) as client:
+                for body in chunk:
+                    r = client.post(url, content=body, headers=HEADERS)
+                    if r.status_code != 204:
+                        failures.append(r.text)
+
+        per = [[b for i, b in rest if (i % blocks) % clients == c] for c in range(clients)]
+        start = time.perf_counter()
+        threads = [threading.Thread(target=send, args=(chunk,)) for chunk in per]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.perf_counter() - start
+    if failures:
+        print(f"  {len(failures)} requests failed, e.g. {failures[0][:200]}")
+    return samples * (len(rest) / len(bodies)) / elapsed
+
+
+def remote_write_breakdown(bodies: list[bytes], samples: int) -> tuple[float, float, float]:
+    """In one process: seconds spent decoding (snappy + protobuf + labels) and appending."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(Path(tmp) / "data")
+        store = DuckSampleStore(db, Limits(), 0.0)
+        cache = LabelCache(Limits(), store.ref)
+        decode_s = append_s = 0.0
+        for body in bodies:
+            t = time.perf_counter()
+            d = decode_write_request(decompress(body, Limits()), Limits(), cache)
+            sids = np.array(d.keys, dtype=np.int64)
+            stamps = np.array(d.stamps, dtype=np.int64)
+            values = np.array(d.values, dtype=np.float64)
+            t2 = time.perf_counter()
+            store.append_refs(sids, stamps, values)
+            append_s += time.perf_counter() - t2
+            decode_s += t2 - t
+        db.close()
+    return samples / decode_s, samples / append_s, samples / (decode_s + append_s)
+
+
+def _exposition(series: int, scrape: int) -> str:
+    lines = ["# HELP app_requests_total Requests.", "# TYPE app_requests_total counter"]
+    for i in range(series):
+        lines.append(
+            f'app_requests_total{{method="GET",path="/api/v1/item/{i}",status="200"}} {i + scrape}'
+        )
+    return "\n".join(lines) + "\n"
+
+
+def scrape_rate(series: int, scrapes: int) -> tuple[float, float]:
+    """Samples/s a target writer parses and stores for a ``series``-series target (the first
+    scrape creates the series; later scrapes are the steady state)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(Path(tmp) / "data")
+        store = DuckSampleStore(db, Limits(max_series_per_metric=10**7), 0.0)
+        ctx = ServerContext(
+            config=ServerConfig(data_dir=Path(tmp)),
+            samples=store,
+            spans=None,
+            logs=None,
+            registry=CollectorRegistry(),
+        )
+        (cfg,) = validate_scrape_configs(
+            [{"job_name": "big", "static_configs": [{"targets": ["h:1"]}]}]
+        )
+        (target,) = targets_for(cfg, cfg.static_configs).values()
+        writer = TargetWriter(ctx, cfg, target)
+        bodies = [_exposition(series, s) for s in range(scrapes)]
+        t0 = int(time.time() * 1000) - scrapes * 15_000
+        start = time.perf_counter()
+        writer.success(bodies[0], False, t0, 0.01)
+        first = series / (time.perf_counter() - start)
+        start = time.perf_counter()
+        for s in range(1, scrapes):
+            result = writer.success(bodies[s], False, t0 + s * 15_000, 0.01)
+            if not result.up or result.stored.accepted < series:
+                raise RuntimeError(f"scrape {s} was not stored whole: {result}")
+        steady = series * (scrapes - 1) / (time.perf_counter() - start)
+        db.close()
+    return first, steady
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--samples", type=int, default=1_000_000)
+    parser.add_argument("--series", type=int, default=20_000)
+    parser.add_argument("--per-request", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=2)
+    parser.add_argument("--scrape-series", type=int, default=10_000)
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    t0 = int(time.time() * 1000) - 86_400_000
+    for points in (1, 10):
+        rounds = max(1, args.samples // (args.series * points))
+        bodies = build_bodies(args.series, args.per_request // points, points, rounds, t0)
+        samples = rounds * args.series * points
+        blocks = -(-args.series // (args.per_request // points))
+        rate = remote_write_e2e(bodies, samples, args.clients, blocks)
+        print(
+            f"remote write, {points} sample(s)/series, {args.per_request} samples/request, "
+            f"{args.clients} clients, {args.series} series: {rate:,.0f} samples/s "
+            f"(tripod serve over loopback, {samples:,} samples)"
+        )
+        dec, app, both = remote_write_breakdown(bodies, samples)
+        print(
+            f"  in-process breakdown: decode {dec:,.0f} samples/s, store append_refs "
+            f"{app:,.0f} samples/s, together {both:,.0f} samples/s"
+        )
+    first, steady = scrape_rate(args.scrape_series, 6)
+    print(
+        f"scrape parse+store, {args.scrape_series} series target: first scrape "
+        f"{first:,.0f} samples/s, steady state {steady:,.0f} samples/s "
+        f"({args.scrape_series / steady * 1000:.0f} ms per scrape)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""PromQL query latency: tripod vs a real Prometheus 2.42 on the same data, in the same run.
+
+Data (seeded): 1,000 counter series x 6 h at 15 s, a classic histogram (20 instances x 12
+buckets, same span), and 100,000 gauge series with the last 2 minutes of samples. It is written
+once as OpenMetrics, backfilled into Prometheus with ``promtool tsdb create-blocks-from
+openmetrics`` and imported into tripod through ``POST /api/v1/import/prometheus``.
+
+Timed (median of ``--runs`` after one warm-up, wall clock over HTTP on 127.0.0.1):
+  range   sum by (job) (rate(bench_requests_total[5m]))                       6 h, step 60 s
+  range   histogram_quantile(0.99, sum by (le) (rate(bench_latency_seconds_bucket[5m])))
+  instant sum by (job) (bench_wide)                                           100,000 series
+
+Run: ``.venv/bin/python benchmarks/promql.py [--runs 7] [--scale 1.0]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.conformance.compare import diff  # noqa: E402
+from tests.conformance.harness import OPENMETRICS_TYPE, Answer, create_blocks  # noqa: E402
+from tests.helpers.procs import start_prometheus, start_tripod_serve  # noqa: E402
+
+EPOCH = 1_706_745_600  # 2024-02-01T00:00:00Z, aligned to 2 h blocks
+SPAN = 6 * 3600
+STEP = 15
+BUCKETS = ("0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf")
+MAX_CHUNK_LINES = 100_000
+
+
+def _series_lines(name: str, labels: str, times: np.ndarray, values: np.ndarray) -> list[str]:
+    prefix = f"{name}{{{labels}}} "
+    return [f"{prefix}{v:.17g} {t}" for t, v in zip(times.tolist(), values.tolist(), strict=True)]
+
+
+def write_data(path: Path, scale: float, rng: np.random.Generator) -> dict[str, int]:
+    """Write the benchmark data set; returns series counts by family."""
+    times = np.arange(EPOCH, EPOCH + SPAN + 1, STEP)
+    n_counter = max(10, int(1000 * scale))
+    n_hist_inst = max(2, int(20 * scale))
+    n_wide = max(100, int(100_000 * scale))
+    with path.open("w") as out:
+        out.write("# HELP bench_requests Requests.\n# TYPE bench_requests counter\n")
+        for i in range(n_counter):
+            values = np.cumsum(rng.poisson(10.0, len(times))).astype(float)
+            labels = f'job="job{i % 10}",instance="inst{i}"'
+            out.write("\n".join(_series_lines("bench_requests_total", labels, times, values)))
+            out.write("\n")
+        out.write("# HELP bench_latency_seconds Latency.\n# TYPE bench_latency_seconds histogram\n")
+        bounds = np.array([float(b) for b in BUCKETS[:-1]])
+        for i in range(n_hist_inst):
+            obs_per_step = rng.poisson(50, len(times))
+            counts = np.zeros((len(times), len(BUCKETS)))
+            for k, n in enumerate(obs_per_step):
+                idx = np.searchsorted(bounds, rng.lognormal(math.log(0.1), 1.0, n))
+                counts[k] = np.bincount(idx, minlength=len(BUCKETS))
+            cumulative = np.cumsum(np.cumsum(counts, axis=0), axis=1)
+            base = f'job="job{i % 4}",instance="inst{i}"'
+            for b, le in enumerate(BUCKETS):
+                lines = _series_lines("bench_latency_seconds_bucket", f'{base},le="{le}"',
+                                      times, cumulative[:, b])  # fmt: skip
+                out.write("\n".join(lines) + "\n")
+            sums = np.cumsum(rng.gamma(2.0, 2.5, len(times)))
+            out.write("\n".join(_series_lines("bench_latency_seconds_sum", base, times, sums)))
+            out.write("\n")
+            out.write("\n".join(_series_lines("bench_latency_seconds_count", base, times,
+                                              cumulative[:, -1])) + "\n")  # fmt: skip
+        out.write("# HELP bench_wide Many series.\n# TYPE bench_wide gauge\n")
+        recent = times[-9:]
+        for i in range(n_wide):
+            labels = f'job="job{i % 10}",instance="inst{i // 100}",shard="s{i}"'
+            values = rng.random(len(recent)).round(4)
+            out.write("\n".join(_series_lines("bench_wide", labels, recent, values)) + "\n")
+        out.write("# EOF\n")
+    return {"bench_requests_total": n_counter, "bench_latency_seconds_bucket":
+            n_hist_inst * len(BUCKETS), "bench_wide": n_wide}  # fmt: skip
+
+
+def import_chunks(path: Path) -> list[bytes]:
+    """Split the file into import bodies: whole series, a TYPE header each, ending in EOF."""
+    bodies: list[bytes] = []
+    header: list[str] = []
+    lines: list[str] = []
+    last_series = ""
+
+    def flush() -> None:
+        if lines:
+            bodies.append(("\n".join([*header, *lines, "# EOF"]) + "\n").encode())
+            lines.clear()
+
+    with path.open() as src:
+        for raw in src:
+            line = raw.rstrip("\n")
+            if line == "# EOF":
+                break
+            if line.startswith("# HELP"):
+                flush()
+                header = [line]
+                continue
+            if line.startswith("# TYPE"):
+                header.append(line)
+                continue
+            series = line.rsplit(" ", 2)[0]
+            if series != last_series and len(lines) >= MAX_CHUNK_LINES:
+                flush()
+            last_series = series
+            lines.append(line)
+    flush()
+    return bodies
+
+
+def load_tripod(url: str, path: Path) -> float:
+    start = time.perf_counter()
+    with httpx.Client(base_url=url, timeout=600.0) as client:
+        for body in import_chunks(path):
+            r = client.post("/api/v1/import/prometheus", content=body,
+                            headers={"Content-Type": OPENMETRICS_TYPE})  # fmt: skip
+            if r.status_code >= 300:
+                msg = f"tripod import answered {r.status_code}: {r.text[:300]}"
+                raise RuntimeError(msg)
+    return time.perf_counter() - start
+
+
+def timed(
+    client: httpx.Client, path: str, params: dict[str, str], runs: int
+) -> tuple[float, Answer]:
+    """Median seconds over ``runs`` (after a warm-up) and the answer itself."""
+    r = client.get(path, params=params)
+    try:
+        body = r.json()
+    except ValueError:
+        body = {}
+    if body.get("status") != "success":
+        msg = f"{client.base_url}{path} {params['query']!r} failed: {r.text[:300]}"
+        raise RuntimeError(msg)
+    answer = Answer.from_response(r)
+    samples = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        client.get(path, params=params).raise_for_status()
+        samples.append(time.perf_counter() - t)
+    return statistics.median(samples), answer
+
+
+QUERIES = (
+    ("range", "sum by (job) (rate(bench_requests_total[5m]))"),
+    ("range", "histogram_quantile(0.99, sum by (le) (rate(bench_latency_seconds_bucket[5m])))"),
+    ("instant", "sum by (job) (bench_wide)"),
+)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the series counts")
+    args = parser.parse_args()
+    rng = np.random.default_rng(12345)
+    with tempfile.TemporaryDirectory(prefix="tripod-bench-promql-") as tmp:
+        work = Path(tmp)
+        data = work / "data.om"
+        t = time.perf_counter()
+        counts = write_data(data, args.scale, rng)
+        print(f"data: {counts}, {data.stat().st_size / 1e6:.0f} MB written in "
+              f"{time.perf_counter() - t:.1f}s")  # fmt: skip
+        t = time.perf_counter()
+        create_blocks(data, work / "prom" / "tsdb")
+        print(f"promtool backfill: {time.perf_counter() - t:.1f}s")
+        prom = start_prometheus(work / "prom", "scrape_configs: []\n",
+                                "--storage.tsdb.retention.time=100y",
+                                storage=work / "prom" / "tsdb")  # fmt: skip
+        try:
+            tripod = start_tripod_serve(work / "tripod", "--retention-time", "0")
+            try:
+                print(f"tripod import: {load_tripod(tripod.url, data):.1f}s")
+                run_queries(prom.url, tripod.url, args.runs)
+            finally:
+                tripod.stop()
+        finally:
+            prom.stop()
+    return 0
+
+
+def run_queries(prom_url: str, tripod_url: str, runs: int) -> None:
+    end = EPOCH + SPAN
+    print(f"\nmedian of {runs} runs after 1 warm-up; ratio = tripod / prometheus")
+    print(f"{'query':<88} {'series':>6} {'prometheus':>11} {'tripod':>9} {'ratio':>6}  check")
+    with httpx.Client(base_url=prom_url, timeout=600) as pc, \
+            httpx.Client(base_url=tripod_url, timeout=600) as tc:  # fmt: skip
+        for kind, query in QUERIES:
+            if kind == "range":
+                path = "/api/v1/query_range"
+                params = {"query": query, "start": str(EPOCH), "end": str(end), "step": "60"}
+            else:
+                path, params = "/api/v1/query", {"query": query, "time": str(end)}
+            p_s, p_ans = timed(pc, path, params, runs)
+            t_s, t_ans = timed(tc, path, params, runs)
+            differences = diff(p_ans, t_ans)
+            same = "same answer" if not differences else f"DIFFERENT: {differences[0]}"
+            print(f"{kind + ' ' + query:<88} {len(p_ans.result):>6} {p_s * 1000:>9.1f}ms "
+                  f"{t_s * 1000:>7.1f}ms {t_s / p_s:>5.1f}x  {same}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

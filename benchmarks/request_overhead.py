@@ -1,0 +1,297 @@
+"""Per-request cost: bare app vs tripod vs the usual stack, ASGI (Starlette) and WSGI (Flask).
+
+Run: ``.venv/bin/python benchmarks/request_overhead.py [--requests N] [--rounds R]``
+
+Every variant handles the same route in-process (the app is called directly with a minimal
+scope/environ; no server, no sockets), in the same run, and sends spans to an exporter that
+discards them; log lines go to /dev/null. tripod = ``tripod.instrument(app)`` (one server span,
+RED metrics, JSON access log). The usual stack = OpenTelemetry's ASGI/WSGI middleware with the
+SDK and a BatchSpanProcessor + a prometheus_client middleware written here + a structlog JSON
+access log. Rounds are interleaved; the figure per variant is its median round. Time is the
+process's CPU time (``time.process_time``, all threads, so the export workers count too), which
+other processes on a shared machine disturb far less than wall-clock time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import prometheus_client
+import structlog
+from flask import Flask
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware as OtelASGI
+from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware as OtelWSGI
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+import tripod
+from tripod.sdk import tracing
+
+DEVNULL = open(os.devnull, "w")  # noqa: SIM115
+
+
+class Discard(SpanExporter):
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return SpanExportResult.SUCCESS
+
+
+# --- the apps --------------------------------------------------------------------------------
+
+
+async def item(request: Request) -> PlainTextResponse:
+    return PlainTextResponse("ok")
+
+
+def starlette_app() -> Starlette:
+    return Starlette(routes=[Route("/items/{item_id}", item)])
+
+
+def flask_app() -> Flask:
+    app = Flask("bench")
+
+    @app.get("/items/<item_id>")
+    def get_item(item_id: str) -> str:
+        return "ok"
+
+    return app
+
+
+# --- the usual stack ---------------------------------------------------------------------------
+
+usual_registry = prometheus_client.CollectorRegistry()
+usual_hist = prometheus_client.Histogram(
+    "http_request_duration_seconds",
+    "duration",
+    ["method", "route", "status"],
+    registry=usual_registry,
+)
+structlog.configure(
+    processors=[
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.JSONRenderer(),
+    ],
+    logger_factory=structlog.PrintLoggerFactory(file=DEVNULL),
+    cache_logger_on_first_use=True,
+)
+access = structlog.get_logger("access")
+
+
+class PromASGI:
+    """What teams write: a prometheus_client histogram and a structlog access line."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            duration = time.perf_counter() - start
+            usual_hist.labels(scope["method"], route, status).observe(duration)
+            access.info("request", method=scope["method"], route=route, status=status,
+                        duration_ms=duration * 1000)  # fmt: skip
+
+
+class PromWSGI:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        start = time.perf_counter()
+        status = [500]
+
+        def sr(s: str, headers: Any, exc_info: Any = None) -> Any:
+            status[0] = int(s[:3])
+            return start_response(s, headers, exc_info)
+
+        try:
+            return self.app(environ, sr)
+        finally:
+            rule = environ.get("bench.route", "unmatched")
+            duration = time.perf_counter() - start
+            usual_hist.labels(environ["REQUEST_METHOD"], rule, status[0]).observe(duration)
+            access.info("request", method=environ["REQUEST_METHOD"], route=rule,
+                        status=status[0], duration_ms=duration * 1000)  # fmt: skip
+
+
+# --- drivers -----------------------------------------------------------------------------------
+
+SCOPE = {
+    "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+    "scheme": "http", "path": "/items/42", "raw_path": b"/items/42", "query_string": b"",
+    "root_path": "", "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+    "headers": [(b"host", b"127.0.0.1:8000"), (b"user-agent", b"bench"), (b"accept", b"*/*")],
+}  # fmt: skip
+
+
+def asgi_runner(app: Any, n: int) -> Callable[[], float]:
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        return None
+
+    async def loop() -> float:
+        start = time.process_time()
+        for _ in range(n):
+            await app(dict(SCOPE, headers=list(SCOPE["headers"])), receive, send)
+        return (time.process_time() - start) / n * 1e6
+
+    return lambda: asyncio.run(loop())
+
+
+ENVIRON = {
+    "REQUEST_METHOD": "GET", "PATH_INFO": "/items/42", "SCRIPT_NAME": "", "QUERY_STRING": "",
+    "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
+    "HTTP_HOST": "127.0.0.1:8000", "HTTP_USER_AGENT": "bench", "REMOTE_ADDR": "127.0.0.1",
+    "wsgi.url_scheme": "http", "wsgi.version": (1, 0), "wsgi.multithread": False,
+    "wsgi.multiprocess": False, "wsgi.run_once": False, "wsgi.errors": sys.stderr,
+}  # fmt: skip
+
+
+def wsgi_runner(app: Any, n: int) -> Callable[[], float]:
+    import io
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+        return None
+
+    def loop() -> float:
+        start = time.process_time()
+        for _ in range(n):
+            environ = dict(ENVIRON)
+            environ["wsgi.input"] = io.BytesIO(b"")
+            result = app(environ, start_response)
+            for _chunk in result:
+                pass
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        return (time.process_time() - start) / n * 1e6
+
+    return loop
+
+
+def measure(variants: dict[str, Callable[[], float]], rounds: int) -> dict[str, float]:
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    for run in variants.values():  # warm-up
+        run()
+    for _ in range(rounds):
+        for name, run in variants.items():
+            samples[name].append(run())
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def span_floor(n: int) -> float:
+    provider = TracerProvider()
+    provider.add_span_processor(BatchSpanProcessor(Discard()))
+    tracer = provider.get_tracer("floor")
+    start = time.process_time()
+    for _ in range(n):
+        tracer.start_span("GET /items/{item_id}").end()
+    took = (time.process_time() - start) / n * 1e6
+    provider.shutdown()
+    return took
+
+
+def server_span_cost(n: int) -> float:
+    """tripod's per-request server span (same sampler and ids as the SDK), start+end."""
+    factory = tracing.server_spans()
+    assert factory is not None
+    start = time.process_time()
+    for _ in range(n):
+        factory.start("GET", None, {"url.path": "/items/42"}).end()
+    return (time.process_time() - start) / n * 1e6
+
+
+def report(kind: str, result: dict[str, float]) -> None:
+    bare, trip, usual = result["bare"], result["tripod"], result["usual"]
+    print(f"{kind}: bare {bare:.1f} µs/request, tripod {trip:.1f}, usual stack {usual:.1f}")
+    added_t, added_u = trip - bare, usual - bare
+    print(f"{kind}: added by tripod {added_t:.1f} µs, by the usual stack {added_u:.1f} µs, "
+          f"ratio {added_t / added_u:.2f} (target <= 0.20)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    n = args.requests
+
+    real_stderr = sys.stderr
+    sys.stderr = DEVNULL  # tripod's JSON lines go to /dev/null like the usual stack's
+    tripod.init(service_name="bench")
+    sys.stderr = real_stderr
+    tracing.add_exporter(Discard())
+
+    usual_provider = TracerProvider()
+    usual_provider.add_span_processor(BatchSpanProcessor(Discard()))
+
+    asgi = measure(
+        {
+            "bare": asgi_runner(starlette_app(), n),
+            "tripod": asgi_runner(tripod.instrument(starlette_app()), n),
+            "usual": asgi_runner(
+                OtelASGI(PromASGI(starlette_app()), tracer_provider=usual_provider), n
+            ),
+        },
+        args.rounds,
+    )
+    report("ASGI (Starlette)", asgi)
+
+    fa = flask_app()
+    fu = flask_app()
+
+    @fu.before_request
+    def _route() -> None:
+        from flask import request
+
+        if request.url_rule is not None:
+            request.environ["bench.route"] = request.url_rule.rule
+
+    fu.wsgi_app = OtelWSGI(PromWSGI(fu.wsgi_app), tracer_provider=usual_provider)  # type: ignore[method-assign]
+    wsgi = measure(
+        {
+            "bare": wsgi_runner(flask_app(), n),
+            "tripod": wsgi_runner(tripod.instrument(fa), n),
+            "usual": wsgi_runner(fu, n),
+        },
+        args.rounds,
+    )
+    report("WSGI (Flask)", wsgi)
+    print(f"floor: one OpenTelemetry SDK span (start+end, batch processor) {span_floor(n):.1f} µs")
+    print(f"tripod's server span (start+end, bounded queue) {server_span_cost(n):.1f} µs")
+    tripod.shutdown()
+    usual_provider.shutdown()
+
+
+if __name__ == "__main__":
+    logging.getLogger().setLevel(logging.INFO)
+    main()

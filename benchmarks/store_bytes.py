@@ -1,0 +1,114 @@
+"""Bytes on disk per stored sample, span and log record (DuckDB file after a checkpoint).
+
+Run: ``.venv/bin/python benchmarks/store_bytes.py``. Each figure writes into a fresh store in a
+temporary directory (removed at the end) through the store API the ingest paths use, then
+divides the growth of the database file by the number of rows.
+
+Samples are realistic rather than random: counters growing by small integers, gauges with two
+decimals, 15 s scrape interval. Two write patterns: "scrape" (each append is one timestamp of
+every series, as scraping and remote write produce) and "bulk" (each append is a run of
+timestamps per series, as an import of a backfill produces).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+from tripod.server.context import ServerConfig  # noqa: E402
+from tripod.server.store.open import open_context  # noqa: E402
+
+SERIES = 2_000
+POINTS = 720  # 3 hours at 15 s
+T0 = 1_700_000_000_000
+
+
+def _file_size(ctx: object) -> int:
+    db = ctx.samples.db  # type: ignore[attr-defined]
+    with db.write_lock:
+        db.con.execute("CHECKPOINT")
+    return int(db.size_bytes())
+
+
+def _values(rng: np.random.Generator) -> np.ndarray:
+    """POINTS x SERIES values: half counters, half gauges."""
+    counters = np.cumsum(rng.integers(0, 20, size=(POINTS, SERIES // 2)), axis=0).astype(float)
+    gauges = np.round(rng.normal(50, 10, size=(POINTS, SERIES // 2)), 2)
+    return np.concatenate([counters, gauges], axis=1)
+
+
+def samples(pattern: str, tmp: Path) -> float:
+    ctx = open_context(ServerConfig(data_dir=tmp / pattern, retention_time_s=0))
+    store = ctx.samples
+    ref = store.ref  # type: ignore[attr-defined]
+    names = [
+        {"__name__": "bench_metric", "job": "api", "instance": f"host-{i % 100}", "series": str(i)}
+        for i in range(SERIES)
+    ]
+    sids = np.array([ref(labels) for labels in names], dtype=np.int64)
+    base = _file_size(ctx)
+    values = _values(np.random.default_rng(7))
+    jitter = np.random.default_rng(8).integers(0, 3, size=(POINTS, SERIES))
+    if pattern == "scrape":
+        for p in range(POINTS):
+            ts = T0 + p * 15_000 + jitter[p]
+            store.append_refs(sids, ts.astype(np.int64), values[p])  # type: ignore[attr-defined]
+    else:
+        for chunk in range(0, SERIES, 500):
+            cols = slice(chunk, chunk + 500)
+            sid = np.repeat(sids[cols], POINTS)
+            ts = (T0 + np.arange(POINTS)[:, None] * 15_000 + jitter[:, cols]).T.ravel()
+            store.append_refs(sid, ts.astype(np.int64), values[:, cols].T.ravel())  # type: ignore[attr-defined]
+    size = _file_size(ctx) - base
+    store.db.close()  # type: ignore[attr-defined]
+    return size / (SERIES * POINTS)
+
+
+def spans_and_logs(tmp: Path, n: int = 200_000) -> tuple[float, float]:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from ingest import log_request, span_request
+    from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_pb
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
+
+    from tripod.server.ingest.otlp_convert import logs_to_columns, spans_to_columns
+    from tripod.server.store.model import AppendResult
+
+    ctx = open_context(ServerConfig(data_dir=tmp / "otlp", retention_time_s=0))
+    base = _file_size(ctx)
+    for i in range(n // 1000):
+        req = trace_pb.ExportTraceServiceRequest.FromString(span_request(i))
+        ctx.spans.append(spans_to_columns(req, ctx.config.limits, AppendResult()))
+    mid = _file_size(ctx)
+    for i in range(n // 1000):
+        logs_req = logs_pb.ExportLogsServiceRequest.FromString(log_request(i))
+        ctx.logs.append(
+            logs_to_columns(logs_req, ctx.config.limits, AppendResult(), time.time_ns())
+        )
+    end = _file_size(ctx)
+    ctx.samples.db.close()  # type: ignore[attr-defined]
+    return (mid - base) / n, (end - mid) / n
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="tripod-bytes-"))
+    try:
+        for pattern in ("scrape", "bulk"):
+            per = samples(pattern, tmp)
+            print(f"bytes/sample ({pattern} appends, {SERIES} series x {POINTS} points): {per:.2f}")
+        span, log = spans_and_logs(tmp)
+        print("bytes/span (benchmarks/ingest.py spans: 4 attributes, 25% roots): " + f"{span:.0f}")
+        print("bytes/log record (benchmarks/ingest.py logs: body, trace ids, 1 attribute): "
+              f"{log:.0f}")  # fmt: skip
+    finally:
+        shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    main()

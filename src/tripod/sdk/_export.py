@@ -1,0 +1,279 @@
+"""Bounded, non-blocking export: a queue per signal and a daemon thread that ships batches.
+
+The request path only appends to a deque (dropping and counting when it is full); serialising
+and sending happen on the worker thread. When the backend fails, the batch is dropped and
+counted, and the worker backs off (1 s doubling to 30 s) without touching the queue, so a dead
+collector costs the app neither CPU nor latency. ``shutdown()`` is bounded: at its deadline the
+exporter is shut down, which aborts its retry sleep, and whatever is left is counted as dropped.
+The worker is restarted in a forked child (gunicorn preload).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar, cast
+
+from opentelemetry import context as otel_context
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context
+from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadWriteLogRecord
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from tripod.sdk._serverspan import ServerSpan
+
+__all__ = ["BoundedLogProcessor", "BoundedQueue", "BoundedSpanProcessor"]
+
+_log = logging.getLogger("tripod.export")
+T = TypeVar("T")
+DropCounter = Callable[[str, int], None]
+
+_MAX_BACKOFF = 30.0
+_live: weakref.WeakSet[BoundedQueue[Any]] = weakref.WeakSet()
+
+
+class BoundedQueue(Generic[T]):
+    """Items in, batches out on a daemon thread; never blocks the producer."""
+
+    def __init__(
+        self,
+        signal: str,
+        export: Callable[[Sequence[T]], bool],
+        abort: Callable[[], None],
+        on_drop: DropCounter,
+        *,
+        max_size: int = 2048,
+        batch_size: int = 512,
+        interval: float = 1.0,
+    ) -> None:
+        self.signal = signal
+        self._export = export
+        self._abort = abort
+        self._on_drop = on_drop
+        self._max = max_size
+        self._batch = min(batch_size, max_size)
+        self._interval = interval
+        self._queue: collections.deque[T] = collections.deque()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._busy = False
+        self._failures = 0
+        self._retry_at = 0.0
+        self.aborted = False
+        self._start()
+        _live.add(self)
+
+    def _start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._run, name=f"tripod-export-{self.signal}", daemon=True
+        )
+        self._thread.start()
+
+    def put(self, item: T) -> None:
+        """Queue ``item``; when the queue is full, drop it and count the drop."""
+        queue = self._queue
+        if len(queue) >= self._max or self._stopping:
+            self._dropped(1)
+            return
+        queue.append(item)
+        if len(queue) >= self._batch:
+            self._wake.set()
+
+    def _dropped(self, count: int) -> None:
+        with contextlib.suppress(Exception):
+            self._on_drop(self.signal, count)
+
+    def _take(self) -> list[T]:
+        batch: list[T] = []
+        queue = self._queue
+        while queue and len(batch) < self._batch:
+            batch.append(queue.popleft())
+        return batch
+
+    def _ship(self, batch: list[T]) -> bool:
+        self._busy = True
+        try:
+            ok = self._export(batch)
+        except Exception:
+            ok = False
+        finally:
+            self._busy = False
+        if ok:
+            if self._failures:
+                _log.warning("tripod: %s export recovered", self.signal)
+            self._failures = 0
+            return True
+        self._dropped(len(batch))
+        if self._failures == 0:
+            _log.warning(
+                "tripod: %s export failed; dropping and counting in "
+                "tripod_telemetry_dropped_total until the backend answers",
+                self.signal,
+            )
+        self._failures += 1
+        self._retry_at = time.monotonic() + min(_MAX_BACKOFF, 2.0 ** (self._failures - 1))
+        return False
+
+    def _run(self) -> None:
+        # Our own HTTP export calls must not be traced by the httpx/requests instrumentations
+        # (each export would make a span to export: a feedback loop).
+        otel_context.attach(otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+        while not self._stopping:
+            wait = self._interval
+            if self._failures:
+                wait = max(0.0, self._retry_at - time.monotonic())
+            self._wake.wait(wait)
+            self._wake.clear()
+            if self._stopping:
+                break
+            if self._failures and time.monotonic() < self._retry_at:
+                continue
+            while self._queue and not self._stopping:
+                if not self._ship(self._take()):
+                    break
+                if len(self._queue) < self._batch:
+                    break
+        # Final drain, attempted once even if the backend has been failing.
+        while self._queue and not self.aborted:
+            self._ship(self._take())
+
+    def force_flush(self, timeout: float = 5.0) -> bool:
+        """Ship what is queued now; True if the queue emptied within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        self._failures = 0
+        self._wake.set()
+        while (self._queue or self._busy) and time.monotonic() < deadline:
+            self._wake.set()
+            time.sleep(0.005)
+        return not self._queue and not self._busy
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Flush and stop within ``timeout`` seconds; what cannot be sent is counted as dropped."""
+        if self._stopping:
+            return
+        deadline = time.monotonic() + timeout
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(max(0.0, deadline - time.monotonic() - 0.05))
+        if self._thread.is_alive():
+            self.aborted = True
+            with contextlib.suppress(Exception):
+                self._abort()
+            self._thread.join(max(0.0, min(0.05, deadline - time.monotonic())))
+        left = len(self._queue)
+        self._queue.clear()
+        if left:
+            self._dropped(left)
+        _live.discard(self)
+
+    def _after_fork(self) -> None:
+        self._queue = collections.deque()
+        self._wake = threading.Event()
+        self._busy = False
+        if not self._stopping:
+            self._start()
+
+
+def _restart_in_child() -> None:
+    for queue in list(_live):
+        queue._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_restart_in_child)
+
+
+class BoundedSpanProcessor(SpanProcessor):
+    """Sends ended, sampled spans through a :class:`BoundedQueue` (signal ``traces``)."""
+
+    def __init__(
+        self,
+        exporter: SpanExporter,
+        on_drop: DropCounter,
+        *,
+        max_size: int,
+        shutdown_timeout: float,
+    ) -> None:
+        self._exporter = exporter
+        self._timeout = shutdown_timeout
+
+        def export(batch: Sequence[ReadableSpan | ServerSpan]) -> bool:
+            spans = [s.to_readable() if isinstance(s, ServerSpan) else s for s in batch]
+            return exporter.export(spans) == SpanExportResult.SUCCESS
+
+        self.queue: BoundedQueue[ReadableSpan | ServerSpan] = BoundedQueue(
+            "traces", export, exporter.shutdown, on_drop, max_size=max_size
+        )
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        return None
+
+    def on_end(self, span: ReadableSpan) -> None:
+        ctx = span.context
+        if ctx is not None and ctx.trace_flags.sampled:
+            self.queue.put(span)
+
+    def shutdown(self) -> None:
+        self.queue.shutdown(self._timeout)
+        if not self.queue.aborted:
+            with contextlib.suppress(Exception):
+                self._exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.queue.force_flush(timeout_millis / 1000)
+
+
+class BoundedLogProcessor(LogRecordProcessor):
+    """Sends OpenTelemetry log records through a :class:`BoundedQueue` (signal ``logs``)."""
+
+    def __init__(
+        self,
+        exporter: LogRecordExporter,
+        on_drop: DropCounter,
+        *,
+        max_size: int,
+        shutdown_timeout: float,
+    ) -> None:
+        self._exporter = exporter
+        self._timeout = shutdown_timeout
+
+        def export(batch: Sequence[ReadWriteLogRecord]) -> bool:
+            readable = [
+                ReadableLogRecord(
+                    log_record=r.log_record,
+                    resource=r.resource if r.resource is not None else _empty_resource(),
+                    instrumentation_scope=r.instrumentation_scope,
+                    limits=r.limits,
+                )
+                for r in batch
+            ]
+            return exporter.export(readable) == LogRecordExportResult.SUCCESS
+
+        self.queue: BoundedQueue[ReadWriteLogRecord] = BoundedQueue(
+            "logs", export, cast(Callable[[], None], exporter.shutdown), on_drop, max_size=max_size
+        )
+
+    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+        self.queue.put(log_record)
+
+    def shutdown(self) -> None:
+        self.queue.shutdown(self._timeout)
+        if not self.queue.aborted:
+            with contextlib.suppress(Exception):
+                cast(Callable[[], None], self._exporter.shutdown)()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.queue.force_flush(timeout_millis / 1000)
+
+
+def _empty_resource() -> Any:
+    from opentelemetry.sdk.resources import Resource
+
+    return Resource.get_empty()

@@ -1,0 +1,148 @@
+"""``tripod.init()``/``shutdown()``/``instrument()``: wire settings into the three pillars.
+
+``init()`` is the one place tripod raises (:class:`~tripod.config.ConfigError`, for settings it
+cannot use). It may be called again: the previous set-up is shut down first. With
+``OTEL_SDK_DISABLED=true`` nothing is installed and every helper stays a no-op.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import inspect
+import logging
+import threading
+import time
+from typing import Any, TypeVar
+
+from tripod.config import Settings, load_settings
+from tripod.sdk import context as tctx
+from tripod.sdk import logs, metrics, tracing
+
+__all__ = ["current_settings", "force_flush", "init", "instrument", "shutdown"]
+
+_log = logging.getLogger("tripod")
+_lock = threading.RLock()
+_settings: Settings | None = None
+_metrics_server: Any = None
+_atexit_registered = False
+_clients_instrumented = False
+
+AppT = TypeVar("AppT")
+
+
+def _record_dropped(signal: str, count: int) -> None:
+    with contextlib.suppress(Exception):
+        metrics.record_dropped(signal, count)
+
+
+def current_settings() -> Settings | None:
+    """The settings of the active ``init()``, or None before it / after ``shutdown()``."""
+    return _settings
+
+
+def init(**overrides: Any) -> Settings:
+    """Set up metrics, traces and logs from ``overrides`` > environment > pyproject > defaults.
+
+    Raises :class:`tripod.ConfigError` naming the first unusable setting. Returns the settings.
+    """
+    global _settings, _atexit_registered, _metrics_server
+    settings = load_settings(overrides)
+    with _lock:
+        shutdown()
+        if settings.sdk_disabled:
+            _settings = settings
+            return settings
+        resource = tracing.build_resource(settings)
+        tracing.configure(settings, resource, _record_dropped)  # may raise ConfigError
+        try:
+            tctx.configure(settings.correlation_header)
+            metrics.configure(settings)
+            logs.configure(settings, resource, _record_dropped)
+            if settings.metrics_port is not None:
+                _metrics_server = metrics.start_http_server(settings.metrics_port)
+        except Exception:
+            tracing.shutdown(0.0)
+            logs.shutdown(0.0)
+            raise
+        _instrument_clients()
+        _settings = settings
+        if not _atexit_registered:
+            atexit.register(shutdown)
+            _atexit_registered = True
+    return settings
+
+
+def _instrument_clients() -> None:
+    """Outgoing httpx/requests calls carry traceparent and the correlation id (if installed)."""
+    global _clients_instrumented
+    if _clients_instrumented:
+        return
+    _clients_instrumented = True
+    for module, cls in (
+        ("opentelemetry.instrumentation.httpx", "HTTPXClientInstrumentor"),
+        ("opentelemetry.instrumentation.requests", "RequestsInstrumentor"),
+    ):
+        try:
+            instrumentor = getattr(__import__(module, fromlist=[cls]), cls)()
+            if not instrumentor.is_instrumented_by_opentelemetry:
+                instrumentor.instrument()
+        except ImportError:
+            continue
+        except Exception:
+            _log.debug("tripod: could not instrument %s", module, exc_info=True)
+
+
+def shutdown(timeout: float | None = None) -> None:
+    """Flush and stop everything ``init()`` started, within ``shutdown_timeout`` seconds.
+
+    Safe to call twice, before ``init()``, and from ``atexit``; never raises.
+    """
+    global _settings, _metrics_server
+    with _lock:
+        settings = _settings
+        if timeout is None:
+            timeout = settings.shutdown_timeout if settings is not None else 0.0
+        deadline = time.monotonic() + timeout
+        try:
+            tracing.shutdown(max(0.0, deadline - time.monotonic()))
+            logs.shutdown(max(0.0, deadline - time.monotonic()))
+            if _metrics_server is not None:
+                _metrics_server.close()
+        except Exception:
+            _log.debug("tripod: error during shutdown", exc_info=True)
+        _metrics_server = None
+        _settings = None
+
+
+def force_flush(timeout: float = 5.0) -> bool:
+    """Export queued spans and log records now; True if all left within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    ok = tracing.force_flush(timeout)
+    return logs.force_flush(max(0.0, deadline - time.monotonic())) and ok
+
+
+def _is_asgi(app: Any) -> bool:
+    if hasattr(app, "wsgi_app"):  # Flask and friends
+        return False
+    call = app if inspect.isfunction(app) or inspect.ismethod(app) else type(app).__call__
+    return inspect.iscoroutinefunction(call)
+
+
+def instrument(app: AppT) -> AppT:
+    """Add tracing, RED metrics, access logs, correlation and ``/metrics`` to an ASGI/WSGI app.
+
+    Starlette/FastAPI and Flask apps are instrumented in place and returned as they are (so
+    ``app.get(...)`` still works); any other ASGI or WSGI callable is returned wrapped. Without
+    ``init()``, or with the SDK disabled, ``app`` is returned untouched.
+    """
+    settings = _settings
+    if settings is None or settings.sdk_disabled or getattr(app, "_tripod_instrumented", False):
+        return app
+    if _is_asgi(app):
+        from tripod.sdk.integrations.asgi import instrument_asgi
+
+        return instrument_asgi(app, settings)
+    from tripod.sdk.integrations.wsgi import instrument_wsgi
+
+    return instrument_wsgi(app, settings)

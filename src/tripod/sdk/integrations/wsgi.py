@@ -1,0 +1,186 @@
+"""WSGI middleware: one server span, RED metrics, access log, correlation, ``/metrics``.
+
+The route template is read from ``environ["tripod.route"]``. For Flask, ``instrument()`` adds a
+first ``before_request`` hook that puts ``request.url_rule.rule`` there (Flask has matched the
+URL by then; a 404 has no rule and is labelled ``__unmatched__``). Other WSGI frameworks can set
+the key themselves. The span and metrics end when the server closes the response iterable, so
+streamed bodies are timed and sized; the app's exceptions propagate unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Any, TypeVar
+
+from tripod.config import Settings
+from tripod.sdk import metrics
+from tripod.sdk.integrations._http import Recorder
+
+__all__ = ["ERROR_KEY", "ROUTE_KEY", "TripodWSGIMiddleware", "instrument_wsgi"]
+
+ROUTE_KEY = "tripod.route"
+ERROR_KEY = "tripod.error"
+Environ = dict[str, Any]
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
+StartResponse = Callable[..., Callable[[bytes], object]]
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+AppT = TypeVar("AppT")
+
+
+class _Body:
+    """The app's response iterable, counting bytes and finishing the request on ``close()``."""
+
+    __slots__ = ("_finish", "_inner", "size")
+
+    def __init__(self, inner: Iterable[bytes], finish: Callable[[_Body], None]) -> None:
+        self._inner = inner
+        self._finish = finish
+        self.size = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._inner:
+            self.size += len(chunk)
+            yield chunk
+        # Finish as soon as the body is exhausted (a server that forgets close() must not
+        # leave the span open); close() then finds it finished.
+        self._finish(self)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._inner, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._finish(self)
+
+
+class TripodWSGIMiddleware:
+    """Wraps a WSGI app; see the module docstring."""
+
+    def __init__(self, app: WSGIApp, settings: Settings) -> None:
+        self.app = app
+        self.recorder = Recorder(settings)
+        self._metrics_path = settings.metrics_path
+        self._corr_env = "HTTP_" + settings.correlation_header.upper().replace("-", "_")
+        self._corr_header = settings.correlation_header
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "") or "/"
+        if path == self._metrics_path:
+            return metrics.wsgi_app(environ, start_response)
+        rec = self.recorder
+        carrier: dict[str, str] | None = None
+        for env_key, header in (
+            ("HTTP_TRACEPARENT", "traceparent"),
+            ("HTTP_TRACESTATE", "tracestate"),
+            ("HTTP_BAGGAGE", "baggage"),
+        ):
+            value = environ.get(env_key)
+            if value:
+                if carrier is None:
+                    carrier = {}
+                carrier[header] = value
+        attrs: dict[str, Any] = {}
+        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME")
+        if host:
+            name, _, port = host.rpartition(":")
+            if name and port.isdigit():
+                attrs["server.address"] = name
+                attrs["server.port"] = int(port)
+            else:
+                attrs["server.address"] = host
+        for env_key, attr in (
+            ("REMOTE_ADDR", "client.address"),
+            ("HTTP_USER_AGENT", "user_agent.original"),
+        ):
+            value = environ.get(env_key)
+            if value:
+                attrs[attr] = value
+        protocol = environ.get("SERVER_PROTOCOL", "")
+        if protocol.startswith("HTTP/"):
+            attrs["network.protocol.version"] = protocol[5:]
+        try:
+            request_size: int | None = int(environ.get("CONTENT_LENGTH") or "")
+        except ValueError:
+            request_size = None
+        state = rec.start(
+            environ.get("REQUEST_METHOD", "GET"),
+            path=path,
+            scheme=environ.get("wsgi.url_scheme", "http"),
+            carrier=carrier,
+            correlation_id=environ.get(self._corr_env) or environ.get("HTTP_X_REQUEST_ID"),
+            attrs=attrs,
+        )
+        status = [500]
+        corr_header = (self._corr_header, state.correlation_id)
+
+        def _start_response(
+            status_line: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
+        ) -> Callable[[bytes], object]:
+            try:
+                status[0] = int(status_line[:3])
+            except ValueError:
+                status[0] = 500
+            headers.append(corr_header)
+            if exc_info is None:
+                return start_response(status_line, headers)
+            return start_response(status_line, headers, exc_info)
+
+        try:
+            result = self.app(environ, _start_response)
+        except BaseException as exc:
+            rec.detach(state)
+            rec.finish(
+                state,
+                route=environ.get(ROUTE_KEY),
+                status=500,
+                request_size=request_size,
+                response_size=None,
+                exc=exc,
+            )
+            raise
+        finally:
+            if not state.finished:
+                rec.detach(state)
+
+        def finish(body: _Body) -> None:
+            rec.finish(
+                state,
+                route=environ.get(ROUTE_KEY),
+                status=status[0],
+                request_size=request_size,
+                response_size=body.size,
+                exc=environ.get(ERROR_KEY),
+            )
+
+        return _Body(result, finish)
+
+
+def _flask_hooks(app: Any) -> None:
+    """Put Flask's matched ``url_rule.rule`` into the environ before any other hook runs, and
+    the exception Flask turned into a 500 (it never reaches a WSGI middleware)."""
+    from flask import got_request_exception, request
+
+    def tripod_route() -> None:
+        rule = request.url_rule
+        if rule is not None:
+            request.environ[ROUTE_KEY] = rule.rule
+
+    def tripod_exception(sender: Any, exception: BaseException, **extra: Any) -> None:
+        request.environ[ERROR_KEY] = exception
+
+    app.before_request_funcs.setdefault(None, []).insert(0, tripod_route)
+    got_request_exception.connect(tripod_exception, app, weak=False)
+
+
+def instrument_wsgi(app: AppT, settings: Settings) -> AppT:
+    """Instrument a Flask app in place (its ``wsgi_app``), or wrap any other WSGI callable."""
+    if hasattr(app, "wsgi_app") and hasattr(app, "before_request_funcs"):
+        _flask_hooks(app)
+        app.wsgi_app = TripodWSGIMiddleware(app.wsgi_app, settings)
+        app._tripod_instrumented = True  # type: ignore[attr-defined]
+        return app
+    wrapped = TripodWSGIMiddleware(app, settings)  # type: ignore[arg-type]
+    wrapped._tripod_instrumented = True  # type: ignore[attr-defined]
+    return wrapped  # type: ignore[return-value]

@@ -1,0 +1,481 @@
+"""Logs: JSON lines on stdlib logging, trace/correlation context, redaction, OTLP export.
+
+One handler on the root logger writes one JSON object per line to **stderr** (the stream Python
+logging and uvicorn use; stdout stays the program's own). Each record carries ``timestamp``
+(RFC 3339 UTC, microseconds), ``level``, ``logger``, ``message``, ``service.name``,
+``trace_id``/``span_id`` of the current span, ``correlation_id``, fields bound with
+``tripod.bind()``, ``extra=`` fields, and exceptions as ``exception.type/message/stacktrace``.
+Secrets are redacted by key name and ``Bearer`` tokens inside strings. When an OTLP endpoint is
+set, records are also exported to ``/v1/logs`` through the bounded drop-and-count queue.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from typing import IO, Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk.resources import Resource
+
+from tripod.config import Settings
+from tripod.sdk import context as tctx
+from tripod.sdk._export import BoundedLogProcessor, DropCounter
+
+__all__ = [
+    "DEFAULT_REDACT_KEYS",
+    "REDACTED",
+    "ConsoleFormatter",
+    "JsonFormatter",
+    "TripodHandler",
+    "configure",
+    "get_logger",
+    "redact",
+    "set_log_level",
+    "shutdown",
+    "structlog_processors",
+]
+
+DEFAULT_REDACT_KEYS = (
+    "password", "passwd", "token", "secret", "authorization", "cookie", "api_key", "apikey",
+)  # fmt: skip
+REDACTED = "[REDACTED]"
+_BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
+# Attributes every LogRecord has; anything else on a record came from ``extra=``.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+_NO_OTLP_PREFIXES = ("opentelemetry", "tripod.export")
+_QUIET_PREFIX = "opentelemetry.exporter.otlp"
+
+_service_name = "unknown_service"
+_redact_keys: tuple[str, ...] = DEFAULT_REDACT_KEYS
+_handler: TripodHandler | None = None
+_log_provider: LoggerProvider | None = None
+_log_processor: BoundedLogProcessor | None = None
+
+
+_secret_keys: dict[str, bool] = {}
+
+
+def _is_secret(key: str) -> bool:
+    """Whether a field name looks like a secret; memoised (field names repeat)."""
+    found = _secret_keys.get(key)
+    if found is None:
+        low = key.lower().replace("-", "_")
+        found = any(word in low for word in _redact_keys)
+        if len(_secret_keys) < 10_000:
+            _secret_keys[key] = found
+    return found
+
+
+def _redact_str(value: str) -> str:
+    return _BEARER.sub(r"\1 " + REDACTED, value) if "earer" in value else value
+
+
+def redact(value: Any, _depth: int = 0) -> Any:
+    """``value`` with secret-named keys and ``Bearer`` tokens replaced by ``[REDACTED]``."""
+    if isinstance(value, str):
+        return _redact_str(value)
+    if _depth > 5:
+        return value
+    if isinstance(value, Mapping):
+        return {k: _redact_item(k, v, _depth) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v, _depth + 1) for v in value]
+    return value
+
+
+def _redact_item(key: Any, value: Any, depth: int) -> Any:
+    if isinstance(key, str) and _is_secret(key):
+        return REDACTED
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return redact(value, depth + 1)
+
+
+_last_second = -1
+_last_prefix = ""
+
+
+def _timestamp(created: float) -> str:
+    """RFC 3339 UTC with microseconds; the seconds part is cached (it changes once a second)."""
+    global _last_second, _last_prefix
+    second = int(created)
+    if second != _last_second:
+        _last_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _last_second = second
+    return f"{_last_prefix}.{int((created - second) * 1_000_000):06d}Z"
+
+
+def record_fields(record: logging.LogRecord) -> dict[str, Any]:
+    """The structured fields of ``record``, redacted, in output order."""
+    fields: dict[str, Any] = {
+        "timestamp": _timestamp(record.created),
+        "level": record.levelname,
+        "logger": record.name,
+        "message": _redact_str(record.getMessage()),
+        "service.name": _service_name,
+    }
+    span_ctx = trace.get_current_span().get_span_context()
+    if span_ctx.is_valid:
+        fields["trace_id"] = format(span_ctx.trace_id, "032x")
+        fields["span_id"] = format(span_ctx.span_id, "016x")
+    corr = tctx.correlation_id()
+    if corr is not None:
+        fields["correlation_id"] = corr
+    bound = tctx.bound_fields()
+    if bound:
+        for key, value in bound.items():
+            fields[key] = _redact_item(key, value, 0)
+    for key, value in record.__dict__.items():
+        if key not in _STANDARD:
+            fields[key] = _redact_item(key, value, 0)
+    if record.exc_info and record.exc_info[0] is not None:
+        exc_type, exc, tb = record.exc_info
+        fields["exception.type"] = exc_type.__name__
+        fields["exception.message"] = _redact_str(str(exc))
+        fields["exception.stacktrace"] = _redact_str(
+            "".join(traceback.format_exception(exc_type, exc, tb))
+        )
+    elif record.exc_text:
+        fields["exception.stacktrace"] = record.exc_text
+    if record.stack_info:
+        fields["stack_info"] = record.stack_info
+    return fields
+
+
+_quote: Callable[[str], str] = json.encoder.encode_basestring_ascii
+_service_quoted = _quote(_service_name)
+
+
+def _dumps(fields: Mapping[str, Any]) -> str:
+    return json.dumps(fields, default=str, ensure_ascii=False, separators=(",", ":"))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record (usable on any handler)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _dumps(record_fields(record))
+
+
+_CONSOLE_SKIP = {"timestamp", "level", "logger", "message", "service.name"}
+
+
+class ConsoleFormatter(logging.Formatter):
+    """A readable line for development: time, level, logger, message, then key=value fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = record_fields(record)
+        stack = fields.pop("exception.stacktrace", None)
+        rest = " ".join(f"{k}={v}" for k, v in fields.items() if k not in _CONSOLE_SKIP)
+        line = f"{fields['timestamp'][11:23]} {fields['level']:<8} {fields['logger']}: "
+        line += f"{fields['message']}" + (f"  {rest}" if rest else "")
+        return line + (f"\n{stack.rstrip()}" if stack else "")
+
+
+class _Quiet(logging.Filter):
+    """Drops the OTLP exporters' per-retry chatter; tripod's export queue reports outages once."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.name.startswith(_QUIET_PREFIX)
+
+
+class TripodHandler(logging.StreamHandler[IO[str]]):
+    """Writes formatted records to a stream and, when configured, to OTLP."""
+
+    def __init__(
+        self, stream: IO[str] | None = None, *, console: bool = False, otlp: Any = None
+    ) -> None:
+        super().__init__(stream if stream is not None else sys.stderr)
+        self._console = console
+        self._otlp = otlp
+        self.addFilter(_Quiet())
+        self.setFormatter(ConsoleFormatter() if console else JsonFormatter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fields = record_fields(record)
+            text = self.format(record) if self._console else _dumps(fields)
+            stream = self.stream
+            stream.write(text + "\n")
+            stream.flush()
+            if self._otlp is not None and not record.name.startswith(_NO_OTLP_PREFIXES):
+                self.emit_otlp(record.created, record.levelno, fields)
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
+    def write_line(self, text: str) -> None:
+        """Fast path for tripod's own records (the access log): no LogRecord, same output."""
+        with self.lock:  # type: ignore[union-attr]
+            stream = self.stream
+            stream.write(text)
+            stream.flush()
+
+    def emit_otlp(
+        self,
+        created: float,
+        levelno: int,
+        fields: dict[str, Any],
+        context: otel_context.Context | None = None,
+    ) -> None:
+        """Export one record's fields as an OpenTelemetry log record (queued, non-blocking)."""
+        from opentelemetry._logs import SeverityNumber
+
+        attrs: dict[str, Any] = {}
+        for key, value in fields.items():
+            if key in ("timestamp", "level", "message", "service.name", "trace_id", "span_id"):
+                continue
+            attrs["logger.name" if key == "logger" else key] = (
+                value if isinstance(value, str | bool | int | float) else str(value)
+            )
+        self._otlp.emit(
+            timestamp=int(created * 1e9),
+            observed_timestamp=time.time_ns(),
+            context=context if context is not None else otel_context.get_current(),
+            severity_number=_SEVERITY.get(levelno, SeverityNumber.UNSPECIFIED),
+            severity_text=fields["level"],
+            body=fields["message"],
+            attributes=attrs,
+        )
+
+
+def _severities() -> dict[int, Any]:
+    from opentelemetry._logs import SeverityNumber
+
+    return {
+        logging.DEBUG: SeverityNumber.DEBUG,
+        logging.INFO: SeverityNumber.INFO,
+        logging.WARNING: SeverityNumber.WARN,
+        logging.ERROR: SeverityNumber.ERROR,
+        logging.CRITICAL: SeverityNumber.FATAL,
+    }
+
+
+_SEVERITY = _severities()
+
+
+def _otlp_logger(settings: Settings, resource: Resource, on_drop: DropCounter) -> Any:
+    global _log_provider, _log_processor
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+
+    exporter = OTLPLogExporter(
+        endpoint=f"{settings.otlp_endpoint}/v1/logs",
+        headers=settings.otlp_headers or None,
+        timeout=settings.otlp_timeout / 1000,
+    )
+    _log_processor = BoundedLogProcessor(
+        exporter,
+        on_drop,
+        max_size=settings.export_queue_size,
+        shutdown_timeout=settings.shutdown_timeout,
+    )
+    _log_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    _log_provider.add_log_record_processor(_log_processor)
+    return _log_provider.get_logger("tripod")
+
+
+def configure(
+    settings: Settings,
+    resource: Resource,
+    on_drop: DropCounter,
+    *,
+    stream: IO[str] | None = None,
+) -> None:
+    """Install tripod's handler on the root logger (replacing a previous one) and set the level."""
+    global _service_name, _service_quoted, _redact_keys, _handler
+    shutdown(0.0)
+    _service_name = settings.service_name
+    _service_quoted = _quote(_service_name)
+    _redact_keys = DEFAULT_REDACT_KEYS + tuple(k.lower() for k in settings.redact_keys)
+    _secret_keys.clear()
+    if not settings.logs_enabled:
+        return
+    otlp = None
+    if settings.otlp_endpoint and settings.otlp_protocol == "http/protobuf":
+        otlp = _otlp_logger(settings, resource, on_drop)
+    _handler = TripodHandler(stream, console=settings.log_format == "console", otlp=otlp)
+    root = logging.getLogger()
+    root.addHandler(_handler)
+    set_log_level(settings.log_level)
+
+
+def shutdown(timeout: float) -> None:
+    """Remove tripod's handler; flush queued OTLP log records within ``timeout`` seconds."""
+    global _handler, _log_provider, _log_processor
+    if _handler is not None:
+        logging.getLogger().removeHandler(_handler)
+        _handler = None
+    if _log_processor is not None:
+        _log_processor.queue.shutdown(timeout)
+    if _log_provider is not None:
+        with contextlib.suppress(Exception):
+            _log_provider.shutdown()
+    _log_provider = _log_processor = None
+
+
+def force_flush(timeout: float = 5.0) -> bool:
+    """Ship queued OTLP log records now."""
+    return _log_processor is None or _log_processor.queue.force_flush(timeout)
+
+
+_access = logging.getLogger("tripod.access")
+
+
+def access(
+    method: str,
+    route: str,
+    status: int,
+    *,
+    duration_ms: float,
+    correlation_id: str,
+    span: trace.Span | None = None,
+    trace_id: str | None = None,
+    span_id: str | None = None,
+) -> None:
+    """Write the access log line of one request (``tripod.access`` logger, level INFO).
+
+    When tripod's JSON handler is the only place the line can go (the usual case) the line is
+    assembled directly — it is written once per request, so it is worth a hand-built string;
+    otherwise a normal LogRecord goes through logging.
+    """
+    if not _access.isEnabledFor(logging.INFO):
+        return
+    fields: dict[str, Any] = {
+        "http.request.method": method,
+        "http.route": route,
+        "http.response.status_code": status,
+        "duration_ms": duration_ms,
+        "correlation_id": correlation_id,
+    }
+    handler = _handler
+    root_handlers = logging.root.handlers
+    if (
+        handler is None
+        or handler._console
+        or _access.handlers
+        or not _access.propagate
+        or len(root_handlers) != 1
+        or root_handlers[0] is not handler
+    ):
+        if trace_id is not None:
+            fields["trace_id"] = trace_id
+            fields["span_id"] = span_id
+        record = _access.makeRecord(
+            "tripod.access", logging.INFO, "", 0, "%s %s %s", (method, route, status), None,
+            extra=fields,
+        )  # fmt: skip
+        _access.handle(record)
+        return
+    created = time.time()
+    ids = f',"trace_id":"{trace_id}","span_id":"{span_id}"' if trace_id is not None else ""
+    bound = tctx.bound_fields()
+    extra = ""
+    if bound:
+        redacted = {k: _redact_item(k, v, 0) for k, v in bound.items() if k not in fields}
+        extra = "," + _dumps(redacted)[1:-1] if redacted else ""
+    text = (
+        f'{{"timestamp":"{_timestamp(created)}","level":"INFO","logger":"tripod.access",'
+        f'"message":{_quote(f"{method} {route} {status}")},"service.name":{_service_quoted}'
+        f'{ids}{extra},"http.request.method":{_quote(method)},"http.route":{_quote(route)},'
+        f'"http.response.status_code":{int(status)},"duration_ms":{float(duration_ms)!r},'
+        f'"correlation_id":{_quote(correlation_id)}}}\n'
+    )
+    try:
+        handler.write_line(text)
+        if handler._otlp is not None:
+            fields.update(bound)
+            fields["logger"] = "tripod.access"
+            fields["level"] = "INFO"
+            fields["message"] = f"{method} {route} {status}"
+            ctx = trace.set_span_in_context(span) if span is not None else None
+            handler.emit_otlp(created, logging.INFO, fields, ctx)
+    except Exception:
+        handler.handleError(_access.makeRecord("tripod.access", 20, "", 0, "", (), None))
+
+
+def get_logger(name: str | None = None) -> logging.Logger:
+    """A stdlib logger; its records get tripod's fields. Use ``extra={...}`` for more fields."""
+    return logging.getLogger(name)
+
+
+_LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "critical": 50}
+
+
+def set_log_level(level: str | int) -> None:
+    """Change the root logger's level at runtime (``"debug"``, ``logging.INFO``, ...)."""
+    if isinstance(level, str):
+        if level.lower() not in _LEVELS:
+            from tripod.config import ConfigError
+
+            msg = f"log level {level!r} is not one of debug, info, warning, error, critical"
+            raise ConfigError(msg)
+        level = _LEVELS[level.lower()]
+    logging.getLogger().setLevel(level)
+
+
+# --- structlog ---------------------------------------------------------------------------------
+
+
+def _structlog_fields(_logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"service.name": _service_name}
+    span_ctx = trace.get_current_span().get_span_context()
+    if span_ctx.is_valid:
+        out["trace_id"] = format(span_ctx.trace_id, "032x")
+        out["span_id"] = format(span_ctx.span_id, "016x")
+    corr = tctx.correlation_id()
+    if corr is not None:
+        out["correlation_id"] = corr
+    out.update(tctx.bound_fields())
+    out.update(event_dict)
+    if "event" in out and "message" not in out:
+        out["message"] = out.pop("event")
+    return out
+
+
+def _structlog_redact(_logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    return redact(event_dict)  # type: ignore[no-any-return]
+
+
+def structlog_processors(*, render: bool = True) -> list[Callable[..., Any]]:
+    """A structlog processor chain giving the same fields and redaction as the stdlib handler.
+
+    ``structlog.configure(processors=tripod.sdk.logs.structlog_processors())``; pass
+    ``render=False`` to append your own renderer. Needs ``pip install 'tripod[structlog]'``.
+    """
+    import structlog
+
+    chain: list[Callable[..., Any]] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+        structlog.processors.dict_tracebacks,
+        _structlog_fields,
+        _structlog_redact,
+    ]
+    if render:
+        chain.append(structlog.processors.JSONRenderer(default=str))
+    return chain
+
+
+def iter_json_lines(text: str) -> Iterable[dict[str, Any]]:
+    """Parse the JSON lines in ``text``, skipping any other output (tests, tools)."""
+    for line in text.splitlines():
+        if line.startswith("{"):
+            try:
+                yield json.loads(line)
+            except ValueError:
+                continue

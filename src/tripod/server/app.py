@@ -1,0 +1,128 @@
+"""The `tripod serve` ASGI app: every part's routes on one port, auth, and background loops.
+
+Route providers each contribute ``routes(ctx)``; the scrape manager and the retention loop run in
+the app's lifespan. With a token configured, every endpoint except ``/-/healthy`` needs
+``Authorization: Bearer <token>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from tripod.server.context import ServerContext
+
+__all__ = ["build_app"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_OPEN_PATHS = frozenset({"/-/healthy"})
+
+
+class BearerAuth:
+    """Refuses requests without the configured bearer token (401, Prometheus-style body)."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or []).get(b"authorization", b"")
+        if hmac.compare_digest(given, self.expected):
+            await self.app(scope, receive, send)
+            return
+        body = json.dumps(
+            {
+                "status": "error",
+                "errorType": "unauthorized",
+                "error": "missing or wrong bearer token; send 'Authorization: Bearer <token>' "
+                "with the token tripod serve was started with",
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"www-authenticate", b"Bearer"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _own_routes(ctx: ServerContext) -> list[BaseRoute]:
+    async def healthy(request: Request) -> Response:
+        return PlainTextResponse("tripod serve is Healthy.\n")
+
+    async def ready(request: Request) -> Response:
+        return PlainTextResponse("tripod serve is Ready.\n")
+
+    async def metrics(request: Request) -> Response:
+        body = await run_in_threadpool(generate_latest, ctx.registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    return [
+        Route("/-/healthy", healthy, methods=["GET", "HEAD"]),
+        Route("/-/ready", ready, methods=["GET", "HEAD"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+
+
+def _all_routes(ctx: ServerContext) -> list[BaseRoute]:
+    from tripod.server.ingest import import_text, otlp, remote_write
+    from tripod.server.promql import api as promql_api
+    from tripod.server.query import api as query_api
+
+    return [
+        *_own_routes(ctx),
+        *import_text.routes(ctx),
+        *otlp.routes(ctx),
+        *remote_write.routes(ctx),
+        *query_api.routes(ctx),
+        *promql_api.routes(ctx),
+    ]
+
+
+def build_app(ctx: ServerContext) -> ASGIApp:
+    """The ASGI app serving ``ctx``; the scrape and retention loops run while it is up."""
+    from tripod.server.ingest.scrape import ScrapeManager
+    from tripod.server.store.retention import retention_loop
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        scrape = ScrapeManager(ctx)
+        await scrape.start()
+        retention = asyncio.create_task(retention_loop(ctx))
+        try:
+            yield
+        finally:
+            retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retention
+            await scrape.stop()
+
+    app: ASGIApp = Starlette(routes=_all_routes(ctx), lifespan=lifespan)
+    if ctx.config.token:
+        app = BearerAuth(app, ctx.config.token)
+    return app

@@ -1,0 +1,282 @@
+"""Decode and validate a Prometheus remote-write v1 body into store samples (pure functions).
+
+The HTTP handler (``remote_write.py``) does I/O and answers; everything here is testable without
+a server: snappy block decompression, protobuf decoding, label validation and limits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import cramjam
+from google.protobuf.message import DecodeError
+
+from tripod.server.context import Limits
+from tripod.server.ingest._prompb import METRIC_TYPES, Label, RawWriteRequest
+from tripod.server.store.model import AppendResult, Sample
+
+__all__ = [
+    "MAX_AHEAD_MS",
+    "DecodedWrite",
+    "LabelCache",
+    "RemoteWriteError",
+    "decode_write_request",
+    "decompress",
+]
+
+#: Samples further than this in the future are refused, as Prometheus's receiver does
+#: (storage/remote/write_handler.go ``maxAheadTime``).
+MAX_AHEAD_MS = 10 * 60 * 1000
+
+#: A snappy body may expand to at most this many times the body-size limit.
+DECOMPRESSED_FACTOR = 8
+
+_METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
+_LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
+
+
+class RemoteWriteError(ValueError):
+    """The body cannot be used at all; ``status`` is the HTTP answer (400, 413 or 415)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclasses.dataclass
+class DecodedWrite:
+    """What a WriteRequest holds after validation, as columns: per sample the series key (the
+    label dict, or the store's series ref when the cache resolves to refs), timestamp and value;
+    metadata to remember; and what was refused before reaching the store."""
+
+    keys: list[Any]
+    stamps: list[int]
+    values: list[float]
+    metadata: list[tuple[str, str, str, str]]  # (metric, type, help, unit)
+    refused: AppendResult
+    series: int = 0
+    exemplars_ignored: int = 0
+
+    @property
+    def samples(self) -> list[Sample]:
+        """The samples as store :class:`Sample` objects (keys must be label dicts)."""
+        return [
+            Sample(k, t, v) for k, t, v in zip(self.keys, self.stamps, self.values, strict=True)
+        ]
+
+
+def decompress(body: bytes, limits: Limits) -> bytes:
+    """Snappy *block* format (not framed), as remote write v1 sends it; bombs are refused."""
+    if len(body) > limits.max_body_bytes:
+        msg = (
+            f"remote write body of {len(body)} bytes exceeds the limit of "
+            f"{limits.max_body_bytes} bytes; send smaller batches (max_samples_per_send)"
+        )
+        raise RemoteWriteError(msg, 413)
+    try:
+        size = int(cramjam.snappy.decompress_raw_len(body))
+    except Exception:
+        size = -1
+    limit = limits.max_body_bytes * DECOMPRESSED_FACTOR
+    if size > limit:
+        msg = (
+            f"remote write body decompresses to {size} bytes, over the limit of {limit} bytes; "
+            "send smaller batches"
+        )
+        raise RemoteWriteError(msg, 413)
+    try:
+        return bytes(cramjam.snappy.decompress_raw(body))
+    except Exception as exc:
+        msg = (
+            f"body is not snappy block-compressed ({exc}); remote write v1 expects "
+            "Content-Encoding: snappy with the block (not framed) format"
+        )
+        raise RemoteWriteError(msg) from None
+
+
+class _NameCache:
+    """Label-name validity memo: names repeat across series, regexes per label are costly."""
+
+    def __init__(self, max_size: int = 65536) -> None:
+        self.ok: set[str] = set()
+        self.max_size = max_size
+
+    def valid(self, name: str, is_metric: bool = False) -> bool:
+        key = "\x00" + name if is_metric else name
+        if key in self.ok:
+            return True
+        pattern = _METRIC_NAME_RE if is_metric else _LABEL_NAME_RE
+        if pattern.match(name) is None:
+            return False
+        if len(self.ok) >= self.max_size:
+            self.ok.clear()
+        self.ok.add(key)
+        return True
+
+
+_NAMES = _NameCache()
+
+
+def _check_labels(labels: dict[str, str], count: int, limits: Limits) -> tuple[str, str] | None:
+    """``(reason, message)`` when a series' labels are unusable, else None."""
+    if count != len(labels):
+        return "invalid_labels", f"duplicate label names in series {labels}"
+    name = labels.get("__name__")
+    if not name:
+        return "invalid_labels", f"series without a metric name (__name__): {labels}"
+    if not _NAMES.valid(name, is_metric=True):
+        return "invalid_labels", f"invalid metric name {name!r}: expected [a-zA-Z_:][a-zA-Z0-9_:]*"
+    if len(labels) > limits.max_labels_per_series:
+        msg = (
+            f"series {name} has {len(labels)} labels, over the limit of "
+            f"{limits.max_labels_per_series}; drop labels with relabelling"
+        )
+        return "too_many_labels", msg
+    for key, value in labels.items():
+        if len(key) > limits.max_label_name_length:
+            msg = (
+                f"label name {key[:64]!r}... of {name} is {len(key)} characters, over the "
+                f"limit of {limits.max_label_name_length}"
+            )
+            return "label_name_too_long", msg
+        if len(value) > limits.max_label_value_length:
+            msg = (
+                f"label {key}={value[:64]!r}... of {name} is {len(value)} characters, over the "
+                f"limit of {limits.max_label_value_length}"
+            )
+            return "label_value_too_long", msg
+        if key != "__name__" and not _NAMES.valid(key):
+            return (
+                "invalid_labels",
+                f"invalid label name {key!r} in {name}: expected [a-zA-Z_][a-zA-Z0-9_]*",
+            )
+    return None
+
+
+class LabelCache:
+    """Memo of encoded label sets -> validated label dicts (or the reason they are refused).
+
+    A sender repeats the same series in every request, so decoding and validating each label
+    set once, then looking it up by its encoded bytes, is what makes ingest fast. Bounded: the
+    memo is emptied when it reaches ``max_series`` entries.
+    """
+
+    def __init__(
+        self,
+        limits: Limits,
+        resolve: Callable[[dict[str, str]], Any] | None = None,
+        max_series: int = 100_000,
+    ) -> None:
+        self.limits = limits
+        self.resolve = resolve
+        self.max_series = max_series
+        self._series: dict[tuple[bytes, ...], Any] = {}
+        self._pairs: dict[bytes, tuple[str, str]] = {}
+
+    def lookup(self, encoded: tuple[bytes, ...]) -> Any:
+        """The key for ``encoded`` Label messages (label dict, or ``resolve(labels)``), or
+        ``(reason, message)`` when the series is refused. Keys are never tuples."""
+        hit = self._series.get(encoded)
+        if hit is not None:
+            return hit
+        result = self._decode(encoded)
+        if len(self._series) >= self.max_series:
+            self._series.clear()
+            self._pairs.clear()
+        self._series[encoded] = result
+        return result
+
+    def _decode(self, encoded: tuple[bytes, ...]) -> Any:
+        pairs = self._pairs
+        labels: dict[str, str] = {}
+        count = 0
+        for raw in encoded:
+            pair = pairs.get(raw)
+            if pair is None:
+                try:
+                    label = Label.FromString(raw)
+                except DecodeError:
+                    # The request framed it fine, so this series' label is bad (e.g. not UTF-8).
+                    msg = (
+                        f"series with an undecodable label {raw[:80]!r}: label names and "
+                        "values must be UTF-8"
+                    )
+                    return "invalid_labels", msg
+                pair = pairs[raw] = (label.name, label.value)
+            if pair[1]:  # an empty value is the same as no label, as in Prometheus
+                labels[pair[0]] = pair[1]
+                count += 1
+        problem = _check_labels(labels, count, self.limits)
+        if problem is not None:
+            return problem
+        if self.resolve is None:
+            return labels
+        try:
+            return self.resolve(labels)
+        except ValueError as exc:  # the store refused the series (a limit of its own)
+            return getattr(exc, "reason", "invalid_labels"), str(exc)
+
+
+def decode_write_request(
+    raw: bytes, limits: Limits, cache: LabelCache | None = None, now_ms: int | None = None
+) -> DecodedWrite:
+    """Parse a decompressed WriteRequest; all-or-nothing on undecodable bytes.
+
+    Series with invalid labels or over a limit are refused whole (counted by reason); labels
+    with an empty value are dropped, as Prometheus treats them as absent. ``cache`` should live
+    as long as the server (one per set of limits) so repeated series skip decoding.
+    """
+    try:
+        request = RawWriteRequest.FromString(raw)
+    except DecodeError as exc:
+        msg = f"body is not a prometheus.WriteRequest protobuf ({exc}); is it truncated?"
+        raise RemoteWriteError(msg) from None
+    if cache is None or cache.limits != limits:
+        cache = LabelCache(limits)
+    max_ts = (int(time.time() * 1000) if now_ms is None else now_ms) + MAX_AHEAD_MS
+    keys: list[Any] = []
+    stamps: list[int] = []
+    values: list[float] = []
+    refused = AppendResult()
+    decoded = DecodedWrite(keys, stamps, values, metadata=[], refused=refused)
+    add_key, add_stamp, add_value = keys.append, stamps.append, values.append
+    lookup = cache.lookup
+    n_series = exemplars = 0
+    for series in request.timeseries:
+        n_series += 1
+        key = lookup(tuple(series.labels))
+        if isinstance(key, tuple):
+            reason, message = key
+            for _ in range(max(len(series.samples), 1)):
+                refused.reject(reason, message)
+            continue
+        for point in series.samples:
+            ts = point.timestamp
+            if ts > max_ts:
+                refused.reject(
+                    "too_far_in_future",
+                    f"sample at {ts} ms is more than 10 minutes ahead of the server's clock; "
+                    "check the sender's clock",
+                )
+                continue
+            add_key(key)
+            add_stamp(ts)
+            add_value(point.value)
+        exemplars += len(series.exemplars)
+        if series.histograms:
+            for _ in series.histograms:
+                refused.reject(
+                    "native_histogram_unsupported",
+                    "native histogram sample not stored: tripod stores classic (float) series "
+                    "only; turn off native histograms in the sender",
+                )
+    decoded.series = n_series
+    decoded.exemplars_ignored = exemplars
+    for meta in request.metadata:
+        type_name = METRIC_TYPES.get(meta.type, "unknown")
+        decoded.metadata.append((meta.metric_family_name, type_name, meta.help, meta.unit))
+    return decoded

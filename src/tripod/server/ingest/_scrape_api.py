@@ -1,0 +1,76 @@
+"""``GET /api/v1/targets``: the scraper's targets and their health, in Prometheus's JSON shape
+(``activeTargets`` / ``droppedTargets``), so Grafana, scripts and tests can see what is scraped."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from tripod.server.context import ServerContext
+
+__all__ = ["routes"]
+
+_NEVER = "0001-01-01T00:00:00Z"
+
+
+def _duration(seconds: float) -> str:
+    ms = round(seconds * 1000)
+    if ms % 1000:
+        return f"{ms}ms"
+    if ms % 60_000:
+        return f"{ms // 1000}s"
+    return f"{ms // 60_000}m"
+
+
+def _active(loop: Any) -> dict[str, Any]:
+    target = loop.target
+    last = loop.last
+    when = (
+        dt.datetime.fromtimestamp(loop.last_scrape_s, dt.UTC).isoformat().replace("+00:00", "Z")
+        if loop.last_scrape_s
+        else _NEVER
+    )
+    health = "unknown" if last is None else ("up" if last.up else "down")
+    return {
+        "discoveredLabels": dict(target.discovered),
+        "labels": dict(target.labels),
+        "scrapePool": target.job,
+        "scrapeUrl": target.url,
+        "globalUrl": target.url,
+        "lastError": "" if last is None else last.error,
+        "lastScrape": when,
+        "lastScrapeDuration": loop.last_duration_s,
+        "health": health,
+        "scrapeInterval": _duration(target.interval_s),
+        "scrapeTimeout": _duration(target.timeout_s),
+    }
+
+
+def routes(ctx: ServerContext) -> list[BaseRoute]:
+    """``GET /api/v1/targets[?state=active|dropped|any]`` for the scrape manager of ``ctx``."""
+    from tripod.server.ingest.scrape import running_manager
+
+    async def targets(request: Request) -> Response:
+        state = request.query_params.get("state", "any")
+        if state not in ("active", "dropped", "any"):
+            body = {
+                "status": "error",
+                "errorType": "bad_data",
+                "error": f"state={state!r}: expected active, dropped or any",
+            }
+            return JSONResponse(body, status_code=400)
+        manager = running_manager(ctx)
+        jobs = manager.jobs if manager is not None else []
+        active = [_active(loop) for job in jobs for loop in job.loops.values()]
+        dropped = [{"discoveredLabels": labels} for job in jobs for labels in job.dropped]
+        data = {
+            "activeTargets": active if state != "dropped" else [],
+            "droppedTargets": dropped if state != "active" else [],
+        }
+        return JSONResponse({"status": "success", "data": data})
+
+    return [Route("/api/v1/targets", targets, methods=["GET"])]

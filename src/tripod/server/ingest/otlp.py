@@ -1,0 +1,258 @@
+"""OTLP/HTTP receiver: ``POST /v1/traces``, ``/v1/metrics``, ``/v1/logs``.
+
+Bodies are ``application/x-protobuf`` or ``application/json`` (OTLP/JSON: hex trace and span
+ids, enums as numbers, lowerCamelCase keys), optionally gzip- or deflate-encoded, decoded with
+opentelemetry-proto. A body that is too large (413), of another type (415) or that does not
+decode (400) gets a ``google.rpc.Status`` with the reason, and nothing is stored. Items refused by
+a limit are counted and reported in the OTLP partial-success response; the rest is stored and
+committed before the response is sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError, Message
+from google.rpc import status_pb2  # type: ignore[import-untyped]
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_pb
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from tripod.server import selfmetrics
+from tripod.server.context import ServerContext
+from tripod.server.ingest.otlp_convert import logs_to_columns, spans_to_columns
+from tripod.server.ingest.otlp_metrics import MetricsConverter
+from tripod.server.store.model import AppendResult
+
+__all__ = ["OtlpError", "decode_body", "routes"]
+
+_PROTOBUF = "application/x-protobuf"
+_JSON = "application/json"
+_ID_KEYS = frozenset({"traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"})
+
+
+class OtlpError(Exception):
+    """A request the receiver refuses whole: HTTP ``status`` with a reason."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _hex_ids_to_base64(node: Any) -> Any:
+    """OTLP/JSON writes ids as hex; protobuf's JSON mapping wants base64 for bytes fields."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key in _ID_KEYS and isinstance(value, str):
+                try:
+                    raw = bytes.fromhex(value)
+                except ValueError:
+                    msg = f"{key} {value[:40]!r} is not a hex string; OTLP/JSON ids are hex"
+                    raise OtlpError(400, msg) from None
+                out[key] = base64.b64encode(raw).decode()
+            else:
+                out[key] = _hex_ids_to_base64(value)
+        return out
+    if isinstance(node, list):
+        return [_hex_ids_to_base64(v) for v in node]
+    return node
+
+
+def decode_body(body: bytes, content_type: str, message: Message) -> Message:
+    """Fill ``message`` from an OTLP/HTTP body of ``content_type``; OtlpError(400) if malformed."""
+    if content_type == _PROTOBUF:
+        try:
+            message.ParseFromString(body)
+        except DecodeError as exc:
+            msg = f"body is not a valid {type(message).__name__} protobuf: {exc}"
+            raise OtlpError(400, msg) from None
+        return message
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise OtlpError(400, f"body is not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        msg = f"body must be a JSON object ({type(message).__name__}), not {type(doc).__name__}"
+        raise OtlpError(400, msg)
+    try:
+        json_format.ParseDict(_hex_ids_to_base64(doc), message, ignore_unknown_fields=True)
+    except (json_format.ParseError, ValueError, TypeError) as exc:
+        reason = str(exc).replace("\n", " ")[:300]
+        raise OtlpError(
+            400, f"body is not a valid OTLP/JSON {type(message).__name__}: {reason}"
+        ) from None
+    return message
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        msg = (
+            f"body of {length} bytes exceeds limits.max_body_bytes ({limit}); send smaller batches"
+        )
+        raise OtlpError(413, msg)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                msg = f"body exceeds limits.max_body_bytes ({limit}); send smaller batches"
+                raise OtlpError(413, msg)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise OtlpError(400, "client disconnected before sending the whole body") from None
+    return b"".join(chunks)
+
+
+def _decompress(body: bytes, encoding: str, limit: int) -> bytes:
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        msg = f"Content-Encoding {encoding!r} is not supported; use gzip, deflate or none"
+        raise OtlpError(415, msg)
+    wbits = 16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS
+    inflater = zlib.decompressobj(wbits)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise OtlpError(400, f"body is not valid {encoding}: {exc}") from None
+    if len(out) > limit:
+        msg = f"decompressed body exceeds limits.max_body_bytes ({limit}); send smaller batches"
+        raise OtlpError(413, msg)
+    if not inflater.eof:
+        raise OtlpError(400, f"body is truncated {encoding}")
+    return out
+
+
+def _reply(content_type: str, message: Message, status: int = 200) -> Response:
+    if content_type == _JSON:
+        body = json_format.MessageToJson(message, indent=None).encode()
+    else:
+        body = message.SerializeToString()
+    return Response(body, status_code=status, media_type=content_type)
+
+
+def _error(content_type: str, exc: OtlpError) -> Response:
+    code = {400: 3, 413: 8, 415: 3}.get(exc.status, 2)  # gRPC codes in google.rpc.Status
+    return _reply(content_type, status_pb2.Status(code=code, message=str(exc)), exc.status)
+
+
+def _make_route(
+    ctx: ServerContext,
+    *,
+    path: str,
+    signal: str,
+    request_type: type[Message],
+    store: Callable[[Message, AppendResult], None],
+    response: Callable[[AppendResult], Message],
+) -> Route:
+    async def endpoint(request: Request) -> Response:
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        reply_type = _JSON if ctype == _JSON else _PROTOBUF
+        limit = ctx.config.limits.max_body_bytes
+        try:
+            if ctype not in (_PROTOBUF, _JSON):
+                msg = (f"Content-Type {ctype or '(none)'!r} is not supported; send "
+                       f"{_PROTOBUF} or {_JSON}")  # fmt: skip
+                raise OtlpError(415, msg)
+            body = await _read_body(request, limit)
+            encoding = request.headers.get("content-encoding", "").strip().lower()
+            raw = _decompress(body, encoding, limit)
+            message = await run_in_threadpool(decode_body, raw, ctype, request_type())
+        except OtlpError as exc:
+            reason = {413: "body_too_large", 415: "unsupported_media_type"}.get(
+                exc.status, "malformed"
+            )
+            selfmetrics.record_rejected(ctx, signal, reason, 1)
+            return _error(reply_type, exc)
+        result = AppendResult()
+        await run_in_threadpool(store, message, result)
+        selfmetrics.record_ingested(ctx, signal, "otlp", result.accepted)
+        for reason, n in result.rejected.items():
+            selfmetrics.record_rejected(ctx, signal, reason, n)
+        return _reply(reply_type, response(result))
+
+    return Route(path, endpoint, methods=["POST"])
+
+
+def _partial(result: AppendResult) -> tuple[int, str]:
+    rejected = sum(result.rejected.values())
+    if not rejected:
+        return 0, ""
+    counts = ", ".join(f"{n} {reason}" for reason, n in sorted(result.rejected.items()))
+    return rejected, f"refused {counts}: " + "; ".join(result.errors[:3])
+
+
+def routes(ctx: ServerContext) -> list[BaseRoute]:
+    limits = ctx.config.limits
+    converter = MetricsConverter()
+
+    def store_spans(message: Message, result: AppendResult) -> None:
+        ctx.spans.append(spans_to_columns(message, limits, result))
+
+    def store_logs(message: Message, result: AppendResult) -> None:
+        ctx.logs.append(logs_to_columns(message, limits, result, time.time_ns()))
+
+    def store_metrics(message: Message, result: AppendResult) -> None:
+        samples, meta = converter.convert(message, result)
+        appended = ctx.samples.append(samples)
+        result.accepted += appended.accepted
+        for reason, n in appended.rejected.items():
+            result.rejected[reason] = result.rejected.get(reason, 0) + n
+        result.errors.extend(appended.errors[: max(0, 10 - len(result.errors))])
+        for name, (type_, help_, unit) in meta.items():
+            ctx.samples.set_metadata(name, type_, help_, unit)
+
+    def traces_response(result: AppendResult) -> Message:
+        n, msg = _partial(result)
+        partial = trace_pb.ExportTracePartialSuccess(rejected_spans=n, error_message=msg)
+        return trace_pb.ExportTraceServiceResponse(partial_success=partial if n else None)
+
+    def logs_response(result: AppendResult) -> Message:
+        n, msg = _partial(result)
+        partial = logs_pb.ExportLogsPartialSuccess(rejected_log_records=n, error_message=msg)
+        return logs_pb.ExportLogsServiceResponse(partial_success=partial if n else None)
+
+    def metrics_response(result: AppendResult) -> Message:
+        n, msg = _partial(result)
+        partial = metrics_pb.ExportMetricsPartialSuccess(rejected_data_points=n, error_message=msg)
+        return metrics_pb.ExportMetricsServiceResponse(partial_success=partial if n else None)
+
+    return [
+        _make_route(
+            ctx,
+            path="/v1/traces",
+            signal="spans",
+            request_type=trace_pb.ExportTraceServiceRequest,
+            store=store_spans,
+            response=traces_response,
+        ),
+        _make_route(
+            ctx,
+            path="/v1/logs",
+            signal="logs",
+            request_type=logs_pb.ExportLogsServiceRequest,
+            store=store_logs,
+            response=logs_response,
+        ),
+        _make_route(
+            ctx,
+            path="/v1/metrics",
+            signal="samples",
+            request_type=metrics_pb.ExportMetricsServiceRequest,
+            store=store_metrics,
+            response=metrics_response,
+        ),
+    ]

@@ -1,0 +1,335 @@
+"""Evaluate a parsed PromQL expression over a :class:`SampleStore`, Prometheus 2.42 semantics.
+
+Instant and range queries share one path: every node is evaluated at all steps at once
+(numpy arrays of shape ``(series, steps)``), an instant query being a range query of one step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import promql_parser as pp
+
+from tripod.server.promql import aggregations, binops, functions
+from tripod.server.promql.errors import (
+    MSG_NEGATIVE_STEP,
+    MSG_TOO_MANY_POINTS,
+    BadDataError,
+    QueryTimeoutError,
+    TooManySamplesError,
+)
+from tripod.server.promql.parse import parse_expr
+from tripod.server.promql.regex import go_regex
+from tripod.server.promql.values import (
+    I64,
+    METRIC_NAME,
+    Labels,
+    Matrix,
+    Scalar,
+    SeriesSet,
+    String,
+    Value,
+    Vector,
+    drop_name,
+    format_labels,
+)
+from tripod.server.store.model import STALE_NAN_BITS, Matcher, SampleStore
+
+__all__ = ["Engine", "QueryResult", "duration_ms", "selector_matchers"]
+
+DEFAULT_LOOKBACK_MS = 300_000
+DEFAULT_SUBQUERY_STEP_MS = 60_000
+# Series of a selector are put in label order (as Prometheus's block index yields them) unless
+# there are more than this many: then the store's order is kept, which only changes the order of
+# additions inside an aggregation (~1e-16 relative) and of an unsorted instant vector.
+_SORT_LIMIT = 20_000  # Prometheus's default global evaluation_interval
+
+_MATCH_OPS = {
+    "MatchOp.Equal": "=",
+    "MatchOp.NotEqual": "!=",
+    "MatchOp.Re": "=~",
+    "MatchOp.NotRe": "!~",
+}
+_AT_RE = re.compile(r"at: Some\(\s*At\(\s*SystemTime \{\s*tv_sec: (-?\d+),\s*tv_nsec: (\d+)")
+
+
+def selector_matchers(vs: Any) -> list[Matcher]:
+    """The store's matchers for a parsed vector selector (its name becomes ``__name__=``)."""
+    matchers = []
+    for m in vs.matchers.matchers:
+        op = _MATCH_OPS[str(m.op)]
+        value = go_regex(m.value) if op in {"=~", "!~"} else m.value
+        matchers.append(Matcher(m.name, op, value))  # type: ignore[arg-type]
+    if vs.name:
+        matchers.insert(0, Matcher(METRIC_NAME, "=", vs.name))
+    return matchers
+
+
+def duration_ms(delta: timedelta | None) -> int:
+    if delta is None:
+        return 0
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+@dataclasses.dataclass
+class QueryResult:
+    """What the API serialises: ``kind`` is Prometheus's resultType."""
+
+    kind: str  # "vector" | "matrix" | "scalar" | "string"
+    value: Value
+    steps: I64
+
+
+@dataclasses.dataclass
+class _Query:
+    store: SampleStore
+    start_ms: int
+    end_ms: int
+    lookback_ms: int
+    deadline: float
+    max_samples: int
+    samples: int = 0
+
+
+class Evaluator:
+    """Walks the AST; one instance per query (it holds the query's limits and counters)."""
+
+    def __init__(self, query: _Query) -> None:
+        self.q = query
+
+    # --- limits -------------------------------------------------------------------------
+
+    def check(self) -> None:
+        if time.monotonic() > self.q.deadline:
+            raise QueryTimeoutError
+
+    def count(self, n: int) -> None:
+        self.q.samples += int(n)
+        if self.q.samples > self.q.max_samples:
+            raise TooManySamplesError
+
+    # --- dispatch -----------------------------------------------------------------------
+
+    def eval(self, node: Any, steps: I64) -> Value:
+        self.check()
+        if isinstance(node, pp.NumberLiteral):
+            return Scalar(np.full(len(steps), float(node.val)))
+        if isinstance(node, pp.StringLiteral):
+            return String(node.val)
+        if isinstance(node, pp.ParenExpr):
+            return self.eval(node.expr, steps)
+        if isinstance(node, pp.UnaryExpr):
+            return self._negate(self.eval(node.expr, steps))
+        if isinstance(node, pp.VectorSelector):
+            return self.vector_selector(node, steps)
+        if isinstance(node, pp.MatrixSelector):
+            return self.matrix_selector(node, steps)
+        if isinstance(node, pp.SubqueryExpr):
+            return self.subquery(node, steps)
+        if isinstance(node, pp.Call):
+            return functions.call(self, node, steps)
+        if isinstance(node, pp.AggregateExpr):
+            return aggregations.aggregate(self, node, steps)
+        if isinstance(node, pp.BinaryExpr):
+            return binops.binary(self, node, steps)
+        msg = f"unsupported expression {type(node).__name__}: not implemented by tripod"
+        raise BadDataError(msg)
+
+    def eval_vector(self, node: Any, steps: I64) -> Vector:
+        value = self.eval(node, steps)
+        if not isinstance(value, Vector):
+            msg = f"expected an instant vector, got {type(value).__name__.lower()}"
+            raise BadDataError(msg)
+        return value
+
+    def eval_scalar(self, node: Any, steps: I64) -> Scalar:
+        value = self.eval(node, steps)
+        if not isinstance(value, Scalar):
+            msg = f"expected a scalar, got {type(value).__name__.lower()}"
+            raise BadDataError(msg)
+        return value
+
+    def _negate(self, value: Value) -> Value:
+        if isinstance(value, Scalar):
+            return Scalar(-value.values)
+        if isinstance(value, Vector):
+            out = Vector([drop_name(lab) for lab in value.labels], -value.values, value.present)
+            return out.merge_same_labels()
+        msg = "unary minus needs a scalar or an instant vector"
+        raise BadDataError(msg)
+
+    # --- selectors ----------------------------------------------------------------------
+
+    def _at_ms(self, node: Any) -> int | None:
+        at = node.at
+        if at is None:
+            return None
+        if at.type == pp.AtModifierType.Start:
+            return self.q.start_ms
+        if at.type == pp.AtModifierType.End:
+            return self.q.end_ms
+        # Reading ``at.at`` panics for times before 1970, so read the node's debug form.
+        found = _AT_RE.findall(repr(node))
+        sec, nsec = found[-1]
+        return int(sec) * 1000 + int(nsec) // 1_000_000
+
+    def eval_times(self, node: Any, steps: I64) -> I64:
+        """The times a selector or subquery looks at: ``@`` pins them, ``offset`` shifts them."""
+        at = self._at_ms(node)
+        base = np.full(len(steps), at, dtype=np.int64) if at is not None else steps
+        return base - duration_ms(node.offset)
+
+    def fetch(self, vs: Any, lo_ms: int, hi_ms: int) -> SeriesSet:
+        """Matching series with samples in ``[lo_ms, hi_ms]``, ordered by label set."""
+        matchers = selector_matchers(vs)
+        flat = getattr(self.q.store, "select_flat", None)
+        if flat is not None:  # the DuckDB store's bulk variant: no Python object per series
+            label_dicts, ts, values, starts, ends = flat(matchers, lo_ms, hi_ms)
+            labels = [tuple(sorted(d.items())) for d in label_dicts]
+            series = SeriesSet(labels, ts, values, starts, ends)
+        else:
+            data = self.q.store.select(matchers, lo_ms, hi_ms)
+            series = SeriesSet.build(
+                [tuple(sorted(d.labels.items())) for d in data],
+                [np.asarray(d.timestamps, dtype=np.int64) for d in data],
+                [np.asarray(d.values, dtype=np.float64) for d in data],
+            )
+        self.check()
+        if len(series.labels) <= _SORT_LIMIT:
+            series = series.sorted()
+        return series
+
+    def vector_selector(self, node: Any, steps: I64, *, sample_times: bool = False) -> Vector:
+        """The newest sample in ``[t - lookback, t]`` per step, unless it is a staleness marker
+        (``sample_times``: that sample's timestamp in seconds instead, for ``timestamp()``)."""
+        times = self.eval_times(node, steps)
+        lookback = self.q.lookback_ms
+        series = self.fetch(node, int(times.min()) - lookback, int(times.max()))
+        n = len(steps)
+        if not series.labels:
+            return Vector.empty(n)
+        idx = series.search(times, "right") - 1
+        ok = idx >= series.starts[:, None]
+        safe = np.where(ok, idx, 0)
+        if len(series.ts) == 0:
+            return Vector(series.labels, np.zeros(idx.shape), np.zeros(idx.shape, dtype=bool))
+        ok &= series.ts[safe] >= (times - lookback)[None, :]
+        ok &= series.vs[safe].view(np.uint64) != STALE_NAN_BITS
+        values = series.ts[safe] / 1000.0 if sample_times else series.vs[safe]
+        self.count(int(ok.sum()))
+        return Vector(series.labels, values, ok)
+
+    def matrix_selector(self, node: Any, steps: I64) -> Matrix:
+        vs = node.vector_selector
+        times = self.eval_times(vs, steps)
+        range_ms = duration_ms(node.range)
+        series = self.fetch(vs, int(times.min()) - range_ms, int(times.max()))
+        fresh = series.vs.view(np.uint64) != STALE_NAN_BITS
+        if not fresh.all():
+            series = series.keep(fresh)
+        matrix = Matrix(series, times, range_ms)
+        if series.labels:
+            lo, hi = matrix.windows()
+            self.count(int((hi - lo).max(axis=1).sum()))
+        return matrix
+
+    def subquery(self, node: Any, steps: I64) -> Matrix:
+        step_ms = duration_ms(node.step) or DEFAULT_SUBQUERY_STEP_MS
+        range_ms = duration_ms(node.range)
+        times = self.eval_times(node, steps)
+        first = -((-(int(times.min()) - range_ms)) // step_ms) * step_ms  # ceil to the step grid
+        inner_steps = np.arange(first, int(times.max()) + 1, step_ms, dtype=np.int64)
+        if len(inner_steps) == 0:
+            return Matrix(SeriesSet.build([], [], []), times, range_ms)
+        inner = self.eval(node.expr, inner_steps)
+        if not isinstance(inner, Vector):
+            msg = "subquery is only allowed on instant vector"
+            raise BadDataError(msg)
+        rows = [i for i in range(len(inner.labels)) if inner.present[i].any()]
+        series = SeriesSet.build(
+            [inner.labels[i] for i in rows],
+            [inner_steps[inner.present[i]] for i in rows],
+            [inner.values[i][inner.present[i]] for i in rows],
+        )
+        return Matrix(series, times, range_ms)
+
+
+class Engine:
+    """Runs queries against a store with a timeout and a max-samples limit."""
+
+    def __init__(
+        self,
+        store: SampleStore,
+        *,
+        timeout_s: float = 120.0,
+        max_samples: int = 50_000_000,
+        lookback_ms: int = DEFAULT_LOOKBACK_MS,
+        max_points: int = 11_000,
+    ) -> None:
+        self.store = store
+        self.timeout_s = timeout_s
+        self.max_samples = max_samples
+        self.lookback_ms = lookback_ms
+        self.max_points = max_points
+
+    def _query(self, start_ms: int, end_ms: int, timeout_s: float | None) -> _Query:
+        timeout = self.timeout_s if timeout_s is None else min(timeout_s, self.timeout_s)
+        return _Query(
+            store=self.store,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            lookback_ms=self.lookback_ms,
+            deadline=time.monotonic() + timeout,
+            max_samples=self.max_samples,
+        )
+
+    def instant(self, query: str, time_ms: int, timeout_s: float | None = None) -> QueryResult:
+        expr = parse_expr(query)
+        ev = Evaluator(self._query(time_ms, time_ms, timeout_s))
+        steps = np.array([time_ms], dtype=np.int64)
+        value = ev.eval(expr, steps)
+        if isinstance(value, Vector):
+            return QueryResult("vector", value.compact(), steps)
+        if isinstance(value, Matrix):
+            return QueryResult("matrix", value, steps)
+        if isinstance(value, Scalar):
+            return QueryResult("scalar", value, steps)
+        return QueryResult("string", value, steps)
+
+    def range(
+        self, query: str, start_ms: int, end_ms: int, step_ms: int, timeout_s: float | None = None
+    ) -> QueryResult:
+        if end_ms < start_ms:
+            msg = "end timestamp must not be before start time"
+            raise BadDataError(msg)
+        if step_ms <= 0:
+            msg = MSG_NEGATIVE_STEP
+            raise BadDataError(msg)
+        if (end_ms - start_ms) // step_ms > self.max_points:
+            msg = MSG_TOO_MANY_POINTS
+            raise BadDataError(msg)
+        expr = parse_expr(query)
+        ev = Evaluator(self._query(start_ms, end_ms, timeout_s))
+        steps = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
+        value = ev.eval(expr, steps)
+        if isinstance(value, Matrix | String):
+            kind = "range vector" if isinstance(value, Matrix) else "string"
+            msg = (
+                f'invalid expression type "{kind}" for range query, '
+                "must be Scalar or instant Vector"
+            )
+            raise BadDataError(msg)
+        if isinstance(value, Scalar):
+            value = Vector([()], value.values[None, :], np.ones((1, len(steps)), dtype=bool))
+        out = value.compact()
+        order = sorted(range(len(out.labels)), key=lambda i: out.labels[i])
+        return QueryResult("matrix", out.select(order), steps)
+
+
+def describe(labels: Labels) -> str:
+    return format_labels(labels)

@@ -1,0 +1,343 @@
+"""Parse PromQL with ``promql_parser``; every failure becomes a positioned :class:`ParseError`.
+
+``promql_parser`` follows Prometheus 2.45 syntax and later additions; we serve Prometheus 2.42
+semantics, so functions and syntax that 2.42 does not know are rejected here, as 2.42 would.
+Its Rust panics derive from ``BaseException``; they are caught and reported as parse errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import re
+import threading
+from typing import Any
+
+import promql_parser as pp
+
+from tripod.server.promql.errors import ParseError
+from tripod.server.promql.regex import go_regex
+
+__all__ = ["FUNCTIONS_242", "parse_expr", "walk_nodes"]
+
+#: Every function Prometheus 2.42 knows (promql/parser/functions.go at v2.42.0).
+FUNCTIONS_242 = frozenset(
+    [
+        "abs",
+        "absent",
+        "absent_over_time",
+        "acos",
+        "acosh",
+        "asin",
+        "asinh",
+        "atan",
+        "atanh",
+        "avg_over_time",
+        "ceil",
+        "changes",
+        "clamp",
+        "clamp_max",
+        "clamp_min",
+        "cos",
+        "cosh",
+        "count_over_time",
+        "days_in_month",
+        "day_of_month",
+        "day_of_week",
+        "day_of_year",
+        "deg",
+        "delta",
+        "deriv",
+        "exp",
+        "floor",
+        "histogram_count",
+        "histogram_fraction",
+        "histogram_quantile",
+        "histogram_sum",
+        "holt_winters",
+        "hour",
+        "idelta",
+        "increase",
+        "irate",
+        "label_join",
+        "label_replace",
+        "last_over_time",
+        "ln",
+        "log10",
+        "log2",
+        "max_over_time",
+        "min_over_time",
+        "minute",
+        "month",
+        "pi",
+        "predict_linear",
+        "present_over_time",
+        "quantile_over_time",
+        "rad",
+        "rate",
+        "resets",
+        "round",
+        "scalar",
+        "sgn",
+        "sin",
+        "sinh",
+        "sort",
+        "sort_desc",
+        "sqrt",
+        "stddev_over_time",
+        "stdvar_over_time",
+        "sum_over_time",
+        "tan",
+        "tanh",
+        "time",
+        "timestamp",
+        "vector",
+        "year",
+    ]
+)
+_AGGREGATIONS_242 = frozenset(
+    [
+        "sum",
+        "avg",
+        "count",
+        "min",
+        "max",
+        "group",
+        "stddev",
+        "stdvar",
+        "topk",
+        "bottomk",
+        "count_values",
+        "quantile",
+    ]
+)
+
+_register_lock = threading.Lock()
+_registered = False
+
+
+def _register_holt_winters() -> None:
+    """promql_parser calls it double_exponential_smoothing (Prometheus 3); 2.42: holt_winters."""
+    global _registered
+    with _register_lock:
+        if _registered:
+            return
+        with contextlib.suppress(ValueError):  # already known to this build of the parser
+            pp.register_extra_functions(
+                [
+                    pp.Function(
+                        "holt_winters",
+                        [pp.ValueType.Matrix, pp.ValueType.Scalar, pp.ValueType.Scalar],
+                        pp.ValueType.Vector,
+                    )
+                ]
+            )
+        _registered = True
+
+
+def _position(query: str, offset: int) -> str:
+    """Prometheus prints positions as ``line:column`` (1-based)."""
+    offset = max(0, min(offset, len(query)))
+    line = query.count("\n", 0, offset) + 1
+    col = offset - (query.rfind("\n", 0, offset) + 1) + 1
+    return f"{line}:{col}"
+
+
+def _unclosed_paren(query: str) -> int:
+    stack: list[int] = []
+    quote = ""
+    i = 0
+    while i < len(query):
+        ch = query[i]
+        if quote:
+            if ch == "\\" and quote != "`":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'`":
+            quote = ch
+        elif ch == "(":
+            stack.append(i)
+        elif ch == ")" and stack:
+            stack.pop()
+        i += 1
+    return stack[-1] if stack else len(query)
+
+
+def _locate(query: str, message: str) -> tuple[int, str]:
+    """Best-effort offset of the problem and a hint on how to fix it."""
+    hint = ""
+    offset = len(query)
+    name_match = re.search(r"'([^']*)'", message)
+    name = name_match.group(1) if name_match else ""
+    if "unclosed left parenthesis" in message:
+        offset = _unclosed_paren(query)
+        hint = "add the missing ')'"
+    elif message.startswith("unknown function with name"):
+        found = re.search(rf"\b{re.escape(name)}\s*\(", query) if name else None
+        offset = found.start() if found else 0
+        close = difflib.get_close_matches(name, sorted(FUNCTIONS_242 | _AGGREGATIONS_242), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "see the list of PromQL functions"
+    elif "in call to function" in message or "argument(s) in call to" in message:
+        found = re.search(rf"\b{re.escape(name)}\s*\(", query) if name else None
+        offset = found.start() if found else 0
+    elif message.startswith("illegal regex"):
+        bad = message.removeprefix("illegal regex for ").strip()
+        where = query.find(bad) if bad else -1
+        offset = max(where, 0)
+        hint = "regexes use RE2 syntax and are fully anchored"
+    elif "end of input" in message or message == "invalid promql query":
+        offset = len(query)
+    elif "no expression found" in message:
+        offset = 0
+        hint = "the query is empty"
+    elif "binary expression must contain only scalar and instant vector" in message:
+        hint = "wrap range vectors in a function such as rate() or sum_over_time()"
+    elif "vector selector must contain at least one non-empty matcher" in message:
+        offset = max(query.find("{"), 0)
+        hint = 'add a metric name or a matcher such as job="api"'
+    return offset, hint
+
+
+def _bad(query: str, message: str, offset: int | None = None, hint: str = "") -> ParseError:
+    if offset is None:
+        offset, found_hint = _locate(query, message)
+        hint = hint or found_hint
+    text = f"{_position(query, offset)}: parse error: {message}"
+    if hint:
+        text += f" ({hint})"
+    return ParseError(text)
+
+
+def walk_nodes(expr: Any) -> list[Any]:
+    """All nodes of ``expr`` in pre-order (the parser's own walk, collected)."""
+    nodes: list[Any] = []
+
+    def visit(node: Any) -> None:
+        nodes.append(node)
+
+    pp.walk(expr, visit)
+    return nodes
+
+
+def _check_242(query: str, expr: Any) -> None:
+    """Reject what promql_parser accepts but Prometheus 2.42 does not."""
+    for node in walk_nodes(expr):
+        if isinstance(node, pp.Call):
+            name = node.func.name
+            if name not in FUNCTIONS_242:
+                found = re.search(rf"\b{re.escape(name)}\s*\(", query)
+                close = difflib.get_close_matches(name, sorted(FUNCTIONS_242), n=1)
+                hint = f"did you mean {close[0]!r}?" if close else ""
+                raise _bad(
+                    query,
+                    f'unknown function with name "{name}"',
+                    found.start() if found else 0,
+                    hint,
+                )
+        elif isinstance(node, pp.AggregateExpr):
+            op = str(node.op)
+            if op not in _AGGREGATIONS_242:
+                found = re.search(rf"\b{re.escape(op)}\s*\(", query)
+                raise _bad(
+                    query, f'unknown function with name "{op}"', found.start() if found else 0
+                )
+        elif isinstance(node, pp.BinaryExpr):
+            mod = node.modifier
+            if mod is not None and (
+                mod.fill_values.lhs is not None or mod.fill_values.rhs is not None
+            ):
+                raise _bad(query, 'unexpected identifier "fill"', max(query.find("fill"), 0))
+        elif isinstance(node, pp.VectorSelector) and node.matchers.or_matchers:
+            found = re.search(r"\bor\b", query)
+            raise _bad(
+                query, 'unexpected identifier "or" in label matching', found.start() if found else 0
+            )
+
+
+_DURATION = re.compile(r"(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?")
+_OFFSET = re.compile(r"\boffset\s*(-?)\s*([0-9A-Za-z_.]*)", re.IGNORECASE)
+
+
+def _code_spans(query: str) -> list[tuple[int, int]]:
+    """``(start, end)`` of the parts of ``query`` outside string literals and comments."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    i = 0
+    while i < len(query):
+        ch = query[i]
+        if ch in "\"'`":
+            spans.append((start, i))
+            j = i + 1
+            while j < len(query) and query[j] != ch:
+                j += 2 if query[j] == "\\" and ch != "`" else 1
+            i = j + 1
+            start = i
+            continue
+        if ch == "#":
+            spans.append((start, i))
+            nl = query.find("\n", i)
+            i = len(query) if nl < 0 else nl
+            start = i
+            continue
+        i += 1
+    spans.append((start, len(query)))
+    return spans
+
+
+def _check_durations(query: str) -> None:
+    """Prometheus 2.42 requires a unit on every duration ([5m], offset 1h); newer parsers also
+    take bare numbers of seconds, which 2.42 refuses."""
+    for lo, hi in _code_spans(query):
+        code = query[lo:hi]
+        for found in re.finditer(r"\[([^\]]*)\]", code):
+            pos = lo + found.start(1)
+            for part in found.group(1).split(":"):
+                token = part.strip()
+                if token and not _DURATION.fullmatch(token) and re.fullmatch(r"[0-9.]+", token):
+                    at = pos + part.index(token[0])
+                    raise _bad(query, "missing unit character in duration", at)
+                pos += len(part) + 1
+        for found in _OFFSET.finditer(code):
+            token = found.group(2)
+            if token and re.fullmatch(r"[0-9.]+(e[0-9]+)?", token, re.IGNORECASE):
+                raise _bad(
+                    query,
+                    f'unexpected number "{token}" in offset, expected duration',
+                    lo + found.start(2),
+                )
+
+
+def _check_regexes(query: str, expr: Any) -> None:
+    for node in walk_nodes(expr):
+        selector = node.vector_selector if isinstance(node, pp.MatrixSelector) else node
+        if not isinstance(selector, pp.VectorSelector):
+            continue
+        for m in selector.matchers.matchers:
+            if str(m.op) in {"MatchOp.Re", "MatchOp.NotRe"}:
+                try:
+                    re.compile(go_regex(m.value))
+                except re.error as exc:
+                    found = re.search(rf"\b{re.escape(m.name)}\s*[=!]~", query)
+                    raise _bad(
+                        query,
+                        f"error parsing regexp: {exc.msg}: `{m.value}`",
+                        found.start() if found else 0,
+                        "regexes use RE2 syntax and are fully anchored",
+                    ) from None
+
+
+def parse_expr(query: str) -> Any:
+    """Parse ``query``; raise :class:`ParseError` with ``line:col`` and a hint if invalid."""
+    _register_holt_winters()
+    try:
+        expr = pp.parse(query)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # Rust panics derive from BaseException
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid query"
+        raise _bad(query, message) from None
+    _check_242(query, expr)
+    _check_durations(query)
+    _check_regexes(query, expr)
+    return expr

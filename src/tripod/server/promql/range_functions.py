@@ -1,0 +1,365 @@
+"""Functions over range vectors (``rate``, ``*_over_time``, ``deriv``, ``holt_winters``...).
+
+Each takes one series' samples and the per-step window bounds ``[lo, hi)`` (sample indices of
+the closed window ``[t - range, t]``) and returns ``(values, present)`` over all steps.
+Windows are vectorised with prefix sums where that is exact enough, else looped per window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from tripod.server.promql.aggregations import quantile
+from tripod.server.promql.errors import ExecutionError
+from tripod.server.promql.values import F64, I64, Idx, Mask, SeriesSet
+
+__all__ = ["RANGE_FUNCTIONS", "RangeArgs", "linear_regression"]
+
+
+class RangeArgs:
+    """All series' samples, their ``(S, T)`` windows, and the call's scalar arguments."""
+
+    def __init__(
+        self,
+        series: SeriesSet,
+        *,
+        lo: Idx,
+        hi: Idx,
+        eval_ms: I64,
+        range_ms: int,
+        scalars: list[F64],
+        steps: I64,
+        check: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.ts = series.ts
+        self.vs = series.vs
+        self.lo = lo
+        self.hi = hi
+        self.n = hi - lo
+        self.eval_ms = eval_ms[None, :]
+        self.range_ms = range_ms
+        self.scalars = scalars
+        self.steps = steps  # the evaluation times themselves (predict_linear's intercept)
+        self.check = check  # raises when the query's deadline has passed
+
+    def loop(
+        self, fn: Callable[[I64, F64, int], float | None], min_points: int = 1
+    ) -> tuple[F64, Mask]:
+        """Call ``fn(ts, vs, step)`` per window holding at least ``min_points`` samples."""
+        out = np.zeros(self.lo.shape)
+        ok = np.zeros(self.lo.shape, dtype=bool)
+        for k, (s, t) in enumerate(np.argwhere(self.n >= min_points).tolist()):
+            if k % 1024 == 1023:
+                self.check()
+            lo, hi = int(self.lo[s, t]), int(self.hi[s, t])
+            value = fn(self.ts[lo:hi], self.vs[lo:hi], t)
+            if value is not None:
+                out[s, t] = value
+                ok[s, t] = True
+        return out, ok
+
+
+def _prefix(values: F64) -> npt.NDArray[np.longdouble]:
+    """Cumulative sums with a leading zero, in extended precision."""
+    out = np.zeros(len(values) + 1, dtype=np.longdouble)
+    np.cumsum(values.astype(np.longdouble), out=out[1:])
+    return out
+
+
+def _window_sum(a: RangeArgs, values: F64) -> F64:
+    if np.isfinite(values).all():
+        p = _prefix(values)
+        return np.asarray(p[a.hi] - p[a.lo], dtype=np.float64)
+    out = np.zeros(a.lo.shape)
+    for s, t in np.argwhere(a.n > 0).tolist():
+        window = values[a.lo[s, t] : a.hi[s, t]]
+        out[s, t] = math.fsum(window) if np.isfinite(window).all() else float(np.sum(window))
+    return out
+
+
+def _extrapolated(a: RangeArgs, *, counter: bool, rate: bool) -> tuple[F64, Mask]:
+    """Prometheus's extrapolatedRate (functions.go): counter resets, extrapolation to the
+    window edges unless the gap exceeds 1.1x the average interval, and the zero-point clamp."""
+    ok = a.n >= 2
+    last = np.where(ok, a.hi - 1, 0)
+    first = np.where(ok, a.lo, 0)
+    v, ts = a.vs, a.ts
+    result = v[last] - v[first]
+    if counter and len(v) > 1:
+        drops = np.zeros(len(v))
+        drops[1:] = np.where(v[1:] < v[:-1], v[:-1], 0.0)
+        if np.isfinite(drops).all():
+            p = _prefix(drops)
+            result = result + np.asarray(p[last + 1] - p[first + 1], dtype=np.float64)
+        else:
+            result = result.copy()
+            for s, t in np.argwhere(ok).tolist():
+                acc = float(result[s, t])
+                for j in range(int(first[s, t]) + 1, int(last[s, t]) + 1):
+                    if v[j] < v[j - 1]:
+                        acc += float(v[j - 1])
+                result[s, t] = acc
+    range_start = a.eval_ms - a.range_ms
+    to_start = (ts[first] - range_start) / 1000.0
+    to_end = (a.eval_ms - ts[last]) / 1000.0
+    sampled = (ts[last] - ts[first]) / 1000.0
+    with np.errstate(all="ignore"):
+        avg_gap = sampled / np.maximum(a.n - 1, 1)
+        if counter:
+            clamp = (result > 0) & (v[first] >= 0)
+            to_zero = sampled * (v[first] / result)
+            to_start = np.where(clamp & (to_zero < to_start), to_zero, to_start)
+        threshold = avg_gap * 1.1
+        interval = sampled.copy()
+        interval += np.where(to_start < threshold, to_start, avg_gap / 2)
+        interval += np.where(to_end < threshold, to_end, avg_gap / 2)
+        result = result * (interval / sampled)
+        if rate:
+            result = result / (a.range_ms / 1000.0)
+    return result, ok
+
+
+def _instant(a: RangeArgs, *, rate: bool) -> tuple[F64, Mask]:
+    ok = a.n >= 2
+    if len(a.vs) < 2:
+        return np.zeros(ok.shape), np.zeros(ok.shape, dtype=bool)
+    last = np.where(ok, a.hi - 1, 1)
+    prev = last - 1
+    lv, pv = a.vs[last], a.vs[prev]
+    result = np.where(lv < pv, lv, lv - pv) if rate else lv - pv
+    gap = a.ts[last] - a.ts[prev]
+    ok &= gap != 0
+    if rate:
+        with np.errstate(all="ignore"):
+            result = result / (gap / 1000.0)
+    return result, ok
+
+
+def linear_regression(ts: I64, vs: F64, intercept_ms: int) -> tuple[float, float]:
+    """Least squares slope and intercept; a constant series has slope 0 (as Prometheus)."""
+    if (vs == vs[0]).all():
+        if math.isinf(vs[0]):
+            return math.nan, math.nan
+        return 0.0, float(vs[0])
+    x = (ts - intercept_ms) / 1000.0
+    n = float(len(vs))
+    with np.errstate(all="ignore"):
+        sum_x, sum_y = _kahan_sum(x.tolist()), _kahan_sum(vs.tolist())
+        sum_xy, sum_x2 = _kahan_sum((x * vs).tolist()), _kahan_sum((x * x).tolist())
+    cov = sum_xy - sum_x * sum_y / n
+    var = sum_x2 - sum_x * sum_x / n
+    slope = _div(cov, var)
+    return slope, sum_y / n - slope * sum_x / n
+
+
+def _div(a: float, b: float) -> float:
+    """Go float division: x/0 is ±Inf, 0/0 and NaN/0 are NaN."""
+    if b == 0:
+        if a == 0 or math.isnan(a):
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+    return a / b
+
+
+def _kahan_sum(values: list[float]) -> float:
+    total, c = 0.0, 0.0
+    for v in values:
+        total, c = _kahan_inc(v, total, c)
+    return total + c
+
+
+def _deriv(a: RangeArgs) -> tuple[F64, Mask]:
+    return a.loop(lambda ts, vs, t: linear_regression(ts, vs, int(ts[0]))[0], min_points=2)
+
+
+def _predict_linear(a: RangeArgs) -> tuple[F64, Mask]:
+    duration = a.scalars[0]
+
+    def one(ts: I64, vs: F64, t: int) -> float:
+        slope, intercept = linear_regression(ts, vs, int(a.steps[t]))
+        return slope * float(duration[t]) + intercept
+
+    return a.loop(one, min_points=2)
+
+
+def _holt_winters(a: RangeArgs) -> tuple[F64, Mask]:
+    sf_all, tf_all = a.scalars
+
+    def one(ts: I64, vs: F64, t: int) -> float | None:
+        sf, tf = float(sf_all[t]), float(tf_all[t])
+        if not (0 < sf < 1):
+            msg = f"invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:f}"
+            raise ExecutionError(msg)
+        if not (0 < tf < 1):
+            msg = f"invalid trend factor. Expected: 0 < tf < 1, got: {tf:f}"
+            raise ExecutionError(msg)
+        values = vs.tolist()
+        if len(values) < 2:
+            return None
+        s0, s1 = 0.0, values[0]
+        b = values[1] - values[0]
+        for i in range(1, len(values)):
+            x = sf * values[i]
+            if i > 1:
+                b = tf * (s1 - s0) + (1 - tf) * b
+            y = (1 - sf) * (s1 + b)
+            s0, s1 = s1, x + y
+        return float(s1)
+
+    return a.loop(one, min_points=2)
+
+
+def _count(a: RangeArgs) -> tuple[F64, Mask]:
+    return a.n.astype(np.float64), a.n > 0
+
+
+def _sum(a: RangeArgs) -> tuple[F64, Mask]:
+    return _window_sum(a, a.vs), a.n > 0
+
+
+def _avg(a: RangeArgs) -> tuple[F64, Mask]:
+    if np.isfinite(a.vs).all():
+        with np.errstate(all="ignore"):
+            return _window_sum(a, a.vs) / np.maximum(a.n, 1), a.n > 0
+
+    def one(ts: I64, vs: F64, t: int) -> float:
+        mean, count = 0.0, 0.0
+        for v in vs.tolist():
+            count += 1
+            if math.isinf(mean) and (
+                (math.isinf(v) and (mean > 0) == (v > 0))
+                or (not math.isinf(v) and not math.isnan(v))
+            ):
+                continue
+            mean += v / count - mean / count
+        return mean
+
+    return a.loop(one)
+
+
+def _sparse_reduce(a: RangeArgs, fn: Callable[[F64, F64], F64]) -> tuple[F64, Mask]:
+    """Range min/max over arbitrary windows with a sparse table (NaN-ignoring fmin/fmax, which
+    matches Prometheus: NaN only when every sample is NaN)."""
+    ok = a.n > 0
+    out = np.zeros(a.lo.shape)
+    if not ok.any():
+        return out, ok
+    levels = [a.vs]
+    width = 1
+    while width * 2 <= int(a.n.max()):
+        prev = levels[-1]
+        levels.append(fn(prev[:-width], prev[width:]))
+        width *= 2
+    n = np.maximum(a.n, 1)
+    k = np.floor(np.log2(n)).astype(np.intp)
+    for level in np.unique(k[ok]):
+        sel = ok & (k == level)
+        table = levels[level]
+        lo = a.lo[sel]
+        hi = a.hi[sel] - (1 << int(level))
+        out[sel] = fn(table[lo], table[hi])
+    return out, ok
+
+
+def _min(a: RangeArgs) -> tuple[F64, Mask]:
+    return _sparse_reduce(a, np.fmin)
+
+
+def _max(a: RangeArgs) -> tuple[F64, Mask]:
+    return _sparse_reduce(a, np.fmax)
+
+
+def _variance(sqrt: bool) -> Callable[[RangeArgs], tuple[F64, Mask]]:
+    def run(a: RangeArgs) -> tuple[F64, Mask]:
+        def one(ts: I64, vs: F64, t: int) -> float:
+            count, mean, c_mean, aux, c_aux = 0.0, 0.0, 0.0, 0.0, 0.0
+            for v in vs.tolist():
+                count += 1
+                delta = v - (mean + c_mean)
+                mean, c_mean = _kahan_inc(delta / count, mean, c_mean)
+                aux, c_aux = _kahan_inc(delta * (v - (mean + c_mean)), aux, c_aux)
+            var = (aux + c_aux) / count
+            return math.sqrt(var) if sqrt else var
+
+        return a.loop(one)
+
+    return run
+
+
+def _kahan_inc(inc: float, total: float, c: float) -> tuple[float, float]:
+    t = total + inc
+    if math.isinf(t):
+        return t, 0.0
+    if abs(total) >= abs(inc):
+        c += (total - t) + inc
+    else:
+        c += (inc - t) + total
+    return t, c
+
+
+def _quantile_over_time(a: RangeArgs) -> tuple[F64, Mask]:
+    qs = a.scalars[0]
+    return a.loop(lambda ts, vs, t: quantile(float(qs[t]), vs.tolist()))
+
+
+def _last(a: RangeArgs) -> tuple[F64, Mask]:
+    ok = a.n > 0
+    idx = np.where(ok, a.hi - 1, 0)
+    return (a.vs[idx] if len(a.vs) else np.zeros(ok.shape)), ok
+
+
+def _present(a: RangeArgs) -> tuple[F64, Mask]:
+    return np.ones(a.lo.shape), a.n > 0
+
+
+def _transitions(a: RangeArgs, marks: F64) -> tuple[F64, Mask]:
+    ok = a.n > 0
+    p = _prefix(marks)
+    first = np.where(ok, a.lo, 0)
+    last = np.where(ok, a.hi - 1, 0)
+    return np.asarray(p[last + 1] - p[first + 1], dtype=np.float64), ok
+
+
+def _changes(a: RangeArgs) -> tuple[F64, Mask]:
+    v = a.vs
+    marks = np.zeros(len(v))
+    if len(v) > 1:
+        cur, prev = v[1:], v[:-1]
+        marks[1:] = (cur != prev) & ~(np.isnan(cur) & np.isnan(prev))
+    return _transitions(a, marks)
+
+
+def _resets(a: RangeArgs) -> tuple[F64, Mask]:
+    v = a.vs
+    marks = np.zeros(len(v))
+    if len(v) > 1:
+        marks[1:] = v[1:] < v[:-1]
+    return _transitions(a, marks)
+
+
+RANGE_FUNCTIONS: dict[str, Callable[[RangeArgs], tuple[F64, Mask]]] = {
+    "rate": lambda a: _extrapolated(a, counter=True, rate=True),
+    "increase": lambda a: _extrapolated(a, counter=True, rate=False),
+    "delta": lambda a: _extrapolated(a, counter=False, rate=False),
+    "irate": lambda a: _instant(a, rate=True),
+    "idelta": lambda a: _instant(a, rate=False),
+    "deriv": _deriv,
+    "predict_linear": _predict_linear,
+    "holt_winters": _holt_winters,
+    "count_over_time": _count,
+    "sum_over_time": _sum,
+    "avg_over_time": _avg,
+    "min_over_time": _min,
+    "max_over_time": _max,
+    "stddev_over_time": _variance(sqrt=True),
+    "stdvar_over_time": _variance(sqrt=False),
+    "quantile_over_time": _quantile_over_time,
+    "last_over_time": _last,
+    "present_over_time": _present,
+    "changes": _changes,
+    "resets": _resets,
+}

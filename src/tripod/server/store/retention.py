@@ -1,0 +1,144 @@
+"""Retention by age and by size, and giving the freed space back to the disk.
+
+Every ``storage.retention_check_interval`` (default 1m) the loop deletes samples, spans and log
+records older than ``--retention-time``; when the store is larger than ``--retention-size`` it
+deletes the oldest share of each table that brings it to 80% of the limit. DuckDB reuses the
+blocks of deleted rows but never shrinks its file, so when a quarter or more of the file is free
+(or the size limit is still exceeded) the database is rewritten into a new file
+(:meth:`Database.compact`), which does shrink it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from tripod.server.context import ServerContext
+from tripod.server.store.db import Database
+
+__all__ = ["RetentionReport", "apply_retention", "retention_loop"]
+
+log = logging.getLogger("tripod.server.retention")
+
+#: (table, time column, how many of its units make one millisecond)
+_TABLES = (("samples", "ts", 1), ("spans", "start_ns", 1_000_000), ("logs", "time_ns", 1_000_000))
+_COMPACT_FREE_FRACTION = 0.25
+
+
+@dataclasses.dataclass
+class RetentionReport:
+    deleted: dict[str, int] = dataclasses.field(default_factory=dict)
+    compacted: bool = False
+    size_before: int = 0
+    size_after: int = 0
+
+
+def _delete(db: Database, table: str, column: str, cutoff: int, inclusive: bool = False) -> int:
+    op = "<=" if inclusive else "<"
+    with db.write_lock:
+        row = db.con.execute(
+            f"DELETE FROM {table} WHERE {column} {op} ?",  # noqa: S608  (fixed names)
+            [cutoff],
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _oldest_share_cutoff(db: Database, table: str, column: str, share: float) -> int | None:
+    with db.write_lock:
+        row = db.con.execute(
+            f"SELECT quantile_disc({column}, ?) FROM {table}",  # noqa: S608  (fixed names)
+            [share],
+        ).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+def _row_count(db: Database) -> int:
+    total = 0
+    with db.write_lock:
+        for table, _, _ in _TABLES:
+            row = db.con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+            total += int(row[0]) if row else 0
+    return total
+
+
+def _finish(ctx: ServerContext, db: Database, report: RetentionReport, rows_before: int) -> None:
+    """Checkpoint after deletes; rewrite the file when enough of it is dead space."""
+    with db.write_lock:
+        db.con.execute("CHECKPOINT")
+    if "samples" in report.deleted:
+        ctx.samples.refresh_bounds()  # type: ignore[attr-defined]
+    deleted = sum(report.deleted.values())
+    if (
+        deleted >= _COMPACT_FREE_FRACTION * max(rows_before, 1)
+        or db.free_fraction() >= _COMPACT_FREE_FRACTION
+        or (ctx.config.retention_size_bytes and db.size_bytes() > ctx.config.retention_size_bytes)
+    ):
+        db.compact()
+        report.compacted = True
+
+
+def apply_retention(ctx: ServerContext, now_s: float | None = None) -> RetentionReport:
+    """One retention pass (blocking: run it off the event loop)."""
+    db: Database = ctx.samples.db  # type: ignore[attr-defined]
+    cfg = ctx.config
+    now_s = time.time() if now_s is None else now_s
+    report = RetentionReport(size_before=db.size_bytes())
+    rows_before = _row_count(db)
+    if cfg.retention_time_s > 0:
+        cutoff_ms = int((now_s - cfg.retention_time_s) * 1000)
+        for table, column, per_ms in _TABLES:
+            n = _delete(db, table, column, cutoff_ms * per_ms)
+            if n:
+                report.deleted[table] = report.deleted.get(table, 0) + n
+        if report.deleted:
+            _finish(ctx, db, report, rows_before)
+    limit = cfg.retention_size_bytes
+    if limit and db.size_bytes() > limit and db.free_fraction() > 0.05:
+        db.compact()  # returning the space of deleted rows may be enough
+        report.compacted = True
+    for _ in range(8):  # each round drops the oldest share that should reach 80% of the limit
+        size = db.size_bytes()
+        if not limit or size <= limit:
+            break
+        share = min(0.9, 1.0 - 0.8 * limit / size)
+        rows_before = _row_count(db)
+        for table, column, _ in _TABLES:
+            cutoff = _oldest_share_cutoff(db, table, column, share)
+            if cutoff is not None:
+                n = _delete(db, table, column, cutoff, inclusive=True)
+                report.deleted[table] = report.deleted.get(table, 0) + n
+        _finish(ctx, db, report, rows_before)
+    report.size_after = db.size_bytes()
+    return report
+
+
+def check_interval_s(raw: dict[str, Any]) -> float:
+    """``storage.retention_check_interval`` from the --config YAML, in seconds (default 60)."""
+    from tripod.server.cli import parse_duration
+
+    storage = raw.get("storage") or {}
+    value = storage.get("retention_check_interval", "1m") if isinstance(storage, dict) else "1m"
+    seconds = parse_duration(str(value))
+    return seconds if seconds > 0 else 60.0
+
+
+async def retention_loop(ctx: ServerContext) -> None:
+    """Apply retention forever, every check interval; errors are logged, never fatal."""
+    interval = check_interval_s(ctx.config.raw)
+    while True:
+        await asyncio.sleep(interval)
+        if not ctx.config.retention_time_s and not ctx.config.retention_size_bytes:
+            continue
+        try:
+            report = await run_in_threadpool(apply_retention, ctx)
+        except Exception:
+            log.exception("retention pass failed; will retry in %.0fs", interval)
+            continue
+        if report.deleted or report.compacted:
+            log.info("retention: deleted %s, compacted=%s, %d -> %d bytes", report.deleted,
+                     report.compacted, report.size_before, report.size_after)  # fmt: skip

@@ -1,0 +1,504 @@
+"""The DuckDB-backed :class:`~tripod.server.store.model.SampleStore`.
+
+Series label sets live in memory (loaded at start) with each series' first/last timestamp and last
+value, so appends check Prometheus's out-of-order and duplicate rules without a query, and
+``series``/``labels`` answer from memory. Samples go to DuckDB in one transaction per append,
+sorted by series so they compress well.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import time
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from tripod.server.context import Limits
+from tripod.server.store.db import Database
+from tripod.server.store.model import (
+    STALE_NAN,
+    STALE_NAN_BITS,
+    AppendResult,
+    Matcher,
+    Sample,
+    SeriesData,
+)
+
+__all__ = ["DuckSampleStore", "LabelError"]
+
+METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
+LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
+_NONE = np.iinfo(np.int64).min
+_NAN_BITS = struct.unpack("<Q", struct.pack("<d", float("nan")))[0]
+
+LabelKey = tuple[tuple[str, str], ...]
+
+
+class LabelError(ValueError):
+    """A label set the store refuses; ``reason`` is the counted rejection reason."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _kinds(values: npt.NDArray[np.float64]) -> npt.NDArray[np.uint8]:
+    bits = values.view(np.uint64)
+    kinds = np.isnan(values).astype(np.uint8)
+    kinds[bits == STALE_NAN_BITS] = 2
+    return kinds
+
+
+class DuckSampleStore:
+    """Series and samples in DuckDB; safe to call from several threads."""
+
+    def __init__(
+        self,
+        db: Database,
+        limits: Limits | None = None,
+        retention_time_s: float = 0.0,
+    ) -> None:
+        self.db = db
+        self.limits = limits or Limits()
+        self.retention_time_s = retention_time_s
+        self._labels: list[dict[str, str]] = []
+        self._ids: dict[LabelKey, int] = {}
+        self._by_name: dict[str, list[int]] = {}
+        self._persisted = 0  # series rows [0, _persisted) are in the database
+        self._first = np.full(1024, _NONE, dtype=np.int64)
+        self._last = np.full(1024, _NONE, dtype=np.int64)
+        self._last_bits = np.zeros(1024, dtype=np.uint64)
+        self._meta: dict[str, dict[str, str]] = {}
+        self._load()
+
+    # --- start-up -------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        con = self.db.con
+        for sid, text in con.execute("SELECT sid, labels FROM series ORDER BY sid").fetchall():
+            labels = json.loads(text)
+            if sid != len(self._labels):
+                msg = f"series table of {self.db.path} has a gap at id {sid}; restore a backup"
+                raise RuntimeError(msg)
+            self._register(labels)
+        self._persisted = len(self._labels)
+        self._grow(len(self._labels))
+        rows = con.execute(
+            "SELECT sid, min(ts), max(ts), arg_max(v, ts), arg_max(kind, ts) "
+            "FROM samples GROUP BY sid"
+        ).fetchall()
+        for sid, first, last, value, kind in rows:
+            self._first[sid] = first
+            self._last[sid] = last
+            self._last_bits[sid] = self._bits(value, kind)
+        for metric, type_, help_, unit in con.execute(
+            "SELECT metric, type, help, unit FROM metadata"
+        ).fetchall():
+            self._meta[metric] = {"type": type_, "help": help_, "unit": unit}
+
+    @staticmethod
+    def _bits(value: float | None, kind: int) -> int:
+        if kind == 2:
+            return STALE_NAN_BITS
+        if kind == 1 or value is None:
+            return int(_NAN_BITS)
+        return int(struct.unpack("<Q", struct.pack("<d", value))[0])
+
+    def _grow(self, n: int) -> None:
+        size = len(self._first)
+        if n <= size:
+            return
+        new = max(n, size * 2)
+        for attr, fill in (("_first", _NONE), ("_last", _NONE)):
+            arr = np.full(new, fill, dtype=np.int64)
+            arr[:size] = getattr(self, attr)
+            setattr(self, attr, arr)
+        bits = np.zeros(new, dtype=np.uint64)
+        bits[:size] = self._last_bits
+        self._last_bits = bits
+
+    def _register(self, labels: dict[str, str]) -> int:
+        sid = len(self._labels)
+        self._labels.append(labels)
+        self._ids[tuple(sorted(labels.items()))] = sid
+        self._by_name.setdefault(labels.get("__name__", ""), []).append(sid)
+        return sid
+
+    # --- writing --------------------------------------------------------------------------
+
+    def ref(self, labels: Mapping[str, str]) -> int:
+        """The series id for ``labels``, creating the series (persisted with the next append).
+
+        Raises :class:`LabelError` when the label set breaks a naming rule or a limit.
+        """
+        clean = {k: v for k, v in labels.items() if v != ""}
+        key = tuple(sorted(clean.items()))
+        sid = self._ids.get(key)
+        if sid is not None:
+            return sid
+        with self.db.write_lock:
+            sid = self._ids.get(key)
+            if sid is not None:
+                return sid
+            self._validate(clean)
+            sid = self._register(clean)
+            self._grow(sid + 1)
+            return sid
+
+    def _validate(self, labels: dict[str, str]) -> None:
+        lim = self.limits
+        name = labels.get("__name__")
+        if not name:
+            msg = f"series {labels} has no metric name (__name__); add one"
+            raise LabelError("missing_metric_name", msg)
+        if not METRIC_NAME_RE.match(name):
+            msg = f"metric name {name!r} is invalid: expected [a-zA-Z_:][a-zA-Z0-9_:]*"
+            raise LabelError("invalid_metric_name", msg)
+        if len(labels) > lim.max_labels_per_series:
+            msg = (
+                f"series {name} has {len(labels)} labels, more than the limit "
+                f"{lim.max_labels_per_series}; drop labels or raise limits.max_labels_per_series"
+            )
+            raise LabelError("too_many_labels", msg)
+        for key, value in labels.items():
+            if len(key) > lim.max_label_name_length:
+                msg = (
+                    f"label name {key[:64]!r}... of {name} is {len(key)} characters, more than "
+                    f"limits.max_label_name_length {lim.max_label_name_length}"
+                )
+                raise LabelError("label_name_too_long", msg)
+            if key != "__name__" and not LABEL_NAME_RE.match(key):
+                msg = f"label name {key!r} of {name} is invalid: expected [a-zA-Z_][a-zA-Z0-9_]*"
+                raise LabelError("invalid_label_name", msg)
+            if len(value) > lim.max_label_value_length:
+                msg = (
+                    f"label {key} of {name} has a value of {len(value)} characters, more than "
+                    f"limits.max_label_value_length {lim.max_label_value_length}"
+                )
+                raise LabelError("label_value_too_long", msg)
+        count = len(self._by_name.get(name, ()))
+        if count >= lim.max_series_per_metric:
+            msg = (
+                f"metric {name} already has {count} series, the limit "
+                f"limits.max_series_per_metric; check for a high-cardinality label"
+            )
+            raise LabelError("too_many_series", msg)
+
+    def append(self, samples: Iterable[Sample]) -> AppendResult:
+        result = AppendResult()
+        sids: list[int] = []
+        stamps: list[int] = []
+        values: list[float] = []
+        for sample in samples:
+            try:
+                sid = self.ref(sample.labels)
+            except LabelError as exc:
+                result.reject(exc.reason, str(exc))
+                continue
+            sids.append(sid)
+            stamps.append(sample.timestamp_ms)
+            values.append(sample.value)
+        self.append_refs(
+            np.array(sids, dtype=np.int64),
+            np.array(stamps, dtype=np.int64),
+            np.array(values, dtype=np.float64),
+            result,
+        )
+        return result
+
+    def append_refs(
+        self,
+        sids: npt.NDArray[np.int64],
+        stamps: npt.NDArray[np.int64],
+        values: npt.NDArray[np.float64],
+        result: AppendResult | None = None,
+    ) -> AppendResult:
+        """Append samples of series already made with :meth:`ref`, in the given order."""
+        result = result or AppendResult()
+        if len(sids) == 0:
+            with self.db.write_lock:
+                self._persist_series_only()
+            return result
+        with self.db.write_lock:
+            keep = self._check_order(sids, stamps, values, result)
+            sids, stamps, values = sids[keep], stamps[keep], values[keep]
+            order = np.lexsort((stamps, sids))
+            sids, stamps, values = sids[order], stamps[order], values[order]
+            kinds = _kinds(values)
+            batch = {  # noqa: F841  (scanned by DuckDB by name)
+                "sid": sids.astype(np.int32),
+                "ts": stamps,
+                "v": np.where(kinds == 0, values, 0.0),
+                "kind": kinds,
+            }
+            con = self.db.con
+            con.execute("BEGIN TRANSACTION")
+            try:
+                self._insert_new_series()
+                if len(sids):
+                    con.execute("INSERT INTO samples SELECT * FROM batch")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            self._persisted = len(self._labels)
+            if len(sids):
+                self._advance(sids, stamps, values)
+            result.accepted += len(sids)
+        return result
+
+    def _persist_series_only(self) -> None:
+        if self._insert_new_series():
+            self._persisted = len(self._labels)
+
+    def _insert_new_series(self) -> bool:
+        """INSERT the series made since the last append (inside the caller's transaction)."""
+        start, end = self._persisted, len(self._labels)
+        if start == end:
+            return False
+        rows = {  # noqa: F841  (scanned by DuckDB by name)
+            "sid": np.arange(start, end, dtype=np.int32),
+            "labels": np.array(
+                [json.dumps(self._labels[i], separators=(",", ":")) for i in range(start, end)],
+                dtype=object,
+            ),
+        }
+        self.db.con.execute("INSERT INTO series SELECT * FROM rows")
+        return True
+
+    def _check_order(
+        self,
+        sids: npt.NDArray[np.int64],
+        stamps: npt.NDArray[np.int64],
+        values: npt.NDArray[np.float64],
+        result: AppendResult,
+    ) -> npt.NDArray[np.bool_]:
+        """Which samples to store, counting the rest by Prometheus's reasons."""
+        keep = np.ones(len(sids), dtype=np.bool_)
+        if self.retention_time_s > 0:
+            oldest = int((time.time() - self.retention_time_s) * 1000)
+            too_old = stamps < oldest
+            if too_old.any():
+                keep &= ~too_old
+                for i in np.flatnonzero(too_old)[:10]:
+                    result.reject(
+                        "out_of_bounds",
+                        f"sample at {int(stamps[i])} ms is older than the retention time "
+                        f"({self.retention_time_s:g}s); start with --retention-time 0 to "
+                        "accept any timestamp",
+                    )
+                extra = int(too_old.sum()) - min(10, int(too_old.sum()))
+                if extra:
+                    result.rejected["out_of_bounds"] += extra
+        order = np.argsort(sids, kind="stable")
+        s_sid, s_ts = sids[order], stamps[order]
+        prev = np.empty_like(s_ts)
+        prev[0] = self._last[s_sid[0]]
+        same = s_sid[1:] == s_sid[:-1]
+        prev[1:] = np.where(same, s_ts[:-1], self._last[s_sid[1:]])
+        if bool((s_ts > prev).all()):
+            return keep  # the common case: every series moves forward
+        # Slow path: replay in arrival order, exactly as Prometheus's head appender would.
+        last: dict[int, tuple[int, int]] = {}
+        bits = values.view(np.uint64)
+        for i in range(len(sids)):
+            if not keep[i]:
+                continue
+            sid = int(sids[i])
+            ts = int(stamps[i])
+            prev_ts, prev_bits = last.get(sid, (int(self._last[sid]), int(self._last_bits[sid])))
+            name = self._labels[sid].get("__name__", "")
+            if ts < prev_ts:
+                keep[i] = False
+                result.reject(
+                    "out_of_order",
+                    f"out-of-order sample for {name} at {ts} ms: the series already has "
+                    f"{prev_ts} ms; send samples of a series in time order",
+                )
+            elif ts == prev_ts:
+                keep[i] = False
+                if int(bits[i]) != prev_bits:
+                    result.reject(
+                        "duplicate_timestamp",
+                        f"duplicate sample for {name} at {ts} ms with a different value",
+                    )
+            else:
+                last[sid] = (ts, int(bits[i]))
+        return keep
+
+    def _advance(
+        self,
+        sids: npt.NDArray[np.int64],
+        stamps: npt.NDArray[np.int64],
+        values: npt.NDArray[np.float64],
+    ) -> None:
+        # Input is sorted by (sid, ts): the last row of each sid is its newest sample.
+        is_last = np.ones(len(sids), dtype=np.bool_)
+        is_last[:-1] = sids[1:] != sids[:-1]
+        is_first = np.ones(len(sids), dtype=np.bool_)
+        is_first[1:] = sids[1:] != sids[:-1]
+        ls = sids[is_last]
+        self._last[ls] = stamps[is_last]
+        self._last_bits[ls] = values.view(np.uint64)[is_last]
+        fs = sids[is_first]
+        unset = self._first[fs] == _NONE
+        self._first[fs[unset]] = stamps[is_first][unset]
+
+    def set_metadata(self, metric: str, type_: str, help_: str, unit: str = "") -> None:
+        entry = {"type": type_, "help": help_, "unit": unit}
+        if self._meta.get(metric) == entry:
+            return
+        with self.db.write_lock:
+            con = self.db.con
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute("DELETE FROM metadata WHERE metric = ?", [metric])
+                con.execute(
+                    "INSERT INTO metadata VALUES (?, ?, ?, ?)", [metric, type_, help_, unit]
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            self._meta[metric] = entry
+
+    # --- reading --------------------------------------------------------------------------
+
+    def _candidates(self, matchers: Sequence[Matcher]) -> list[int]:
+        """Series ids matching every matcher, with at least one committed sample."""
+        count = self._persisted
+        name_matchers = [m for m in matchers if m.name == "__name__"]
+        exact = [m.value for m in name_matchers if m.op == "="]
+        names = exact[:1] if exact else list(self._by_name)
+        names = [n for n in names if all(m.matches(n) for m in name_matchers)]
+        out: list[int] = []
+        rest = [m for m in matchers if m.name != "__name__"]
+        first = self._first
+        for name in names:
+            for sid in self._by_name.get(name, ()):
+                if sid >= count or first[sid] == _NONE:
+                    continue
+                labels = self._labels[sid]
+                if all(m.matches(labels.get(m.name, "")) for m in rest):
+                    out.append(sid)
+        return sorted(out)
+
+    def _in_range(self, sids: list[int], start_ms: int, end_ms: int) -> list[int]:
+        if not sids:
+            return []
+        arr = np.array(sids, dtype=np.int64)
+        ok = (self._first[arr] <= end_ms) & (self._last[arr] >= start_ms)
+        return [int(s) for s in arr[ok]]
+
+    def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
+        sids = self._in_range(self._candidates(matchers), start_ms, end_ms)
+        if not sids:
+            return []
+        wanted = {"sid": np.array(sids, dtype=np.int32)}
+        cols = self.db.query_numpy(
+            "SELECT s.sid, s.ts, s.v, s.kind FROM samples s SEMI JOIN wanted w ON s.sid = w.sid "
+            "WHERE s.ts BETWEEN ? AND ? ORDER BY s.sid, s.ts",
+            [start_ms, end_ms],
+            self.limits.query_timeout_s,
+            scans={"wanted": wanted},
+        )
+        got_sid = np.asarray(cols["sid"], dtype=np.int64)
+        stamps = np.asarray(cols["ts"], dtype=np.int64)
+        values = np.ma.getdata(cols["v"]).astype(np.float64, copy=True)
+        kinds = np.asarray(cols["kind"], dtype=np.uint8)
+        values[kinds == 1] = np.nan
+        values[kinds == 2] = STALE_NAN
+        out: list[SeriesData] = []
+        if len(got_sid) == 0:
+            return out
+        bounds = np.flatnonzero(np.diff(got_sid)) + 1
+        starts = np.concatenate(([0], bounds))
+        ends = np.concatenate((bounds, [len(got_sid)]))
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            sid = int(got_sid[a])
+            out.append(SeriesData(dict(self._labels[sid]), stamps[a:b].copy(), values[a:b].copy()))
+        return out
+
+    def select_flat(
+        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int
+    ) -> tuple[list[dict[str, str]], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`select` without a Python object per series, for the PromQL engine's wide
+        selections: ``(labels, ts, values, starts, ends)``, series ``i`` being
+        ``ts[starts[i]:ends[i]]``. The label dicts are the store's own: read, never mutate."""
+        sids = self._in_range(self._candidates(matchers), start_ms, end_ms)
+        empty_i = np.zeros(0, dtype=np.int64)
+        if not sids:
+            return [], empty_i, np.zeros(0), empty_i, empty_i
+        wanted = {"sid": np.array(sids, dtype=np.int32)}
+        cols = self.db.query_numpy(
+            "SELECT s.sid, s.ts, s.v, s.kind FROM samples s SEMI JOIN wanted w ON s.sid = w.sid "
+            "WHERE s.ts BETWEEN ? AND ? ORDER BY s.sid, s.ts",
+            [start_ms, end_ms],
+            self.limits.query_timeout_s,
+            scans={"wanted": wanted},
+        )
+        got_sid = np.asarray(cols["sid"], dtype=np.int64)
+        stamps = np.asarray(cols["ts"], dtype=np.int64)
+        values = np.ma.getdata(cols["v"]).astype(np.float64, copy=True)
+        kinds = np.asarray(cols["kind"], dtype=np.uint8)
+        values[kinds == 1] = np.nan
+        values[kinds == 2] = STALE_NAN
+        if len(got_sid) == 0:
+            return [], empty_i, np.zeros(0), empty_i, empty_i
+        bounds = np.flatnonzero(np.diff(got_sid)) + 1
+        starts = np.concatenate(([0], bounds))
+        ends = np.concatenate((bounds, [len(got_sid)]))
+        labels = [self._labels[int(sid)] for sid in got_sid[starts].tolist()]
+        return labels, stamps, values, starts, ends
+
+    def _matching(
+        self, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int, end_ms: int
+    ) -> list[int]:
+        found: set[int] = set()
+        sets = matcher_sets or [[]]
+        for matchers in sets:
+            found.update(self._in_range(self._candidates(matchers), start_ms, end_ms))
+        return sorted(found)
+
+    def series(
+        self, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int, end_ms: int
+    ) -> list[dict[str, str]]:
+        return [dict(self._labels[s]) for s in self._matching(matcher_sets, start_ms, end_ms)]
+
+    def label_names(
+        self, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int, end_ms: int
+    ) -> list[str]:
+        names: set[str] = set()
+        for sid in self._matching(matcher_sets, start_ms, end_ms):
+            names.update(self._labels[sid])
+        return sorted(names)
+
+    def label_values(
+        self, name: str, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int, end_ms: int
+    ) -> list[str]:
+        values: set[str] = set()
+        for sid in self._matching(matcher_sets, start_ms, end_ms):
+            value = self._labels[sid].get(name)
+            if value is not None:
+                values.add(value)
+        return sorted(values)
+
+    def metadata(self) -> dict[str, list[dict[str, str]]]:
+        return {metric: [dict(entry)] for metric, entry in sorted(self._meta.items())}
+
+    def refresh_bounds(self) -> None:
+        """Re-read each series' first timestamp after retention deleted old samples."""
+        with self.db.write_lock:
+            rows = self.db.con.execute("SELECT sid, min(ts) FROM samples GROUP BY sid").fetchall()
+            first = np.full(len(self._first), _NONE, dtype=np.int64)
+            for sid, ts in rows:
+                first[sid] = ts
+            self._first = first
+
+    @property
+    def series_count(self) -> int:
+        return self._persisted

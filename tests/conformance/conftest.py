@@ -1,0 +1,87 @@
+"""Session set-up for the conformance suite: one data set, one Prometheus, one tripod.
+
+``TRIPOD_CONFORMANCE_PROM_ONLY=1`` runs the corpus against Prometheus alone (a self-check of the
+corpus: valid cases must succeed, error cases must fail). ``TRIPOD_CONFORMANCE_REPORT=PATH``
+writes every case's outcome as JSON (``python -m tests.conformance.report PATH`` summarises it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conformance import harness, staleness
+
+#: case id -> {"query", "equal", "xfail", "diff"}; filled by the test, written at session end.
+OUTCOMES: dict[str, dict[str, object]] = {}
+
+
+def prom_only() -> bool:
+    return os.environ.get("TRIPOD_CONFORMANCE_PROM_ONLY", "") not in ("", "0")
+
+
+class Env:
+    """Both backends, loaded with the same data; ``tripod`` is None in Prometheus-only mode."""
+
+    def __init__(self, prometheus: harness.Backend, tripod: harness.Backend | None) -> None:
+        self.prometheus = prometheus
+        self.tripod = tripod
+        self.stale_start = 0
+        #: Why the remote-written staleness data could not be loaded, if it could not.
+        self.stale_error = ""
+
+    def load_staleness(self) -> None:
+        data = staleness.build()
+        self.stale_start = data.start_s
+        for backend in (self.prometheus, self.tripod):
+            if backend is None:
+                continue
+            try:
+                staleness.send(backend.url, data)
+            except (RuntimeError, httpx.HTTPError) as exc:
+                self.stale_error += f"{backend.name}: {exc}\n"
+
+
+@pytest.fixture(scope="session")
+def conformance_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    workdir = tmp_path_factory.mktemp("conformance")
+    data = harness.generate(workdir)
+    prom_proc = harness.start_prometheus_with_blocks(workdir / "prometheus", data)
+    tripod_proc = None
+    try:
+        if not prom_only():
+            tripod_proc = harness.start_tripod_with_data(workdir, data)
+        prom = harness.Backend("prometheus", prom_proc.url)
+        tripod = harness.Backend("tripod", tripod_proc.url) if tripod_proc else None
+        env = Env(prom, tripod)
+        env.load_staleness()
+        yield env
+        prom.close()
+        if tripod:
+            tripod.close()
+    finally:
+        if tripod_proc:
+            tripod_proc.stop()
+        prom_proc.stop()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not OUTCOMES:
+        return
+    total = len(OUTCOMES)
+    equal = sum(1 for o in OUTCOMES.values() if o["equal"])
+    xfailed = sum(1 for o in OUTCOMES.values() if o["xfail"] and not o["equal"])
+    terminalreporter.write_sep("-", "PromQL conformance")
+    terminalreporter.write_line(
+        f"{equal}/{total} cases equal to Prometheus ({100.0 * equal / total:.1f}%); "
+        f"{xfailed} known differences marked xfail"
+    )
+    target = os.environ.get("TRIPOD_CONFORMANCE_REPORT")
+    if target:
+        Path(target).write_text(json.dumps(OUTCOMES, indent=1, sort_keys=True) + "\n")
+        terminalreporter.write_line(f"outcomes written to {target}")

@@ -1,0 +1,49 @@
+"""Parse errors are typed, positioned, hinted, and leak nothing of the parser's internals."""
+
+from __future__ import annotations
+
+import pytest
+
+from tripod.server.promql.errors import ParseError
+from tripod.server.promql.parse import parse_expr
+
+LEAKS = ("Traceback", "pyo3", "panicked", "Some(", "unwrap", "<promql_parser", "0x7f")
+
+
+@pytest.mark.parametrize(
+    ("query", "position", "fragment"),
+    [
+        ("sum(rate(x[5m])", "1:4", "unclosed left parenthesis"),
+        ("rat(x[5m])", "1:1", "did you mean 'rate'?"),
+        ("x[5]", "1:3", "missing unit character in duration"),
+        ("x offset 5", "1:10", "expected duration"),
+        ('x{a=~"a**"}', "1:3", "error parsing regexp"),
+        ("limitk(2, x)", "1:1", 'unknown function with name "limitk"'),
+        ("mad_over_time(x[5m])", "1:1", "unknown function"),
+        ("", "1:1", "no expression found"),
+        ("sum(x)\n  + (", "2:5", "parse error"),
+    ],
+)
+def test_parse_error_has_position_and_hint(query: str, position: str, fragment: str) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_expr(query)
+    message = info.value.message
+    assert message.startswith(f"{position}: parse error: "), message
+    assert fragment in message
+    assert not any(leak in message for leak in LEAKS), message
+    assert info.value.error_type == "bad_data"
+    assert info.value.status == 400
+
+
+def test_negative_at_timestamp_does_not_panic() -> None:
+    from tests.promql.memstore import MemStore
+    from tripod.server.promql.engine import Engine
+
+    store = MemStore()
+    store.add("g", {}, [(-100, 4)])
+    result = Engine(store).instant("g @ -99.5", 0)
+    assert result.value.values.tolist() == [[4.0]]
+
+
+def test_holt_winters_is_known_as_in_prometheus_2_42() -> None:
+    parse_expr("holt_winters(x[5m], 0.5, 0.5)")

@@ -1,0 +1,103 @@
+"""The bounded export queue: never blocks the producer, drops and counts, bounded shutdown."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+import pytest
+
+from tripod.sdk._export import BoundedQueue
+
+
+class Drops:
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def __call__(self, signal: str, n: int) -> None:
+        self.counts[signal] = self.counts.get(signal, 0) + n
+
+
+@pytest.fixture
+def drops() -> Drops:
+    return Drops()
+
+
+def test_full_queue_drops_and_counts_without_blocking(drops: Drops) -> None:
+    release = threading.Event()
+    exported: list[int] = []
+
+    def export(batch: Sequence[int]) -> bool:
+        release.wait(10)
+        exported.extend(batch)
+        return True
+
+    queue: BoundedQueue[int] = BoundedQueue(
+        "traces", export, release.set, drops, max_size=10, batch_size=5, interval=0.01
+    )
+    for i in range(100):
+        queue.put(i)  # the exporter is stuck: these must return at once
+    assert drops.counts["traces"] >= 80
+    release.set()
+    assert queue.force_flush(5)
+    assert len(exported) + drops.counts["traces"] == 100
+    queue.shutdown(1)
+
+
+def test_failed_exports_are_counted_and_backed_off(drops: Drops) -> None:
+    calls: list[int] = []
+
+    def export(batch: Sequence[int]) -> bool:
+        calls.append(len(batch))
+        return False
+
+    queue: BoundedQueue[int] = BoundedQueue(
+        "logs", export, lambda: None, drops, max_size=100, batch_size=10, interval=0.01
+    )
+    for i in range(10):
+        queue.put(i)
+    deadline = time.monotonic() + 5
+    while drops.counts.get("logs", 0) < 10 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert drops.counts["logs"] == 10
+    for i in range(10):
+        queue.put(i)
+    time.sleep(0.3)
+    assert len(calls) == 1  # backing off: no new attempt within the first second
+    queue.shutdown(1)
+    assert drops.counts["logs"] == 20
+
+
+def test_exporter_exceptions_count_as_failures(drops: Drops) -> None:
+    def export(batch: Sequence[int]) -> bool:
+        raise RuntimeError
+
+    queue: BoundedQueue[int] = BoundedQueue(
+        "traces", export, lambda: None, drops, max_size=10, interval=0.01
+    )
+    queue.put(1)
+    queue.shutdown(1)
+    assert drops.counts["traces"] == 1
+
+
+def test_shutdown_is_bounded_and_aborts_a_hanging_export(drops: Drops) -> None:
+    aborted = threading.Event()
+
+    def export(batch: Sequence[int]) -> bool:
+        aborted.wait(30)
+        return False
+
+    queue: BoundedQueue[int] = BoundedQueue(
+        "traces", export, aborted.set, drops, max_size=1000, batch_size=10, interval=0.01
+    )
+    for i in range(500):
+        queue.put(i)
+    time.sleep(0.05)
+    start = time.monotonic()
+    queue.shutdown(0.5)
+    assert time.monotonic() - start < 0.5 + 0.2
+    assert aborted.is_set()
+    assert drops.counts["traces"] == 500
+    queue.put(1)  # after shutdown: dropped, counted, no error
+    assert drops.counts["traces"] == 501

@@ -1,0 +1,191 @@
+"""JSON log lines: fields, trace/correlation context, bound fields, exceptions, redaction."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+
+import pytest
+
+import tripod
+from tests.sdk.sdk_support import Captured, clean
+from tripod.sdk import context as tctx
+from tripod.sdk import logs
+
+RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+
+
+@pytest.fixture(autouse=True)
+def _clean() -> Iterator[None]:
+    yield from clean()
+
+
+def test_json_line_fields() -> None:
+    cap = Captured(service_name="logsvc")
+    tripod.get_logger("app.orders").info("placed %s", "order-1", extra={"order_id": 7})
+    [line] = cap.lines()
+    assert RFC3339_UTC.match(line["timestamp"]), line["timestamp"]
+    assert line["level"] == "INFO"
+    assert line["logger"] == "app.orders"
+    assert line["message"] == "placed order-1"
+    assert line["service.name"] == "logsvc"
+    assert line["order_id"] == 7
+    assert "trace_id" not in line
+    assert "correlation_id" not in line
+    assert list(line)[:5] == ["timestamp", "level", "logger", "message", "service.name"]
+
+
+def test_trace_and_correlation_context() -> None:
+    cap = Captured()
+    token = tctx.set_correlation_id("corr-123")
+    try:
+        with tripod.span("work") as span:
+            tripod.get_logger("t").warning("inside")
+    finally:
+        tctx.reset_correlation_id(token)
+    tripod.get_logger("t").warning("outside")
+    inside, outside = cap.lines()
+    ctx = span.get_span_context()
+    assert inside["trace_id"] == format(ctx.trace_id, "032x")
+    assert inside["span_id"] == format(ctx.span_id, "016x")
+    assert inside["correlation_id"] == "corr-123"
+    assert "trace_id" not in outside
+    assert "correlation_id" not in outside
+
+
+def test_bound_fields_follow_the_context() -> None:
+    cap = Captured()
+    log = tripod.get_logger("b")
+    with tripod.bound(tenant="acme"):
+        tripod.bind(user_id=42)
+        log.info("one")
+        tripod.unbind("user_id")
+        log.info("two")
+    log.info("three")
+    one, two, three = cap.lines()
+    assert (one["tenant"], one["user_id"]) == ("acme", 42)
+    assert two["tenant"] == "acme"
+    assert "user_id" not in two
+    assert "tenant" not in three
+
+
+def test_exception_fields() -> None:
+    cap = Captured()
+    try:
+        msg = "card declined"
+        raise ValueError(msg)
+    except ValueError:
+        tripod.get_logger("e").exception("payment failed")
+    [line] = cap.lines()
+    assert line["level"] == "ERROR"
+    assert line["exception.type"] == "ValueError"
+    assert line["exception.message"] == "card declined"
+    assert "Traceback (most recent call last)" in line["exception.stacktrace"]
+    assert "raise ValueError(msg)" in line["exception.stacktrace"]
+
+
+def test_redaction_by_key_and_bearer_values() -> None:
+    cap = Captured(redact_keys="ssn,internal_note")
+    log = tripod.get_logger("r")
+    tripod.bind(session_token="abc")
+    log.info(
+        "calling with Authorization: Bearer eyJhbGciOi.payload.sig now",
+        extra={
+            "password": "hunter2",
+            "db_passwd": "x",
+            "Authorization": "Basic Zm9v",
+            "headers": {"Cookie": "a=b", "accept": "json", "X-Api-Key": "k"},
+            "ssn": "123-45-6789",
+            "internal_note": "n",
+            "note": "token is Bearer abc.def",
+            "apikey": "k2",
+            "client_secret": "s",
+            "user": "ann",
+        },
+    )
+    [line] = cap.lines()
+    for key in ("password", "db_passwd", "Authorization", "ssn", "internal_note", "apikey",
+                "client_secret", "session_token"):  # fmt: skip
+        assert line[key] == "[REDACTED]", key
+    assert line["headers"] == {"Cookie": "[REDACTED]", "accept": "json", "X-Api-Key": "[REDACTED]"}
+    assert line["message"] == "calling with Authorization: Bearer [REDACTED] now"
+    assert line["note"] == "token is Bearer [REDACTED]"
+    assert line["user"] == "ann"
+    assert "hunter2" not in cap.stream.getvalue()
+    assert "eyJhbGciOi" not in cap.stream.getvalue()
+
+
+def test_console_format_is_readable() -> None:
+    cap = Captured(log_format="console")
+    with tripod.span("s"):
+        tripod.get_logger("c").info("hello", extra={"k": "v", "token": "t"})
+    text = cap.stream.getvalue()
+    assert not text.startswith("{")
+    assert "INFO" in text
+    assert "c: hello" in text
+    assert "k=v" in text
+    assert "token=[REDACTED]" in text
+    assert "trace_id=" in text
+
+
+def test_unserialisable_extra_does_not_break_logging() -> None:
+    cap = Captured()
+
+    class Thing:
+        def __repr__(self) -> str:
+            return "<thing>"
+
+    tripod.get_logger("u").info("odd", extra={"thing": Thing(), "raw": b"\x00"})
+    [line] = cap.lines()
+    assert line["thing"] == "<thing>"
+
+
+def test_structlog_chain_adds_the_same_fields() -> None:
+    structlog = pytest.importorskip("structlog")
+    import json
+
+    cap = Captured(service_name="slog")
+    out: list[str] = []
+
+    def sink(_logger: object, _name: str, event: str) -> str:
+        out.append(event)
+        raise structlog.DropEvent
+
+    structlog.configure(
+        processors=[*logs.structlog_processors(), sink],
+        logger_factory=structlog.ReturnLoggerFactory(),
+        cache_logger_on_first_use=False,
+    )
+    try:
+        token = tctx.set_correlation_id("c-9")
+        with tripod.span("s") as span:
+            structlog.get_logger().info("charged", amount=3, password="p")
+        tctx.reset_correlation_id(token)
+    finally:
+        structlog.reset_defaults()
+    event = json.loads(out[0])
+    assert event["message"] == "charged"
+    assert event["level"] == "info"
+    assert event["service.name"] == "slog"
+    assert event["trace_id"] == format(span.get_span_context().trace_id, "032x")
+    assert event["correlation_id"] == "c-9"
+    assert event["password"] == "[REDACTED]"
+    assert event["amount"] == 3
+    assert event["timestamp"].endswith("Z")
+    assert cap.lines() == []
+
+
+def test_records_below_level_cost_no_formatting() -> None:
+    cap = Captured(log_level="error")
+    calls = []
+
+    class Spy:
+        def __str__(self) -> str:
+            calls.append(1)
+            return "spy"
+
+    tripod.get_logger("q").info("%s", Spy())
+    assert calls == []
+    assert cap.lines() == []
+    assert logging.getLogger().level == logging.ERROR

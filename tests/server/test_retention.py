@@ -1,0 +1,129 @@
+"""Retention by age and by size, and the file actually shrinking."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from tests.helpers.procs import start_tripod_serve
+from tripod.server.context import ServerConfig, ServerContext
+from tripod.server.store.model import Matcher
+from tripod.server.store.open import open_context
+from tripod.server.store.retention import apply_retention
+
+DAY_MS = 86_400_000
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> Iterator[ServerContext]:
+    context = open_context(ServerConfig(data_dir=tmp_path / "data", retention_time_s=0))
+    yield context
+    context.samples.db.close()  # type: ignore[attr-defined]
+
+
+def fill(ctx: ServerContext, now_ms: int, days: int = 6) -> None:
+    store = ctx.samples
+    sids = np.array([store.ref({"__name__": "m", "i": str(i)}) for i in range(500)])  # type: ignore[attr-defined]
+    rng = np.random.default_rng(1)
+    for day in range(days, 0, -1):
+        start = now_ms - day * DAY_MS
+        sid = np.repeat(sids, 200).astype(np.int64)
+        ts = (start + np.tile(np.arange(200) * 15_000, len(sids))).astype(np.int64)
+        store.append_refs(sid, ts, rng.random(len(sid)))  # type: ignore[attr-defined]
+        ctx.spans.append(_spans(start * 1_000_000, 2000))
+        ctx.logs.append(_logs(start * 1_000_000, 2000))
+
+
+def _spans(start_ns: int, n: int) -> dict[str, list[Any]]:
+    ids = [f"{start_ns:016x}{i:016x}" for i in range(n)]
+    return {
+        "trace_id": ids, "tid": [0] * n, "span_id": [f"{i:016x}" for i in range(n)],
+        "parent_span_id": [""] * n, "name": ["op"] * n, "kind": ["server"] * n,
+        "service": ["svc"] * n, "start_ns": [start_ns + i for i in range(n)],
+        "end_ns": [start_ns + i + 10 for i in range(n)], "duration_ns": [10] * n,
+        "status_code": ["ok"] * n, "status_message": [""] * n, "attributes": ["{}"] * n,
+        "events": ["[]"] * n, "links": ["[]"] * n, "resource": ["{}"] * n, "scope": ["{}"] * n,
+    }  # fmt: skip
+
+
+def _logs(start_ns: int, n: int) -> dict[str, list[Any]]:
+    return {
+        "time_ns": [start_ns + i for i in range(n)], "observed_ns": [start_ns] * n,
+        "service": ["svc"] * n, "severity_number": [9] * n, "severity_text": ["INFO"] * n,
+        "level": ["info"] * n, "body": [f"line {i} " + "x" * 80 for i in range(n)],
+        "body_json": [False] * n, "trace_id": [""] * n, "span_id": [""] * n,
+        "attributes": ["{}"] * n, "resource": ["{}"] * n, "scope": ["{}"] * n,
+    }  # fmt: skip
+
+
+def counts(ctx: ServerContext) -> tuple[int, int, int]:
+    db = ctx.samples.db  # type: ignore[attr-defined]
+    found = [
+        db.query(f"SELECT count(*) FROM {t}", [], 10)[0][0] for t in ("samples", "spans", "logs")
+    ]
+    return found[0], found[1], found[2]
+
+
+def test_age_retention_deletes_old_data_of_every_signal_and_shrinks_the_file(
+    ctx: ServerContext,
+) -> None:
+    now_ms = int(time.time() * 1000)
+    fill(ctx, now_ms)
+    before = ctx.samples.db.size_bytes()  # type: ignore[attr-defined]
+    assert counts(ctx) == (600_000, 12_000, 12_000)
+    ctx.config = dataclasses.replace(ctx.config, retention_time_s=2.5 * 86400)
+    report = apply_retention(ctx, now_s=now_ms / 1000)
+    assert counts(ctx) == (200_000, 4000, 4000)
+    assert report.compacted
+    assert report.size_after < before * 0.75
+    assert ctx.samples.db.size_bytes() == report.size_after  # type: ignore[attr-defined]
+    [series] = ctx.samples.select([Matcher("i", "=", "7")], 0, now_ms)
+    assert series.timestamps[0] >= now_ms - 2.5 * DAY_MS
+    # the in-memory bounds follow: the series has no samples in the deleted range any more
+    assert ctx.samples.series([[Matcher("i", "=", "7")]], 0, now_ms - 3 * DAY_MS) == []
+
+
+def test_size_retention_drops_oldest_data_until_under_the_limit(ctx: ServerContext) -> None:
+    now_ms = int(time.time() * 1000)
+    fill(ctx, now_ms)
+    with ctx.samples.db.write_lock:  # type: ignore[attr-defined]
+        ctx.samples.db.con.execute("CHECKPOINT")  # type: ignore[attr-defined]
+    size = ctx.samples.db.size_bytes()  # type: ignore[attr-defined]
+    ctx.config = dataclasses.replace(ctx.config, retention_size_bytes=size // 2)
+    report = apply_retention(ctx, now_s=now_ms / 1000)
+    assert report.size_after <= size // 2
+    samples, spans, _ = counts(ctx)
+    assert 0 < samples < 600_000
+    assert 0 < spans < 12_000
+    newest = ctx.samples.select([Matcher("i", "=", "7")], 0, now_ms)[0].timestamps[-1]
+    assert newest == now_ms - DAY_MS + 199 * 15_000  # the newest data is what stays
+
+
+def test_retention_loop_runs_in_the_server(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("storage:\n  retention_check_interval: 200ms\n")
+    old_ns = time.time_ns() - 3 * DAY_MS * 1_000_000
+    trace_id = "ab" * 16
+    body = {"resourceSpans": [{"scopeSpans": [{"spans": [{
+        "traceId": trace_id, "spanId": "cd" * 8, "name": "old",
+        "startTimeUnixNano": str(old_ns), "endTimeUnixNano": str(old_ns + 1000)}]}]}]}  # fmt: skip
+    with start_tripod_serve(tmp_path / "d", "--retention-time", "1d",
+                            "--config", str(config)) as proc:  # fmt: skip
+        r = httpx.post(proc.url + "/v1/traces", content=json.dumps(body),
+                       headers={"Content-Type": "application/json"})  # fmt: skip
+        assert r.status_code == 200
+        status = 200
+        for _ in range(200):  # the loop deletes it within a few check intervals
+            status = httpx.get(f"{proc.url}/api/v1/traces/{trace_id}").status_code
+            if status == 404:
+                break
+            time.sleep(0.1)
+        assert status == 404

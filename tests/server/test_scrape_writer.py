@@ -1,0 +1,190 @@
+"""A target's scrape bookkeeping without HTTP: target labels, report series, staleness."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from tripod.server.context import ServerConfig, ServerContext
+from tripod.server.ingest._scrape_store import TargetWriter, merge_target_labels
+from tripod.server.ingest._scrape_targets import targets_for
+from tripod.server.ingest.scrape import validate_scrape_configs
+from tripod.server.store.model import AppendResult, Sample, is_stale
+
+T0 = 1_700_000_000_000
+
+
+class ListStore:
+    """The smallest SampleStore a writer needs: appends land in a list."""
+
+    def __init__(self) -> None:
+        self.samples: list[Sample] = []
+        self.meta: dict[str, tuple[str, str, str]] = {}
+
+    def append(self, samples: Iterable[Sample]) -> AppendResult:
+        batch = list(samples)
+        self.samples.extend(batch)
+        return AppendResult(accepted=len(batch))
+
+    def set_metadata(self, metric: str, type_: str, help_: str, unit: str = "") -> None:
+        self.meta[metric] = (type_, help_, unit)
+
+    def at(self, ts: int) -> dict[tuple[tuple[str, str], ...], float]:
+        return {
+            tuple(sorted(s.labels.items())): s.value for s in self.samples if s.timestamp_ms == ts
+        }
+
+
+def _writer(tmp_path: Path, **job: object) -> tuple[TargetWriter, ListStore]:
+    store = ListStore()
+    ctx = ServerContext(
+        config=ServerConfig(data_dir=tmp_path),
+        samples=store,  # type: ignore[arg-type]
+        spans=None,
+        logs=None,
+        registry=CollectorRegistry(),
+    )
+    (cfg,) = validate_scrape_configs(
+        [{"job_name": "app", "static_configs": [{"targets": ["h:1"]}], **job}]
+    )
+    (target,) = targets_for(cfg, cfg.static_configs).values()
+    return TargetWriter(ctx, cfg, target), store
+
+
+def _key(**labels: str) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(labels.items()))
+
+
+def test_merge_honor_labels_false_keeps_exposed_as_exported() -> None:
+    exposed = {"__name__": "m", "job": "theirs", "exported_job": "x", "a": "1"}
+    merged = merge_target_labels(exposed, {"job": "ours", "instance": "h:1"}, honor_labels=False)
+    assert merged == {
+        "__name__": "m",
+        "job": "ours",
+        "instance": "h:1",
+        "exported_job": "x",
+        "exported_exported_job": "theirs",
+        "a": "1",
+    }
+    honored = merge_target_labels(exposed, {"job": "ours", "instance": "h:1"}, honor_labels=True)
+    assert honored["job"] == "theirs"
+    assert honored["instance"] == "h:1"
+
+
+def test_samples_get_target_labels_and_report_series(tmp_path: Path) -> None:
+    writer, store = _writer(tmp_path)
+    body = (
+        "# TYPE reqs_total counter\n# HELP reqs_total Requests.\n"
+        'reqs_total{code="200"} 7\ntemp 1.5\n'
+    )
+    result = writer.success(body, openmetrics=False, scrape_ms=T0, duration_s=0.25)
+    assert result.up
+    got = store.at(T0)
+    assert got[_key(__name__="reqs_total", code="200", job="app", instance="h:1")] == 7
+    assert got[_key(__name__="temp", job="app", instance="h:1")] == 1.5
+    assert got[_key(__name__="up", job="app", instance="h:1")] == 1
+    assert got[_key(__name__="scrape_duration_seconds", job="app", instance="h:1")] == 0.25
+    assert got[_key(__name__="scrape_samples_scraped", job="app", instance="h:1")] == 2
+    assert (
+        got[_key(__name__="scrape_samples_post_metric_relabeling", job="app", instance="h:1")] == 2
+    )
+    assert got[_key(__name__="scrape_series_added", job="app", instance="h:1")] == 2
+    assert store.meta["reqs_total"] == ("counter", "Requests.", "")
+
+
+def test_disappearing_series_get_a_stale_marker(tmp_path: Path) -> None:
+    writer, store = _writer(tmp_path)
+    writer.success("a 1\nb 2\n", openmetrics=False, scrape_ms=T0, duration_s=0.1)
+    writer.success("a 3\nc 4\n", openmetrics=False, scrape_ms=T0 + 1000, duration_s=0.1)
+    second = store.at(T0 + 1000)
+    assert is_stale(second[_key(__name__="b", job="app", instance="h:1")])
+    assert second[_key(__name__="a", job="app", instance="h:1")] == 3
+    assert second[_key(__name__="scrape_series_added", job="app", instance="h:1")] == 1
+
+
+def test_failed_scrape_writes_up_zero_and_stale_markers(tmp_path: Path) -> None:
+    writer, store = _writer(tmp_path)
+    writer.success("a 1\n", openmetrics=False, scrape_ms=T0, duration_s=0.1)
+    writer.failure("connection refused", scrape_ms=T0 + 1000, duration_s=0.01)
+    got = store.at(T0 + 1000)
+    assert is_stale(got[_key(__name__="a", job="app", instance="h:1")])
+    assert got[_key(__name__="up", job="app", instance="h:1")] == 0
+    writer.failure("connection refused", scrape_ms=T0 + 2000, duration_s=0.01)
+    assert _key(__name__="a", job="app", instance="h:1") not in store.at(T0 + 2000)  # once
+
+
+def test_unparseable_body_is_a_failed_scrape(tmp_path: Path) -> None:
+    writer, store = _writer(tmp_path)
+    result = writer.success("a{ 1\n", openmetrics=False, scrape_ms=T0, duration_s=0.1)
+    assert not result.up
+    assert "line 1" in result.error
+    assert store.at(T0)[_key(__name__="up", job="app", instance="h:1")] == 0
+
+
+def test_end_marks_everything_stale_including_up(tmp_path: Path) -> None:
+    writer, store = _writer(tmp_path)
+    writer.success("a 1\n", openmetrics=False, scrape_ms=T0, duration_s=0.1)
+    writer.end(T0 + 500)
+    got = store.at(T0 + 500)
+    assert len(got) == 6
+    assert all(is_stale(v) for v in got.values())
+    writer.success("a 1\n", openmetrics=False, scrape_ms=T0 + 1000, duration_s=0.1)
+    assert store.at(T0 + 1000) == {}  # an ended target writes nothing more
+
+
+def test_metric_relabel_drops_and_rewrites(tmp_path: Path) -> None:
+    writer, store = _writer(
+        tmp_path,
+        metric_relabel_configs=[
+            {"action": "drop", "source_labels": ["__name__"], "regex": "go_.*"},
+            {"source_labels": ["path"], "regex": "/user/\\d+", "target_label": "path",
+             "replacement": "/user/:id"},
+        ],
+    )  # fmt: skip
+    writer.success(
+        'go_threads 5\nhits{path="/user/42"} 1\n', openmetrics=False, scrape_ms=T0, duration_s=0.1
+    )
+    got = store.at(T0)
+    assert got[_key(__name__="hits", path="/user/:id", job="app", instance="h:1")] == 1
+    assert not any(dict(k)["__name__"] == "go_threads" for k in got)
+    assert got[_key(__name__="scrape_samples_scraped", job="app", instance="h:1")] == 2
+    assert (
+        got[_key(__name__="scrape_samples_post_metric_relabeling", job="app", instance="h:1")] == 1
+    )
+
+
+@pytest.mark.parametrize("honor", [True, False])
+def test_honor_timestamps(tmp_path: Path, honor: bool) -> None:
+    writer, store = _writer(tmp_path, honor_timestamps=honor)
+    writer.success("a 1 1600000000000\n", openmetrics=False, scrape_ms=T0, duration_s=0.1)
+    stamps = {s.timestamp_ms for s in store.samples if s.labels["__name__"] == "a"}
+    assert stamps == ({1600000000000} if honor else {T0})
+
+
+def test_sample_limit_fails_the_scrape(tmp_path: Path) -> None:
+    writer, store = _writer(tmp_path, sample_limit=1)
+    result = writer.success("a 1\nb 2\n", openmetrics=False, scrape_ms=T0, duration_s=0.1)
+    assert not result.up
+    assert "sample_limit" in result.error
+    assert _key(__name__="a", job="app", instance="h:1") not in store.at(T0)
+
+
+def test_openmetrics_body(tmp_path: Path) -> None:
+    writer, store = _writer(tmp_path)
+    body = (
+        '# TYPE c counter\n# HELP c C.\nc_total 3 # {trace_id="ab"} 1.0\nc_created 1.7e9\n# EOF\n'
+    )
+    assert writer.success(body, openmetrics=True, scrape_ms=T0, duration_s=0.1).up
+    assert store.at(T0)[_key(__name__="c_total", job="app", instance="h:1")] == 3
+
+
+def test_series_with_explicit_timestamps_are_not_marked_stale(tmp_path: Path) -> None:
+    writer, store = _writer(tmp_path)
+    writer.success("a 1 1600000000000\nb 2\n", openmetrics=False, scrape_ms=T0, duration_s=0.1)
+    writer.success("", openmetrics=False, scrape_ms=T0 + 1000, duration_s=0.1)
+    second = store.at(T0 + 1000)
+    assert is_stale(second[_key(__name__="b", job="app", instance="h:1")])
+    assert _key(__name__="a", job="app", instance="h:1") not in second
