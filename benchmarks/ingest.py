@@ -122,6 +122,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def run(url: str, path: str, bodies: list[bytes], headers: dict[str, str], per_body: int) -> float:
     """Items per second posting ``bodies`` with 2 threads (worker w sends, in order,
     the bodies whose index is w modulo 2)."""
@@ -169,11 +176,15 @@ def main() -> None:
         print(f"load average before: {os.getloadavg()[0]:.1f}")
         for name, path, make, count, headers, per_body in phases:
             bodies = measure(name, make, count)
-            cpu = cpu_seconds(proc.pid)
-            rate = run(url, path, bodies, headers, per_body)
+            cpu, rss = cpu_seconds(proc.pid), rss_mb(proc.pid)
+            half = len(bodies) // 2
+            rate = run(url, path, bodies[:half], headers, per_body)
+            rss_half = rss_mb(proc.pid)
+            rate = (rate + run(url, path, bodies[half:], headers, per_body)) / 2
             used = cpu_seconds(proc.pid) - cpu
             print(f"{name}/s via {path} ({per_body:,}/request): {rate:,.0f} wall-clock; "
-                  f"{count * per_body / used:,.0f} per server CPU-second")  # fmt: skip
+                  f"{count * per_body / used:,.0f} per server CPU-second; server RSS "
+                  f"{rss:.0f} -> {rss_half:.0f} -> {rss_mb(proc.pid):.0f} MB")  # fmt: skip
         print(f"load average after: {os.getloadavg()[0]:.1f}")
     finally:
         proc.terminate()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -177,8 +178,11 @@ def main() -> int:
         t = time.perf_counter()
         create_blocks(data, work / "prom" / "tsdb")
         print(f"promtool backfill: {time.perf_counter() - t:.1f}s")
-        prom = start_prometheus(work / "prom", "scrape_configs: []\n",
-                                "--storage.tsdb.retention.time=100y",
+        # min = max block duration switches off compaction, which would otherwise merge the
+        # three 2 h blocks into one 6 h block a minute after start, in the middle of the timing.
+        flags = ("--storage.tsdb.retention.time=100y", "--storage.tsdb.min-block-duration=2h",
+                 "--storage.tsdb.max-block-duration=2h")  # fmt: skip
+        prom = start_prometheus(work / "prom", "scrape_configs: []\n", *flags,
                                 storage=work / "prom" / "tsdb")  # fmt: skip
         try:
             tripod = start_tripod_serve(work / "tripod", "--retention-time", "0")
@@ -194,7 +198,8 @@ def main() -> int:
 
 def run_queries(prom_url: str, tripod_url: str, runs: int) -> None:
     end = EPOCH + SPAN
-    print(f"\nmedian of {runs} runs after 1 warm-up; ratio = tripod / prometheus")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nmedian of {runs} runs after 1 warm-up; ratio = tripod / prometheus; load {load}")
     print(f"{'query':<88} {'series':>6} {'prometheus':>11} {'tripod':>9} {'ratio':>6}  check")
     with httpx.Client(base_url=prom_url, timeout=600) as pc, \
             httpx.Client(base_url=tripod_url, timeout=600) as tc:  # fmt: skip

@@ -97,8 +97,32 @@ def _order_diff(ref: list[Any], got: list[Any]) -> list[str]:
     return [f"order differs: prometheus {ref_vals[:8]} tripod {got_vals[:8]}"]
 
 
-def diff(ref: Answer, got: Answer, *, ordered: bool = False) -> list[str]:
-    """Differences between Prometheus's answer ``ref`` and tripod's ``got``; [] when equal."""
+def _values_by_time(result_type: str, result: list[Any]) -> dict[float, list[float]]:
+    points: dict[float, list[float]] = {}
+    for s in result:
+        for p in [s["value"]] if result_type == "vector" else s["values"]:
+            points.setdefault(float(p[0]), []).append(_num(p[1]))
+    return {t: sorted(v, key=lambda x: (math.isnan(x), x)) for t, v in points.items()}
+
+
+def _ties_diff(result_type: str, ref: list[Any], got: list[Any]) -> list[str]:
+    """Compare only the multiset of values at each timestamp (for selections among ties)."""
+    ref_pts, got_pts = _values_by_time(result_type, ref), _values_by_time(result_type, got)
+    if ref_pts.keys() != got_pts.keys():
+        return [f"timestamps differ: {sorted(ref_pts.keys() ^ got_pts.keys())[:4]}"]
+    for t in sorted(ref_pts):
+        r, g = ref_pts[t], got_pts[t]
+        if len(r) != len(g) or not all(map(values_equal, r, g)):
+            return [f"values at {t}: prometheus {r[:6]} tripod {g[:6]}"]
+    return []
+
+
+def diff(ref: Answer, got: Answer, *, ordered: bool = False, ties: bool = False) -> list[str]:
+    """Differences between Prometheus's answer ``ref`` and tripod's ``got``; [] when equal.
+
+    ``ties``: the query selects among equal values (topk/bottomk), where Prometheus's choice of
+    series is not deterministic; only the values at each timestamp are compared.
+    """
     if got.status == "invalid":
         return [f"tripod did not answer in the API envelope (HTTP {got.http_status}): {got.error}"]
     if ref.status != got.status:
@@ -120,6 +144,8 @@ def diff(ref: Answer, got: Answer, *, ordered: bool = False) -> list[str]:
             return [] if same else [f"string prometheus={ref.result} tripod={got.result}"]
         d = _point_diff("scalar", ref.result, got.result)
         return [d] if d else []
+    if ties:
+        return _ties_diff(str(ref.result_type), ref.result or [], got.result or [])
     out = _series_diff(str(ref.result_type), ref.result or [], got.result or [])
     if ordered and not out and ref.result_type == "vector":
         out = _order_diff(ref.result or [], got.result or [])

@@ -73,3 +73,11 @@ def test_scalar_and_result_type() -> None:
     assert diff(scalar, Answer(200, "success", "scalar", [5.0, "1"])) == []
     assert diff(scalar, Answer(200, "success", "scalar", [5.0, "2"])) != []
     assert diff(scalar, vec((A, "1"))) != []
+
+
+def test_ties_compare_values_not_series() -> None:
+    ref, got = vec((A, "1"), (B, "2")), vec(({"job": "c"}, "1"), (B, "2"))
+    assert diff(ref, got) != []
+    assert diff(ref, got, ties=True) == []
+    assert diff(ref, vec((A, "1"), (B, "3")), ties=True) != []
+    assert diff(ref, vec((A, "1")), ties=True) != []

@@ -2,9 +2,9 @@
 
 Two uvicorn processes of the demo service run side by side: one without an exporter, one
 exporting traces and logs to a port nobody listens on (with a small queue, so it overflows).
-Requests alternate between them so the machine's load hits both alike. Zero app errors, p99
-latency within 20% of the no-exporter run, drops counted in tripod_telemetry_dropped_total, and
-the process stops within its shutdown bound on SIGTERM.
+Requests alternate between them (in blocks) so the machine's load hits both alike. Zero app
+errors, p99 and median latency within 20% of the no-exporter run, drops counted in
+tripod_telemetry_dropped_total, and the process stops within its shutdown bound on SIGTERM.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from tests.helpers.procs import free_port
 
 pytestmark = pytest.mark.e2e
 REQUESTS = 2000
+BLOCK = 50
 SHUTDOWN_TIMEOUT = 2.0
 
 
@@ -31,15 +32,20 @@ def p99(values: list[float]) -> float:
 
 
 def run(clients: dict[str, httpx.Client], n: int) -> tuple[dict[str, list[float]], int]:
-    """``n`` requests to each client, alternating; returns latencies and the error count."""
+    """``n`` requests to each client in alternating blocks of 50; latencies and error count.
+
+    Back-to-back requests within a block matter: tripod finishes its bookkeeping after the
+    response is sent, so a blocking export would delay the *next* request to the same server.
+    """
     latencies: dict[str, list[float]] = {name: [] for name in clients}
     errors = 0
-    for _ in range(n):
+    for _ in range(max(1, n // BLOCK)):
         for name, client in clients.items():
-            start = time.perf_counter()
-            response = client.get("/health")
-            latencies[name].append(time.perf_counter() - start)
-            errors += response.status_code != 200
+            for _ in range(BLOCK):
+                start = time.perf_counter()
+                response = client.get("/health")
+                latencies[name].append(time.perf_counter() - start)
+                errors += response.status_code != 200
     return latencies, errors
 
 
@@ -76,15 +82,20 @@ def test_dead_collector_costs_nothing(tmp_path: Path) -> None:
             run({"quiet": a, "down": b}, 50)  # warm-up
             # Up to three measurements: a loaded shared box can spoil one; blocking export
             # would spoil all three.
-            ratios = []
+            # p99 alone is dominated by scheduling hiccups on a loaded box and would not notice
+            # a constant cost; the median does, so both must stay within 20%.
+            ratios: list[tuple[float, float]] = []
             for _ in range(3):
                 latencies, errors = run({"quiet": a, "down": b}, REQUESTS)
                 assert errors == 0
-                ratios.append(p99(latencies["down"]) / p99(latencies["quiet"]))
-                if ratios[-1] <= 1.2:
+                slow, fast = latencies["down"], latencies["quiet"]
+                ratios.append(
+                    (p99(slow) / p99(fast), statistics.median(slow) / statistics.median(fast))
+                )
+                if max(ratios[-1]) <= 1.2:
                     break
-            print(f"p99 down/quiet ratios: {ratios}")
-            assert min(ratios) <= 1.2, f"p99 down/quiet ratios: {ratios}"
+            print(f"(p99, median) down/quiet ratios: {ratios}")
+            assert min(max(r) for r in ratios) <= 1.2, f"(p99, median) ratios: {ratios}"
             counts = dropped(b.get("/metrics").text)
         assert counts.get("traces", 0) > 0, counts
         assert counts.get("logs", 0) > 0, counts

@@ -138,6 +138,18 @@ def test_one_request_yields_span_metric_logs_and_correlation(
     }
     assert samples[0].value >= 1
 
+    openmetrics = httpx.get(
+        service.url + "/metrics", headers={"Accept": "application/openmetrics-text"}
+    ).text
+    exemplars = [
+        line
+        for line in openmetrics.splitlines()
+        if line.startswith("http_server_request_duration_seconds_bucket{")
+        and 'http_route="/orders/{order_id}"' in line
+        and " # {" in line
+    ]
+    assert any(f'trace_id="{trace_id}"' in line for line in exemplars), exemplars
+
     [app_line] = log_lines(service, message="order loaded", correlation_id="corr-e2e-1")
     assert app_line["trace_id"] == trace_id
     assert app_line["span_id"] == span["span_id"]

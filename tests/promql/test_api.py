@@ -166,6 +166,16 @@ def test_metadata_endpoints(serve: Proc) -> None:
     assert get(serve, "/api/v1/query_exemplars", query="up").json()["data"] == []
 
 
+def test_post_form_match_and_query_metrics(serve: Proc) -> None:
+    form = {"match[]": 'http_requests_total{job="worker"}', "start": str(T0), "end": str(T0 + 60)}
+    r = httpx.post(serve.url + "/api/v1/series", data=form, timeout=30)
+    assert r.json()["data"] == [{"__name__": "http_requests_total", "job": "worker"}]
+    r = httpx.post(serve.url + "/api/v1/labels", data={"match[]": "nope"}, timeout=30)
+    assert r.json() == {"status": "success", "data": []}
+    metrics = httpx.get(serve.url + "/metrics", timeout=30).text
+    assert 'tripod_server_query_duration_seconds_count{api="query"}' in metrics
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tripod", "query", *args],

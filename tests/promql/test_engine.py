@@ -181,3 +181,30 @@ def test_duplicate_labelsets_after_dropping_the_name(store: MemStore, engine: En
     store.add("b", {"i": "1"}, [(0, 2)])
     with pytest.raises(ExecutionError, match="same labelset"):
         engine.instant('abs({__name__=~"a|b"})', 10_000)
+
+
+def test_regex_matchers_follow_re2_semantics(store: MemStore, engine: Engine) -> None:
+    store.add("g", {"path": "/API/v1"}, [(0, 1)])
+    store.add("g", {"path": "a\nb"}, [(0, 2)])
+    assert instant(engine, 'g{path=~"(?i)/api.*"}', 10) == {"__name__=g,path=/API/v1": 1}
+    assert instant(engine, 'g{path=~"a.b"}', 10) == {}  # RE2's "." does not match a newline
+    assert instant(engine, 'g{path=~"(?s)a.b"}', 10) == {"__name__=g,path=a\nb": 2}
+    got = instant(engine, 'label_replace(g{path=~"/.*"}, "p", "$1", "path", "(?i)/(api)/.*")', 10)
+    assert got == {"__name__=g,p=API,path=/API/v1": 1}
+
+
+def test_nan_quantiles_give_nan(store: MemStore, engine: Engine) -> None:
+    store.add("g", {}, [(0, 1), (30, 2)])
+    _buckets(store, {"1": 10, "+Inf": 20})
+    assert math.isnan(one(engine, "quantile(NaN, g)", 30))
+    assert math.isnan(one(engine, "quantile_over_time(NaN, g[1m])", 30))
+    assert math.isnan(one(engine, "histogram_quantile(NaN, h_bucket)", 30))
+
+
+def test_histogram_quantile_nan_bucket_follows_go_binary_search(
+    store: MemStore, engine: Engine
+) -> None:
+    # rank 0.4: a linear scan stops at le=1 (0.4); sort.Search probes le=2 first, NaN >= 0.4 is
+    # false, so it settles on le=3 and interpolates from the NaN count below it: NaN.
+    _buckets(store, {"1": 1, "2": math.nan, "3": 3, "+Inf": 4})
+    assert math.isnan(one(engine, "histogram_quantile(0.1, h_bucket)", 10))

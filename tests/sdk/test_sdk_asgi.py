@@ -296,3 +296,21 @@ def test_metrics_endpoint_path_is_configurable() -> None:
             )
 
     assert run(go()) == (200, 404)
+
+
+def test_a_reused_response_does_not_collect_headers() -> None:
+    Captured(access_log=False)
+    shared = PlainTextResponse("same object every time")
+
+    async def cached(request: Request) -> Response:
+        return shared
+
+    app = tripod.instrument(Starlette(routes=[Route("/cached", cached)]))
+
+    async def go() -> list[httpx.Response]:
+        async with client(app) as c:
+            return [await c.get("/cached") for _ in range(3)]
+
+    for response in run(go()):
+        assert len(response.headers.get_list("x-correlation-id")) == 1
+    assert all(name.lower() != b"x-correlation-id" for name, _ in shared.raw_headers)

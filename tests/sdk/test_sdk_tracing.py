@@ -114,3 +114,24 @@ def test_spans_and_logs_reach_a_real_otlp_receiver() -> None:
         assert record["severity_text"] == "INFO"
         assert record["attributes"]["step"] == 1
         assert record["attributes"]["logger.name"] == "wire"
+
+
+def test_export_keeps_working_in_a_forked_child() -> None:
+    import os
+
+    with OtlpReceiver() as receiver:
+        Captured(service_name="forked", otlp_endpoint=receiver.url, logs_enabled=False)
+        pid = os.fork()
+        if pid == 0:  # the child: a gunicorn --preload worker, say
+            code = 1
+            try:
+                with tripod.span("in child"):
+                    pass
+                code = 0 if tripod.force_flush(10) else 2
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        receiver.wait_for(lambda r: any(s["name"] == "in child" for s in r.spans))
+        [span] = [s for s in receiver.spans if s["name"] == "in child"]
+        assert span["resource"]["service.name"] == "forked"

@@ -18,6 +18,7 @@ from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -44,7 +45,11 @@ def main(url: str) -> None:
 
     reader = PeriodicExportingMetricReader(OTLPMetricExporter(url + "/v1/metrics"),
                                            export_interval_millis=600_000)  # fmt: skip
-    meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
+    exponential = View(
+        instrument_name="rpc.client.duration",
+        aggregation=ExponentialBucketHistogramAggregation(max_size=40),
+    )
+    meter_provider = MeterProvider(resource=resource, metric_readers=[reader], views=[exponential])
     meter = meter_provider.get_meter("otel_app", "1.2.3")
     requests = meter.create_counter("http.server.requests", unit="{request}")
     duration = meter.create_histogram(
@@ -54,6 +59,7 @@ def main(url: str) -> None:
     )
     in_flight = meter.create_up_down_counter("http.server.active_requests", unit="{request}")
     memory = meter.create_gauge("process.memory.usage", unit="By")
+    rpc = meter.create_histogram("rpc.client.duration", unit="ms")
 
     with tracer.start_as_current_span("GET /checkout", kind=trace.SpanKind.SERVER) as root:
         root.set_attribute("http.request.method", "GET")
@@ -76,6 +82,8 @@ def main(url: str) -> None:
     in_flight.add(2)
     in_flight.add(-1)
     memory.set(1024)
+    for value in (1, 2, 3, 5, 8, 13, 21, 34, 55, 89):
+        rpc.record(value)
 
     tracer_provider.shutdown()
     logger_provider.shutdown()

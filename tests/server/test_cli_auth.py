@@ -103,3 +103,11 @@ def test_duration_and_size_parsing() -> None:
     for bad in ("", "d", "1.5h", "-1d"):
         with pytest.raises(ValueError, match="not a duration"):
             parse_duration(bad)
+
+
+def test_second_server_on_the_same_data_dir_exits_2(tmp_path: Path) -> None:
+    with start_tripod_serve(tmp_path / "d"):
+        done = serve(tmp_path, "--port", str(free_port()))
+    assert done.returncode == 2
+    assert "is another tripod serve using this --data-dir?" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

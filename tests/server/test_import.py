@@ -159,7 +159,10 @@ def test_million_series_cardinality_bomb_is_limited_and_server_keeps_answering(
         assert httpx.post(url, content="fine 1\n").status_code == 204
         assert httpx.get(proc.url + "/api/v1/logs").status_code == 200
         metrics = httpx.get(proc.url + "/metrics").text
-        assert 'tripod_server_rejected_total{reason="too_many_series",signal="samples"} 995000.0' in metrics
+        assert (
+            'tripod_server_rejected_total{reason="too_many_series",signal="samples"} 995000.0'
+            in metrics
+        )
         assert 'tripod_server_ingested_total{signal="samples",source="import"} 5001.0' in metrics
 
 
@@ -174,7 +177,7 @@ def test_fast_path_agrees_with_the_line_parser(openmetrics: bool) -> None:
         f'a_total{{x="2"}} +Inf {scale}\n'
         "b -3e2\n"
         f'c{{z="}} 1"}} NaN {scale}\n'
-        f"d {{ k = \"v\" , }} 4 {scale}\n"
+        f'd {{ k = "v" , }} 4 {scale}\n'
     ) + ("# EOF\n" if openmetrics else "")
     fast = _parse_fast(body, openmetrics, 42, {})
     assert fast is not None  # this body takes the fast path
@@ -183,7 +186,7 @@ def test_fast_path_agrees_with_the_line_parser(openmetrics: bool) -> None:
     assert fast.stamps == slow.stamps
     assert [repr(v) for v in fast.values] == [repr(v) for v in slow.values]
     assert fast.metadata == slow.metadata
-    odd = ['x{a="1"b="2"} 1\n', "x 1_0\n", "x 0x10\n", "  \nx 1\n", "x 1 # {a=\"b\"} 1\n"]
-    for body in odd if openmetrics else [*odd, "x 1 1.5\n"]:
-        body += "# EOF\n" if openmetrics else ""
-        assert _parse_fast(body, openmetrics, 0, {}) is None, body  # left to the line parser
+    odd = ['x{a="1"b="2"} 1\n', "x 1_0\n", "x 0x10\n", "  \nx 1\n", 'x 1 # {a="b"} 1\n']
+    for line in odd if openmetrics else [*odd, "x 1 1.5\n"]:
+        text = line + ("# EOF\n" if openmetrics else "")
+        assert _parse_fast(text, openmetrics, 0, {}) is None, text  # left to the line parser

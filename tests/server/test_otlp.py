@@ -155,6 +155,17 @@ def test_metrics_follow_the_otel_to_prometheus_rules(sdk_run: Any) -> None:
             pytest.approx(0.324)
         ]
         assert list(latest("http_server_active_requests").values()) == [1.0]
+        # the SDK's exponential histogram, as classic cumulative buckets
+        exp = {
+            float(dict(k)["le"]): v
+            for k, v in latest("rpc_client_duration_milliseconds_bucket").items()
+        }
+        les = sorted(exp)
+        assert les[-1] == float("inf")
+        assert exp[les[-1]] == 10.0
+        assert [exp[le] for le in les] == sorted(exp[le] for le in les)  # cumulative
+        assert max(le for le in les if exp[le] <= 5) < 89 <= min(le for le in les if exp[le] == 10)
+        assert list(latest("rpc_client_duration_milliseconds_count").values()) == [10.0]
         assert list(latest("process_memory_usage_bytes").values()) == [1024.0]
         [info] = latest("target_info")
         assert dict(info)["deployment_environment"] == "test"
@@ -371,6 +382,7 @@ def test_contains_is_a_literal_case_insensitive_substring(server: Proc) -> None:
         rec.body.string_value = body
     assert httpx.post(server.url + "/v1/logs", content=req.SerializeToString(),
                       headers=PB).status_code == 200  # fmt: skip
+
     def bodies(text: str) -> list[str]:
         return [x["body"] for x in get(server, "/api/v1/logs", contains=text)["logs"]]
 

@@ -145,9 +145,10 @@ def _compare(data: Path, prom_series: Series, failed_ms: int) -> None:
     stale = [t for t, v in zip(ticks.timestamps.tolist(), ticks.values.tolist(), strict=True)
              if is_stale(v)]  # fmt: skip
     # Prometheus's staleness marker for the failed scrape, stored as one, after the last value.
-    assert len(stale) == 1
+    # (Only one unless an overloaded machine made one of Prometheus's scrapes time out.)
+    assert stale
     last_value_ms = prom_series[tuple(sorted(ticks.labels.items()))][-1][0]
-    assert last_value_ms < stale[0] <= failed_ms + 1000
+    assert last_value_ms < stale[-1] <= failed_ms + 1000
     assert metadata["ticks_total"] == [{"type": "counter", "help": "Scrapes served.", "unit": ""}]
     assert metadata["room_celsius"][0]["type"] == "gauge"
 

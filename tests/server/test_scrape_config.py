@@ -90,6 +90,13 @@ def test_bad_configs_name_job_and_field(config: dict[str, object], needle: str) 
         validate_scrape_configs([config])
 
 
+def test_bad_global_section_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"global\.scrape_interval"):
+        validate_scrape_configs([], {"scrape_interval": "often"})
+    with pytest.raises(ValueError, match=r"global\.scrape_timeout.*greater"):
+        validate_scrape_configs([], {"scrape_interval": "5s", "scrape_timeout": "10s"})
+
+
 def test_duplicate_job_names_are_refused() -> None:
     with pytest.raises(ValueError, match="'a' appears twice"):
         validate_scrape_configs([{"job_name": "a"}, {"job_name": "a"}])
@@ -197,7 +204,7 @@ def test_target_labels_url_params_and_instance() -> None:
     assert len(targets) == 1
     (t,) = targets
     assert t.labels == {"env": "p", "instance": "example:80", "job": "node"}
-    assert t.url == "http://prober:9115/probe?module=http_2xx&x=1&x=2&target=example%3A80"
+    assert t.url == "http://prober:9115/probe?module=http_2xx&target=example%3A80&x=1&x=2"
     assert (t.interval_s, t.timeout_s) == (60, 10)
 
 

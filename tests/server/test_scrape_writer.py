@@ -1,4 +1,5 @@
-"""A target's scrape bookkeeping without HTTP: target labels, report series, staleness."""
+"""A target's scrape bookkeeping on in-test stores (target labels, report series,
+staleness), and the scrape manager run in-process."""
 
 from __future__ import annotations
 
@@ -188,3 +189,139 @@ def test_series_with_explicit_timestamps_are_not_marked_stale(tmp_path: Path) ->
     second = store.at(T0 + 1000)
     assert is_stale(second[_key(__name__="b", job="app", instance="h:1")])
     assert _key(__name__="a", job="app", instance="h:1") not in second
+
+
+class RefListStore(ListStore):
+    """A store with the columnar fast path (series refs), refusing long label values."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.series: list[dict[str, str]] = []
+
+    def ref(self, labels: dict[str, str]) -> int:
+        if any(len(v) > 20 for k, v in labels.items() if k != "__name__"):
+            err = ValueError("label value too long")
+            err.reason = "label_value_too_long"  # type: ignore[attr-defined]
+            raise err
+        clean = {k: v for k, v in labels.items() if v}
+        if clean not in self.series:
+            self.series.append(clean)
+        return self.series.index(clean)
+
+    def append_refs(self, sids, stamps, values, result=None):  # type: ignore[no-untyped-def]
+        return self.append(
+            Sample(self.series[int(s)], int(t), float(v))
+            for s, t, v in zip(sids, stamps, values, strict=True)
+        )
+
+
+def test_ref_store_path_counts_refused_series_and_keeps_the_rest(tmp_path: Path) -> None:
+    store = RefListStore()
+    ctx = ServerContext(
+        config=ServerConfig(data_dir=tmp_path),
+        samples=store,  # type: ignore[arg-type]
+        spans=None,
+        logs=None,
+        registry=CollectorRegistry(),
+    )
+    (cfg,) = validate_scrape_configs(
+        [{"job_name": "app", "static_configs": [{"targets": ["h:1"]}]}]
+    )
+    (target,) = targets_for(cfg, cfg.static_configs).values()
+    writer = TargetWriter(ctx, cfg, target)
+    body = f'ok 1\nbad{{v="{"x" * 30}"}} 2\n'
+    first = writer.success(body, openmetrics=False, scrape_ms=T0, duration_s=0.1)
+    assert first.up
+    assert first.post_relabel == 1
+    writer.success("", openmetrics=False, scrape_ms=T0 + 1000, duration_s=0.1)
+    assert store.at(T0)[_key(__name__="ok", job="app", instance="h:1")] == 1
+    assert is_stale(store.at(T0 + 1000)[_key(__name__="ok", job="app", instance="h:1")])
+    rejected = ctx.registry.get_sample_value(
+        "tripod_server_rejected_total", {"signal": "samples", "reason": "label_value_too_long"}
+    )
+    assert rejected == 1
+
+
+def test_target_labels_the_store_refuses_do_not_break_the_scrape(tmp_path: Path) -> None:
+    store = RefListStore()
+    ctx = ServerContext(
+        config=ServerConfig(data_dir=tmp_path),
+        samples=store,  # type: ignore[arg-type]
+        spans=None,
+        logs=None,
+        registry=CollectorRegistry(),
+    )
+    group = {"targets": ["h:1"], "labels": {"team": "t" * 30}}
+    (cfg,) = validate_scrape_configs([{"job_name": "app", "static_configs": [group]}])
+    (target,) = targets_for(cfg, cfg.static_configs).values()
+    writer = TargetWriter(ctx, cfg, target)
+    result = writer.success("ok 1\n", openmetrics=False, scrape_ms=T0, duration_s=0.1)
+    assert result.up
+    assert store.samples == []
+    writer.failure("gone", scrape_ms=T0 + 1000, duration_s=0.1)
+    writer.end(T0 + 2000)
+    assert store.samples == []
+
+
+def test_manager_start_scrape_and_stop_cancels_everything(tmp_path: Path) -> None:
+    """In-process: the manager scrapes a live target next to a hanging one, and stop()
+    returns with no task left behind, the hanging request included."""
+    import asyncio
+    import http.server
+    import threading
+    import time
+
+    from tripod.server.ingest.scrape import ScrapeManager, running_manager
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.startswith("/hang"):
+                time.sleep(3)
+                return
+            body = b"live_metric 1\n"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    address = f"127.0.0.1:{server.server_address[1]}"
+    store = ListStore()
+    jobs = [
+        {"job_name": "live", "scrape_interval": "100ms",
+         "static_configs": [{"targets": [address]}]},
+        {"job_name": "hang", "scrape_interval": "200ms", "metrics_path": "/hang",
+         "static_configs": [{"targets": [address]}]},
+    ]  # fmt: skip
+    ctx = ServerContext(
+        config=ServerConfig(data_dir=tmp_path, scrape_configs=tuple(jobs)),
+        samples=store,  # type: ignore[arg-type]
+        spans=None,
+        logs=None,
+        registry=CollectorRegistry(),
+    )
+
+    async def scenario() -> None:
+        manager = ScrapeManager(ctx)
+        await manager.start()
+        assert running_manager(ctx) is manager
+        deadline = time.monotonic() + 20
+        while not any(s.labels.get("__name__") == "live_metric" for s in store.samples):
+            assert time.monotonic() < deadline, "no scrape of the live target"
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)  # the hanging target is being scraped (and timing out) again
+        await manager.stop()
+        assert running_manager(ctx) is None
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        assert others == []
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -188,3 +188,51 @@ def test_a_query_past_its_time_bound_is_interrupted(db: Database) -> None:
     with pytest.raises(QueryTimeoutError, match="narrow the time range"):
         db.query("SELECT count(*) FROM range(1000000) a, range(1000000) b", [], 0.05)
     assert db.query("SELECT 1", [], 5) == [(1,)]  # the database is still usable
+
+
+def test_readers_do_not_block_writers(db: Database) -> None:
+    """A query still running does not hold up an append (separate cursors, MVCC)."""
+    import threading
+
+    from tripod.server.store.db import QueryTimeoutError
+
+    store = DuckSampleStore(db)
+    store.append([s("w", 1, 1.0)])
+    outcome: list[str] = []
+
+    def long_query() -> None:
+        try:
+            db.query("SELECT count(*) FROM range(1000000) a, range(1000000) b", [], 1.5)
+            outcome.append("finished")
+        except QueryTimeoutError:
+            outcome.append("interrupted")
+
+    reader = threading.Thread(target=long_query)
+    reader.start()
+    while not db.gate._readers:  # wait until the query holds its cursor
+        pass
+    result = store.append([s("w", 2, 2.0)])
+    still_running = reader.is_alive()
+    reader.join()
+    assert result.accepted == 1
+    assert still_running, "the append waited for the reader"
+    assert outcome == ["interrupted"]
+    assert store.select([Matcher("__name__", "=", "w")], 0, 10)[0].timestamps.tolist() == [1, 2]
+
+
+def test_log_and_trace_pages_are_bounded_by_max_rows(db: Database) -> None:
+    from tripod.server.store.logs import LogQuery, LogStore
+
+    logs = LogStore(db, Limits(max_rows=2))
+    n = 5
+    logs.append({
+        "time_ns": list(range(n)), "observed_ns": [0] * n, "service": ["s"] * n,
+        "severity_number": [9] * n, "severity_text": [""] * n, "level": ["info"] * n,
+        "body": [f"b{i}" for i in range(n)], "body_json": [False] * n, "trace_id": [""] * n,
+        "span_id": [""] * n, "attributes": ["{}"] * n, "resource": ["{}"] * n, "scope": ["{}"] * n,
+    })  # fmt: skip
+    page, cursor = logs.search(LogQuery(0, 10, limit=1000))
+    assert [x["body"] for x in page] == ["b4", "b3"]
+    assert cursor is not None
+    page, cursor = logs.search(LogQuery(0, 10, limit=1000, cursor=cursor))
+    assert [x["body"] for x in page] == ["b2", "b1"]

@@ -39,6 +39,7 @@ __all__ = [
     "configure",
     "get_logger",
     "redact",
+    "service_name",
     "set_log_level",
     "shutdown",
     "structlog_processors",
@@ -61,6 +62,7 @@ _QUIET_PREFIX = "opentelemetry.exporter.otlp"
 _service_name = "unknown_service"
 _redact_keys: tuple[str, ...] = DEFAULT_REDACT_KEYS
 _handler: TripodHandler | None = None
+_previous_level = logging.WARNING
 _log_provider: LoggerProvider | None = None
 _log_processor: BoundedLogProcessor | None = None
 
@@ -309,6 +311,8 @@ def configure(
         otlp = _otlp_logger(settings, resource, on_drop)
     _handler = TripodHandler(stream, console=settings.log_format == "console", otlp=otlp)
     root = logging.getLogger()
+    global _previous_level
+    _previous_level = root.level
     root.addHandler(_handler)
     set_log_level(settings.log_level)
 
@@ -317,7 +321,9 @@ def shutdown(timeout: float) -> None:
     """Remove tripod's handler; flush queued OTLP log records within ``timeout`` seconds."""
     global _handler, _log_provider, _log_processor
     if _handler is not None:
-        logging.getLogger().removeHandler(_handler)
+        root = logging.getLogger()
+        root.removeHandler(_handler)
+        root.setLevel(_previous_level)
         _handler = None
     if _log_processor is not None:
         _log_processor.queue.shutdown(timeout)
@@ -407,6 +413,11 @@ def access(
         handler.handleError(_access.makeRecord("tripod.access", 20, "", 0, "", (), None))
 
 
+def service_name() -> str:
+    """The ``service.name`` written in every record."""
+    return _service_name
+
+
 def get_logger(name: str | None = None) -> logging.Logger:
     """A stdlib logger; its records get tripod's fields. Use ``extra={...}`` for more fields."""
     return logging.getLogger(name)
@@ -427,48 +438,15 @@ def set_log_level(level: str | int) -> None:
     logging.getLogger().setLevel(level)
 
 
-# --- structlog ---------------------------------------------------------------------------------
-
-
-def _structlog_fields(_logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"service.name": _service_name}
-    span_ctx = trace.get_current_span().get_span_context()
-    if span_ctx.is_valid:
-        out["trace_id"] = format(span_ctx.trace_id, "032x")
-        out["span_id"] = format(span_ctx.span_id, "016x")
-    corr = tctx.correlation_id()
-    if corr is not None:
-        out["correlation_id"] = corr
-    out.update(tctx.bound_fields())
-    out.update(event_dict)
-    if "event" in out and "message" not in out:
-        out["message"] = out.pop("event")
-    return out
-
-
-def _structlog_redact(_logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    return redact(event_dict)  # type: ignore[no-any-return]
-
-
 def structlog_processors(*, render: bool = True) -> list[Callable[..., Any]]:
     """A structlog processor chain giving the same fields and redaction as the stdlib handler.
 
     ``structlog.configure(processors=tripod.sdk.logs.structlog_processors())``; pass
     ``render=False`` to append your own renderer. Needs ``pip install 'tripod[structlog]'``.
     """
-    import structlog
+    from tripod.sdk._structlog import processors
 
-    chain: list[Callable[..., Any]] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
-        structlog.processors.dict_tracebacks,
-        _structlog_fields,
-        _structlog_redact,
-    ]
-    if render:
-        chain.append(structlog.processors.JSONRenderer(default=str))
-    return chain
+    return processors(render=render)
 
 
 def iter_json_lines(text: str) -> Iterable[dict[str, Any]]:

@@ -111,11 +111,12 @@ class TripodASGIMiddleware:
                 response_size += len(message.get("body", b""))
             elif kind == "http.response.start":
                 status = message["status"]
-                headers = message.get("headers")
-                if isinstance(headers, list):
-                    headers.append((corr_header, corr_value))
-                else:
-                    message["headers"] = [*(headers or ()), (corr_header, corr_value)]
+                # A new message and header list: apps may reuse theirs (a module-level
+                # Response sends the same raw_headers list every time).
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", ()), (corr_header, corr_value)],
+                }
             await send(message)
 
         try:

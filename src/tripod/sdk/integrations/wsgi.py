@@ -122,7 +122,7 @@ class TripodWSGIMiddleware:
                 status[0] = int(status_line[:3])
             except ValueError:
                 status[0] = 500
-            headers.append(corr_header)
+            headers = [*headers, corr_header]  # a copy: the app may reuse its list
             if exc_info is None:
                 return start_response(status_line, headers)
             return start_response(status_line, headers, exc_info)

@@ -98,29 +98,6 @@ def decompress(body: bytes, limits: Limits) -> bytes:
         raise RemoteWriteError(msg) from None
 
 
-class _NameCache:
-    """Label-name validity memo: names repeat across series, regexes per label are costly."""
-
-    def __init__(self, max_size: int = 65536) -> None:
-        self.ok: set[str] = set()
-        self.max_size = max_size
-
-    def valid(self, name: str, is_metric: bool = False) -> bool:
-        key = "\x00" + name if is_metric else name
-        if key in self.ok:
-            return True
-        pattern = _METRIC_NAME_RE if is_metric else _LABEL_NAME_RE
-        if pattern.match(name) is None:
-            return False
-        if len(self.ok) >= self.max_size:
-            self.ok.clear()
-        self.ok.add(key)
-        return True
-
-
-_NAMES = _NameCache()
-
-
 def _check_labels(labels: dict[str, str], count: int, limits: Limits) -> tuple[str, str] | None:
     """``(reason, message)`` when a series' labels are unusable, else None."""
     if count != len(labels):
@@ -128,7 +105,7 @@ def _check_labels(labels: dict[str, str], count: int, limits: Limits) -> tuple[s
     name = labels.get("__name__")
     if not name:
         return "invalid_labels", f"series without a metric name (__name__): {labels}"
-    if not _NAMES.valid(name, is_metric=True):
+    if not _METRIC_NAME_RE.match(name):
         return "invalid_labels", f"invalid metric name {name!r}: expected [a-zA-Z_:][a-zA-Z0-9_:]*"
     if len(labels) > limits.max_labels_per_series:
         msg = (
@@ -149,7 +126,7 @@ def _check_labels(labels: dict[str, str], count: int, limits: Limits) -> tuple[s
                 f"limit of {limits.max_label_value_length}"
             )
             return "label_value_too_long", msg
-        if key != "__name__" and not _NAMES.valid(key):
+        if key != "__name__" and not _LABEL_NAME_RE.match(key):
             return (
                 "invalid_labels",
                 f"invalid label name {key!r} in {name}: expected [a-zA-Z_][a-zA-Z0-9_]*",

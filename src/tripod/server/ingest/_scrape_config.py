@@ -318,9 +318,14 @@ def validate_scrape_configs(
         msg = f"scrape_configs: expected a list of scrape configs, got {type(raw).__name__}"
         raise ValueError(msg)
     global_ = dict(global_config or {})
-    for key in ("scrape_interval", "scrape_timeout"):
-        if key in global_:
-            parse_duration(global_[key], f"global.{key}")
+    interval = parse_duration(global_.get("scrape_interval", "1m"), "global.scrape_interval")
+    timeout = parse_duration(global_.get("scrape_timeout", "10s"), "global.scrape_timeout")
+    if "scrape_timeout" in global_ and timeout > interval:
+        msg = (
+            f"global.scrape_timeout: {timeout:g}s is greater than global.scrape_interval "
+            f"({interval:g}s); lower the timeout"
+        )
+        raise ValueError(msg)
     configs = [_one(item, i, global_) for i, item in enumerate(raw)]
     seen: set[str] = set()
     for cfg in configs:

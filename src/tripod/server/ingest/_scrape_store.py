@@ -9,6 +9,7 @@ earlier scrape costs a dict lookup.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
@@ -30,6 +31,7 @@ from tripod.server.store.model import STALE_NAN, AppendResult, Sample
 
 __all__ = ["ScrapeResult", "TargetWriter", "merge_target_labels"]
 
+_log = logging.getLogger("tripod.server.scrape")
 _DROPPED = object()
 _REPORT_NAMES = (
     "up",
@@ -125,10 +127,16 @@ class TargetWriter:
         self._ended = False
 
     def _report_keys(self) -> list[Any]:
+        """Store keys of ``up`` and the ``scrape_*`` series (None where the store refuses one,
+        e.g. a target label over a limit: logged once, the scrape itself goes on)."""
         if self._report is None:
-            keys = []
+            keys: list[Any] = []
             for name in _REPORT_NAMES:
-                keys.append(self._sink.resolve({**self.target.labels, "__name__": name})[1])
+                try:
+                    keys.append(self._sink.resolve({**self.target.labels, "__name__": name})[1])
+                except ValueError as exc:
+                    _log.error("target %s: cannot store %s: %s", self.target.url, name, exc)
+                    keys.append(None)
             self._report = keys
         return self._report
 
@@ -242,7 +250,7 @@ class TargetWriter:
             if self._ended:
                 return
             self._ended = True
-            keys = [*self._prev.values(), *self._report_keys()]
+            keys = [*self._prev.values(), *(k for k in self._report_keys() if k is not None)]
             self._prev = {}
             self._sink.write(keys, [now_ms] * len(keys), [STALE_NAN] * len(keys))
 
@@ -253,6 +261,8 @@ class TargetWriter:
         keys, stamps, values = cols
         report = (up, duration_s, result.scraped, result.post_relabel, result.series_added)
         for key, value in zip(self._report_keys(), report, strict=True):
+            if key is None:
+                continue
             keys.append(key)
             stamps.append(scrape_ms)
             values.append(float(value))

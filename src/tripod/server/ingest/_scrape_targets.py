@@ -95,7 +95,7 @@ def populate(cfg: ScrapeConfig, group: TargetGroup, address: str) -> Target | No
     for name, value in result.items():
         if name.startswith("__param_"):  # replaces the first value, as Prometheus does
             params.setdefault(name[len("__param_") :], [""])[0] = value
-    query = urlencode(params, doseq=True)
+    query = urlencode(sorted(params.items()), doseq=True)  # sorted by name, as Go encodes
     scheme = result.get("__scheme__", cfg.scheme)
     path = result.get("__metrics_path__", cfg.metrics_path)
     url = f"{scheme}://{addr}{path}" + (f"?{query}" if query else "")

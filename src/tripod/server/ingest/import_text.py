@@ -8,8 +8,10 @@ A body with a syntax error is refused whole (400 naming the line) and nothing is
 well-formed body is stored; samples the store refuses (out of order, duplicate, limits) are
 counted and named in a 400 while the rest of the batch is kept, as Prometheus remote write does.
 
-The parser is our own, line by line: prometheus_client's parsers run at ~74k samples/s here and
-report no line numbers (docs/benchmarks.md). Series text seen before skips label parsing.
+The parser is our own: prometheus_client's parsers run at ~74k samples/s here and report no line
+numbers (docs/benchmarks.md). A well-formed body is parsed whole (one regex pass, conversions in
+C, labels parsed once per distinct series); anything else goes through the line-by-line parser,
+which names the first bad line. The scraper uses :func:`parse_exposition` too.
 """
 
 from __future__ import annotations
@@ -318,20 +320,21 @@ def store_parsed(
     ctx: ServerContext, parsed: ParsedExposition, cache: dict[str, int]
 ) -> AppendResult:
     """Append parsed samples through the store's series refs, caching text -> ref."""
-    from tripod.server.store.samples import LabelError
+    from tripod.server.store.labels import LabelError
 
     store = ctx.samples
     result = AppendResult()
     refs: dict[str, int] = {}
-    bad: dict[str, str] = {}
+    reasons: list[str] = []  # a refused series gets ref -1 - (index of its reason)
     for key, labels in parsed.labels.items():
         sid = cache.get(key)
         if sid is None:
             try:
                 sid = store.ref(labels)  # type: ignore[attr-defined]
             except LabelError as exc:
-                refs[key] = -1
-                bad[key] = exc.reason
+                if exc.reason not in reasons:
+                    reasons.append(exc.reason)
+                refs[key] = -1 - reasons.index(exc.reason)
                 if len(result.errors) < 10:
                     result.errors.append(str(exc))
                 continue
@@ -339,13 +342,14 @@ def store_parsed(
                 cache.clear()
             cache[key] = sid
         refs[key] = sid
-    sids = np.fromiter((refs[k] for k in parsed.series_text), dtype=np.int64,
+    sids = np.fromiter(map(refs.__getitem__, parsed.series_text), dtype=np.int64,
                        count=len(parsed.series_text))  # fmt: skip
     ok = sids >= 0
-    if bad:
-        for key in parsed.series_text:
-            if key in bad:
-                result.rejected[bad[key]] = result.rejected.get(bad[key], 0) + 1
+    if reasons:
+        codes, counts = np.unique(sids[~ok], return_counts=True)
+        for code, n in zip(codes.tolist(), counts.tolist(), strict=True):
+            reason = reasons[-1 - code]
+            result.rejected[reason] = result.rejected.get(reason, 0) + n
     stamps = np.array(parsed.stamps, dtype=np.int64)
     values = np.array(parsed.values, dtype=np.float64)
     store.append_refs(sids[ok], stamps[ok], values[ok], result)  # type: ignore[attr-defined]

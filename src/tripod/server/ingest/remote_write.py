@@ -10,6 +10,7 @@ back), the valid samples of a partly refused batch are kept, as remote write 2.0
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
@@ -154,6 +155,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
     from tripod.server.ingest import _scrape_api
 
     cache = label_cache(ctx)
+    warned_until = [0.0]
 
     async def write(request: Request) -> Response:
         try:
@@ -171,8 +173,9 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             return PlainTextResponse(reason + "\n", status_code=500)
         if status == 204:
             return Response(status_code=204)
-        if status == 400 and not reason.startswith("body"):
-            _log.warning("remote write: %s", reason)
+        if status == 400 and time.monotonic() >= warned_until[0]:
+            warned_until[0] = time.monotonic() + 10.0  # at most one warning per 10 s
+            _log.warning("remote write refused (400): %s", reason)
         return PlainTextResponse(reason + "\n", status_code=status)
 
     return [Route("/api/v1/write", write, methods=["POST"]), *_scrape_api.routes(ctx)]

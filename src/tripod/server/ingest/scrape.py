@@ -120,7 +120,7 @@ class TargetLoop:
                 content_type = response.headers.get("content-type", "")
                 openmetrics = content_type.startswith("application/openmetrics-text")
                 body = response.text
-        except TimeoutError:
+        except (TimeoutError, httpx.TimeoutException):
             error = f"scrape timed out after {self.target.timeout_s:g}s"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"

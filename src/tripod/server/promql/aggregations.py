@@ -31,7 +31,7 @@ from tripod.server.promql.values import (
 if TYPE_CHECKING:
     from tripod.server.promql.engine import Evaluator
 
-__all__ = ["aggregate", "go_insertion_sort", "quantile"]
+__all__ = ["aggregate", "go_insertion_sort", "quantile", "quantile_last_axis"]
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
@@ -276,16 +276,20 @@ def _topk(
 
     chosen = np.zeros(vec.present.shape, dtype=bool)
     order: list[int] = []
-    for t in range(steps):
-        ev.check()
-        kf = float(ks[t])
+    for kf in ks.tolist():
         if not (-(2.0**63) <= kf < 2.0**63):
             msg = f"Scalar value {format_value(kf)} overflows int64"
             raise ExecutionError(msg)
-        k = int(kf)
+    k_all = np.trunc(ks)
+    settled = _topk_settled(vec, groups, k_all, chosen, bottom=bottom) if steps > 1 else None
+    for t in range(steps):
+        ev.check()
+        k = int(k_all[t])
         if k < 1:
             continue
-        for rows in groups.values():
+        for g, rows in enumerate(groups.values()):
+            if settled is not None and settled[g, t]:
+                continue
             heap: list[tuple[float, int]] = []
             for i in rows:
                 if not vec.present[i, t]:
@@ -315,6 +319,40 @@ def _topk(
     return Vector(list(vec.labels), vec.values, chosen)
 
 
+def _topk_settled(
+    vec: Vector, groups: dict[Labels, list[int]], ks: F64, chosen: Mask, *, bottom: bool
+) -> Mask:
+    """Vectorised topk/bottomk for the (group, step) cells where the choice is unambiguous
+    (no tie at the k-th place): marks them in ``chosen`` and returns which cells it settled;
+    the rest go through the Go-heap emulation, which decides ties as Prometheus does."""
+    steps = vec.values.shape[1]
+    settled = np.zeros((len(groups), steps), dtype=bool)
+    k = np.maximum(ks, 0).astype(np.int64)
+    for g, rows in enumerate(groups.values()):
+        values, present = vec.values[rows], vec.present[rows]
+        nan = np.isnan(values)
+        rank_class = np.where(present, np.where(nan, 1, 0), 2)  # real, then NaN, then absent
+        secondary = np.where(rank_class == 0, values if bottom else -values, 0.0)
+        order = np.lexsort((secondary, rank_class), axis=0)  # (rows, steps)
+        count = present.sum(axis=0)
+        take = np.minimum(k, count)
+        sorted_class = np.take_along_axis(rank_class, order, axis=0)
+        sorted_key = np.take_along_axis(secondary, order, axis=0)
+        cols = np.arange(steps)
+        last = np.clip(take - 1, 0, len(rows) - 1)
+        after = np.clip(take, 0, len(rows) - 1)
+        same_class = sorted_class[last, cols] == sorted_class[after, cols]
+        same_key = sorted_key[last, cols] == sorted_key[after, cols]
+        tie = (take < count) & same_class & ((sorted_class[last, cols] == 1) | same_key)
+        ok = ~tie
+        settled[g] = ok
+        position = np.empty_like(order)
+        np.put_along_axis(position, order, np.arange(len(rows))[:, None], axis=0)
+        pick = (position < take[None, :]) & ok[None, :] & (k[None, :] >= 1)
+        chosen[rows] |= pick
+    return settled
+
+
 def quantile(q: float, values: list[float]) -> float:
     """Prometheus's ``quantile``: NaN sorts first; linear interpolation between ranks."""
     if not values or math.isnan(q):
@@ -332,6 +370,31 @@ def quantile(q: float, values: list[float]) -> float:
     return ordered[int(lower)] * (1 - weight) + ordered[int(upper)] * weight
 
 
+def quantile_last_axis(values: F64, valid: Mask, qs: F64) -> F64:
+    """:func:`quantile` of every row of ``values[..., L]`` (entries where ``valid``), with
+    ``qs`` broadcast against the leading axes; vectorised, same arithmetic and NaN order."""
+    n = valid.sum(axis=-1)
+    nan = np.isnan(values) & valid
+    key = np.where(valid, np.where(nan, -np.inf, values), np.inf)
+    ordered = np.sort(key, axis=-1)
+    # NaN sorts first in Prometheus (its Less says NaN < anything): put them back in front.
+    positions = np.arange(values.shape[-1])
+    ordered = np.where(positions < nan.sum(axis=-1)[..., None], np.nan, ordered)
+    q = np.broadcast_to(qs, n.shape)
+    with np.errstate(all="ignore"):
+        rank = q * (n - 1)
+        floor = np.floor(rank)
+        top = np.maximum(n - 1, 0)
+        lower = np.clip(np.nan_to_num(floor, nan=0.0, posinf=0.0, neginf=0.0), 0, top)
+        upper = np.minimum(top, lower + 1)
+        weight = rank - floor
+        lo_v = np.take_along_axis(ordered, lower.astype(np.intp)[..., None], axis=-1)[..., 0]
+        hi_v = np.take_along_axis(ordered, upper.astype(np.intp)[..., None], axis=-1)[..., 0]
+        out = lo_v * (1 - weight) + hi_v * weight
+    out = np.where(q < 0, -np.inf, np.where(q > 1, np.inf, out))
+    return np.where(np.isnan(q) | (n == 0), np.nan, out)
+
+
 def _quantile(ev: Evaluator, vec: Vector, groups: dict[Labels, list[int]], qs: F64) -> Vector:
     steps = vec.values.shape[1]
     labels = list(groups)
@@ -339,16 +402,18 @@ def _quantile(ev: Evaluator, vec: Vector, groups: dict[Labels, list[int]], qs: F
     present = np.zeros((len(labels), steps), dtype=bool)
     for g, rows in enumerate(groups.values()):
         ev.check()
-        sub_v, sub_p = vec.values[rows], vec.present[rows]
-        for t in range(steps):
-            col = sub_v[sub_p[:, t], t]
-            if len(col):
-                values[g, t] = quantile(float(qs[t]), col.tolist())
-                present[g, t] = True
+        sub_v, sub_p = vec.values[rows].T, vec.present[rows].T  # (steps, series)
+        values[g] = quantile_last_axis(sub_v, sub_p, qs)
+        present[g] = sub_p.any(axis=1)
     return Vector(labels, values, present)
 
 
 def _count_values(ev: Evaluator, vec: Vector, label: str, node: Any) -> Vector:
+    """Per step, how many series hold each value; the value (Go-formatted) becomes a label.
+
+    Vectorised: the distinct (series group, value bits) pairs are found with ``np.unique``
+    and counted with ``np.add.at``; only distinct values are formatted.
+    """
     if not _LABEL_NAME.match(label):
         msg = f'invalid label name "{label}"'
         raise ExecutionError(msg)
@@ -356,24 +421,37 @@ def _count_values(ev: Evaluator, vec: Vector, label: str, node: Any) -> Vector:
     by = mod is None or mod.type == pp.AggModifierType.By
     names = frozenset(mod.labels) if mod is not None else frozenset()
     steps = vec.values.shape[1]
-    index: dict[Labels, int] = {}
-    counts: list[F64] = []
-    for t in range(steps):
-        ev.check()
-        for i in np.flatnonzero(vec.present[:, t]):
-            lab = dict(vec.labels[i])
-            lab[label] = format_value(float(vec.values[i, t]))
-            if by:
-                key = tuple(sorted((k, v) for k, v in lab.items() if k in names or k == label))
-            else:
-                key = tuple(
-                    sorted((k, v) for k, v in lab.items() if k not in names and k != METRIC_NAME)
-                )
-            if key not in index:
-                index[key] = len(counts)
-                counts.append(np.zeros(steps))
-            counts[index[key]][t] += 1
-    if not counts:
+    rows, cols = np.nonzero(vec.present)
+    if len(rows) == 0:
         return Vector.empty(steps)
-    values = np.vstack(counts)
-    return Vector(list(index), values, values > 0)
+    # The group a series falls in, apart from the value label.
+    base_of: dict[Labels, int] = {}
+    bases: list[Labels] = []
+    gid = np.empty(len(vec.labels), dtype=np.int64)
+    for i, lab in enumerate(vec.labels):
+        if by:
+            key = tuple([p for p in lab if p[0] in names and p[0] != label])
+        else:
+            key = tuple([p for p in lab if p[0] not in names and p[0] not in {METRIC_NAME, label}])
+        if key not in base_of:
+            base_of[key] = len(bases)
+            bases.append(key)
+        gid[i] = base_of[key]
+    values = vec.values[rows, cols]
+    bits = np.where(np.isnan(values), np.nan, values).view(np.uint64)  # one NaN, keep -0
+    uniq_bits, value_id = np.unique(bits, return_inverse=True)
+    texts = [format_value(float(v)) for v in uniq_bits.view(np.float64).tolist()]
+    drop_value_label = not by and label in names  # `without (<the value label>)`
+    pair = gid[rows] * len(uniq_bits) + (0 if drop_value_label else value_id.reshape(-1))
+    uniq_pairs, out_row = np.unique(pair, return_inverse=True)
+    counts = np.zeros((len(uniq_pairs), steps))
+    np.add.at(counts, (out_row.reshape(-1), cols), 1.0)
+    labels: list[Labels] = []
+    for p in uniq_pairs.tolist():
+        base = bases[p // len(uniq_bits)]
+        if drop_value_label:
+            labels.append(base)
+        else:
+            labels.append(tuple(sorted((*base, (label, texts[p % len(uniq_bits)])))))
+    ev.check()
+    return Vector(labels, counts, counts > 0)

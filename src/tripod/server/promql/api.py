@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
-import numpy as np
 import promql_parser as pp
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -24,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from tripod import __version__
 from tripod.server.context import ServerContext
-from tripod.server.promql.engine import Engine, QueryResult, selector_matchers
+from tripod.server.promql.engine import Engine, selector_matchers
 from tripod.server.promql.errors import (
     MSG_NEGATIVE_STEP,
     MSG_TOO_MANY_POINTS,
@@ -34,10 +33,11 @@ from tripod.server.promql.errors import (
 )
 from tripod.server.promql.params import MAX_TIME_MS, MIN_TIME_MS, parse_duration_ms, parse_time_ms
 from tripod.server.promql.parse import parse_expr
-from tripod.server.promql.values import Matrix, Scalar, String, Vector, format_value
+from tripod.server.promql.render import render_data
+from tripod.server.selfmetrics import time_query
 from tripod.server.store.model import Matcher
 
-__all__ = ["Params", "render_result", "routes"]
+__all__ = ["Params", "routes"]
 
 log = logging.getLogger("tripod.server.promql")
 
@@ -71,63 +71,6 @@ class Params:
         return [value for key, value in self.pairs if key == name]
 
 
-def _ts(ms: int) -> float | int:
-    return ms // 1000 if ms % 1000 == 0 else ms / 1000.0
-
-
-def _metric(labels: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    return dict(labels)
-
-
-def render_result(result: QueryResult) -> dict[str, Any]:
-    """``data`` of a query answer: ``{"resultType", "result"}`` in Prometheus's shapes."""
-    value = result.value
-    steps = result.steps
-    if isinstance(value, Scalar):
-        return {
-            "resultType": "scalar",
-            "result": [_ts(int(steps[0])), format_value(float(value.values[0]))],
-        }
-    if isinstance(value, String):
-        return {"resultType": "string", "result": [_ts(int(steps[0])), value.value]}
-    if isinstance(value, Matrix):
-        out: list[dict[str, Any]] = []
-        t0 = int(value.eval_ms[0])
-        series = value.series
-        for i, labels in enumerate(series.labels):
-            ts = series.ts[series.starts[i] : series.ends[i]]
-            vs = series.vs[series.starts[i] : series.ends[i]]
-            keep = (ts >= t0 - value.range_ms) & (ts <= t0)
-            if not keep.any():
-                continue
-            pts = [
-                [_ts(t), format_value(v)]
-                for t, v in zip(ts[keep].tolist(), vs[keep].tolist(), strict=True)
-            ]
-            out.append({"metric": _metric(labels), "values": pts})
-        return {"resultType": "matrix", "result": out}
-    assert isinstance(value, Vector)
-    if result.kind == "vector":
-        t = _ts(int(steps[0]))
-        return {
-            "resultType": "vector",
-            "result": [
-                {"metric": _metric(lab), "value": [t, format_value(float(value.values[i, 0]))]}
-                for i, lab in enumerate(value.labels)
-                if value.present[i, 0]
-            ],
-        }
-    times = [_ts(t) for t in steps.tolist()]
-    rows: list[dict[str, Any]] = []
-    for i, lab in enumerate(value.labels):
-        idx = np.flatnonzero(value.present[i]).tolist()
-        vals = value.values[i].tolist()
-        rows.append(
-            {"metric": _metric(lab), "values": [[times[j], format_value(vals[j])] for j in idx]}
-        )
-    return {"resultType": "matrix", "result": rows}
-
-
 def _json(body: dict[str, Any], status: int = 200) -> Response:
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return Response(text, status_code=status, media_type="application/json")
@@ -135,6 +78,12 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
 
 def _success(data: Any) -> Response:
     return _json({"status": "success", "data": data})
+
+
+def _success_raw(data_json: str) -> Response:
+    """A success answer whose ``data`` is already JSON text (query results)."""
+    body = '{"status":"success","data":' + data_json + "}"
+    return Response(body, media_type="application/json")
 
 
 def _error(exc: PromQLError) -> Response:
@@ -237,11 +186,12 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         t = params.get("time")
         time_ms = parse_time_ms("time", t) if t else int(time.time() * 1000)
         timeout = _timeout(params)
-        try:
-            result = await run_in_threadpool(engine.instant, text, time_ms, timeout)
-        except ParseError as exc:
-            raise _with_query_prefix(exc) from None
-        return _success(await run_in_threadpool(render_result, result))
+        with time_query(ctx, "query"):
+            try:
+                result = await run_in_threadpool(engine.instant, text, time_ms, timeout)
+            except ParseError as exc:
+                raise _with_query_prefix(exc) from None
+            return _success_raw(await run_in_threadpool(render_data, result))
 
     async def query_range(request: Request, params: Params) -> Response:
         start_ms = parse_time_ms("start", params.get("start"))
@@ -258,11 +208,14 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             raise BadDataError(msg)
         timeout = _timeout(params)
         text = _query_param(params)
-        try:
-            result = await run_in_threadpool(engine.range, text, start_ms, end_ms, step_ms, timeout)
-        except ParseError as exc:
-            raise _with_query_prefix(exc) from None
-        return _success(await run_in_threadpool(render_result, result))
+        with time_query(ctx, "query_range"):
+            try:
+                result = await run_in_threadpool(
+                    engine.range, text, start_ms, end_ms, step_ms, timeout
+                )
+            except ParseError as exc:
+                raise _with_query_prefix(exc) from None
+            return _success_raw(await run_in_threadpool(render_data, result))
 
     async def series(request: Request, params: Params) -> Response:
         sets = _selector_sets(params, required=True)

@@ -184,9 +184,11 @@ def _vector_vector(op: str, lhs: Vector, rhs: Vector, mod: Any, return_bool: boo
     groups: dict[Labels, list[int]] = {}
     for j, lab in enumerate(one.labels):
         groups.setdefault(sig(lab), []).append(j)
+    # Prometheus short-circuits a step where either side is empty, before any matching check.
+    both_sides = lhs.present.any(axis=0) & rhs.present.any(axis=0)
     for key, rows in groups.items():
         if len(rows) > 1:
-            counts = one.present[rows].sum(axis=0)
+            counts = one.present[rows].sum(axis=0) * both_sides
             if (counts > 1).any():
                 both = [r for r in rows if one.present[r][counts > 1].any()][:2]
                 match = format_labels(key)

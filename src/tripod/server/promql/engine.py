@@ -176,7 +176,11 @@ class Evaluator:
         # Reading ``at.at`` panics for times before 1970, so read the node's debug form.
         found = _AT_RE.findall(repr(node))
         sec, nsec = found[-1]
-        return int(sec) * 1000 + int(nsec) // 1_000_000
+        at_ms = int(sec) * 1000 + int(nsec) // 1_000_000
+        if abs(at_ms) >= 2**62:
+            msg = f"timestamp out of bounds for @ modifier: {sec}; use a unix time in seconds"
+            raise BadDataError(msg)
+        return at_ms
 
     def eval_times(self, node: Any, steps: I64) -> I64:
         """The times a selector or subquery looks at: ``@`` pins them, ``offset`` shifts them."""
@@ -292,7 +296,8 @@ class Engine:
         expr = parse_expr(query)
         ev = Evaluator(self._query(time_ms, time_ms, timeout_s))
         steps = np.array([time_ms], dtype=np.int64)
-        value = ev.eval(expr, steps)
+        with np.errstate(all="ignore"):  # IEEE results (NaN, ±Inf) are PromQL's too
+            value = ev.eval(expr, steps)
         if isinstance(value, Vector):
             return QueryResult("vector", value.compact(), steps)
         if isinstance(value, Matrix):
@@ -316,7 +321,8 @@ class Engine:
         expr = parse_expr(query)
         ev = Evaluator(self._query(start_ms, end_ms, timeout_s))
         steps = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
-        value = ev.eval(expr, steps)
+        with np.errstate(all="ignore"):  # IEEE results (NaN, ±Inf) are PromQL's too
+            value = ev.eval(expr, steps)
         if isinstance(value, Matrix | String):
             kind = "range vector" if isinstance(value, Matrix) else "string"
             msg = (

@@ -199,10 +199,39 @@ def _locate(query: str, message: str) -> tuple[int, str]:
     return offset, hint
 
 
+_TYPE_WORDS = {"matrix": "range vector", "vector": "instant vector"}
+
+
+def _prometheus_wording(message: str) -> str:
+    """Word promql_parser's messages as Prometheus does (type names, quotes)."""
+    found = re.match(r"expected type (\w+) in call to function '([^']*)', got (\w+)$", message)
+    if found:
+        want, name, got = found.groups()
+        return (
+            f"expected type {_TYPE_WORDS.get(want, want)} in call to function "
+            f'"{name}", got {_TYPE_WORDS.get(got, got)}'
+        )
+    found = re.match(r"expected type (\w+) in aggregation expression, got (\w+)$", message)
+    if found:
+        want, got = found.groups()
+        return (
+            f"expected type {_TYPE_WORDS.get(want, want)} in aggregation expression, "
+            f"got {_TYPE_WORDS.get(got, got)}"
+        )
+    found = re.match(r"(expected \d+ argument\(s\) in call to )'([^']*)'(, got \d+)$", message)
+    if found:
+        return f'{found.group(1)}"{found.group(2)}"{found.group(3)}'
+    found = re.match(r"unknown function with name '([^']*)'$", message)
+    if found:
+        return f'unknown function with name "{found.group(1)}"'
+    return message
+
+
 def _bad(query: str, message: str, offset: int | None = None, hint: str = "") -> ParseError:
     if offset is None:
         offset, found_hint = _locate(query, message)
         hint = hint or found_hint
+        message = _prometheus_wording(message)
     text = f"{_position(query, offset)}: parse error: {message}"
     if hint:
         text += f" ({hint})"
@@ -315,16 +344,19 @@ def _check_regexes(query: str, expr: Any) -> None:
             continue
         for m in selector.matchers.matchers:
             if str(m.op) in {"MatchOp.Re", "MatchOp.NotRe"}:
+                problem = None
                 try:
                     re.compile(go_regex(m.value))
                 except re.error as exc:
+                    problem = f"{exc.msg}: `{m.value}`"
+                if problem is not None:
                     found = re.search(rf"\b{re.escape(m.name)}\s*[=!]~", query)
                     raise _bad(
                         query,
-                        f"error parsing regexp: {exc.msg}: `{m.value}`",
+                        f"error parsing regexp: {problem}",
                         found.start() if found else 0,
                         "regexes use RE2 syntax and are fully anchored",
-                    ) from None
+                    )
 
 
 def parse_expr(query: str) -> Any:

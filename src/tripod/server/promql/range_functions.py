@@ -13,8 +13,8 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from tripod.server.promql.aggregations import quantile
-from tripod.server.promql.errors import ExecutionError
+from tripod.server.promql import window_scan
+from tripod.server.promql.aggregations import quantile, quantile_last_axis
 from tripod.server.promql.values import F64, I64, Idx, Mask, SeriesSet
 
 __all__ = ["RANGE_FUNCTIONS", "RangeArgs", "linear_regression"]
@@ -172,47 +172,6 @@ def _kahan_sum(values: list[float]) -> float:
     return total + c
 
 
-def _deriv(a: RangeArgs) -> tuple[F64, Mask]:
-    return a.loop(lambda ts, vs, t: linear_regression(ts, vs, int(ts[0]))[0], min_points=2)
-
-
-def _predict_linear(a: RangeArgs) -> tuple[F64, Mask]:
-    duration = a.scalars[0]
-
-    def one(ts: I64, vs: F64, t: int) -> float:
-        slope, intercept = linear_regression(ts, vs, int(a.steps[t]))
-        return slope * float(duration[t]) + intercept
-
-    return a.loop(one, min_points=2)
-
-
-def _holt_winters(a: RangeArgs) -> tuple[F64, Mask]:
-    sf_all, tf_all = a.scalars
-
-    def one(ts: I64, vs: F64, t: int) -> float | None:
-        sf, tf = float(sf_all[t]), float(tf_all[t])
-        if not (0 < sf < 1):
-            msg = f"invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:f}"
-            raise ExecutionError(msg)
-        if not (0 < tf < 1):
-            msg = f"invalid trend factor. Expected: 0 < tf < 1, got: {tf:f}"
-            raise ExecutionError(msg)
-        values = vs.tolist()
-        if len(values) < 2:
-            return None
-        s0, s1 = 0.0, values[0]
-        b = values[1] - values[0]
-        for i in range(1, len(values)):
-            x = sf * values[i]
-            if i > 1:
-                b = tf * (s1 - s0) + (1 - tf) * b
-            y = (1 - sf) * (s1 + b)
-            s0, s1 = s1, x + y
-        return float(s1)
-
-    return a.loop(one, min_points=2)
-
-
 def _count(a: RangeArgs) -> tuple[F64, Mask]:
     return a.n.astype(np.float64), a.n > 0
 
@@ -273,21 +232,38 @@ def _max(a: RangeArgs) -> tuple[F64, Mask]:
     return _sparse_reduce(a, np.fmax)
 
 
-def _variance(sqrt: bool) -> Callable[[RangeArgs], tuple[F64, Mask]]:
-    def run(a: RangeArgs) -> tuple[F64, Mask]:
-        def one(ts: I64, vs: F64, t: int) -> float:
-            count, mean, c_mean, aux, c_aux = 0.0, 0.0, 0.0, 0.0, 0.0
-            for v in vs.tolist():
-                count += 1
-                delta = v - (mean + c_mean)
-                mean, c_mean = _kahan_inc(delta / count, mean, c_mean)
-                aux, c_aux = _kahan_inc(delta * (v - (mean + c_mean)), aux, c_aux)
-            var = (aux + c_aux) / count
-            return math.sqrt(var) if sqrt else var
+_GATHER_BUDGET = 4_000_000  # padded window elements materialised at once
 
-        return a.loop(one)
 
-    return run
+def _gather(a: RangeArgs) -> list[tuple[int, F64, Mask]] | None:
+    """Windows as padded blocks ``(first_row, X[s, T, L], valid[s, T, L])`` (L = longest
+    window), chunked by series to bound memory; None when one series alone is too big."""
+    longest = int(a.n.max()) if a.n.size else 0
+    if longest == 0 or len(a.vs) == 0:
+        return []
+    per_row = a.lo.shape[1] * longest
+    if per_row > _GATHER_BUDGET:
+        return None
+    rows = max(1, _GATHER_BUDGET // per_row)
+    offsets = np.arange(longest)
+    blocks = []
+    for r0 in range(0, a.lo.shape[0], rows):
+        lo, n = a.lo[r0 : r0 + rows], a.n[r0 : r0 + rows]
+        valid = offsets < n[..., None]
+        idx = np.where(valid, lo[..., None] + offsets, 0)
+        blocks.append((r0, a.vs[idx], valid))
+        a.check()
+    return blocks
+
+
+def _quantile_blocks(a: RangeArgs) -> tuple[F64, Mask] | None:
+    blocks = _gather(a)
+    if blocks is None:
+        return None
+    out = np.zeros(a.lo.shape)
+    for r0, x, valid in blocks:
+        out[r0 : r0 + len(x)] = quantile_last_axis(x, valid, a.scalars[0][None, :])
+    return out, a.n > 0
 
 
 def _kahan_inc(inc: float, total: float, c: float) -> tuple[float, float]:
@@ -302,6 +278,9 @@ def _kahan_inc(inc: float, total: float, c: float) -> tuple[float, float]:
 
 
 def _quantile_over_time(a: RangeArgs) -> tuple[F64, Mask]:
+    fast = _quantile_blocks(a)
+    if fast is not None:
+        return fast
     qs = a.scalars[0]
     return a.loop(lambda ts, vs, t: quantile(float(qs[t]), vs.tolist()))
 
@@ -347,16 +326,16 @@ RANGE_FUNCTIONS: dict[str, Callable[[RangeArgs], tuple[F64, Mask]]] = {
     "delta": lambda a: _extrapolated(a, counter=False, rate=False),
     "irate": lambda a: _instant(a, rate=True),
     "idelta": lambda a: _instant(a, rate=False),
-    "deriv": _deriv,
-    "predict_linear": _predict_linear,
-    "holt_winters": _holt_winters,
+    "deriv": window_scan.deriv,
+    "predict_linear": window_scan.predict_linear,
+    "holt_winters": window_scan.holt_winters,
     "count_over_time": _count,
     "sum_over_time": _sum,
     "avg_over_time": _avg,
     "min_over_time": _min,
     "max_over_time": _max,
-    "stddev_over_time": _variance(sqrt=True),
-    "stdvar_over_time": _variance(sqrt=False),
+    "stddev_over_time": lambda a: window_scan.variance(a, sqrt=True),
+    "stdvar_over_time": lambda a: window_scan.variance(a, sqrt=False),
     "quantile_over_time": _quantile_over_time,
     "last_over_time": _last,
     "present_over_time": _present,

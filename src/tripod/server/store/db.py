@@ -93,11 +93,12 @@ class Database:
     :meth:`query_numpy`, which run on their own cursor (DuckDB MVCC: no waiting on writers).
     """
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, memory_limit: str = "1GB") -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / DB_FILENAME
         compacted = self.path.with_name(self.path.name + ".compact")
         compacted.unlink(missing_ok=True)  # a compaction cut short: the original is intact
+        self.memory_limit = memory_limit
         self.con = self._connect()
         self.write_lock = threading.RLock()
         self.gate = _Gate()
@@ -106,9 +107,17 @@ class Database:
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
-            return duckdb.connect(str(self.path))
+            # DuckDB caches blocks up to its memory limit (default: 80% of RAM): keep it bounded
+            return duckdb.connect(str(self.path), config={"memory_limit": self.memory_limit})
         except duckdb.Error as exc:
-            msg = f"cannot open the store {self.path}: {exc}; is another tripod serve using it?"
+            reason = str(exc).replace("\n", " ")
+            if "lock" in reason.lower():
+                hint = "is another tripod serve using this --data-dir?"
+            elif "memory" in reason.lower():
+                hint = "fix storage.memory_limit in --config (e.g. 1GB)"
+            else:
+                hint = "check the file, or move it away to start an empty store"
+            msg = f"cannot open the store {self.path}: {reason}; {hint}"
             raise StoreError(msg) from exc
 
     @contextlib.contextmanager

@@ -17,7 +17,9 @@ def open_context(config: ServerConfig) -> ServerContext:
     from tripod.server.store.logs import LogStore
     from tripod.server.store.spans import SpanStore
 
-    db = Database(config.data_dir)
+    storage = config.raw.get("storage") or {}
+    memory = storage.get("memory_limit", "1GB") if isinstance(storage, dict) else "1GB"
+    db = Database(config.data_dir, str(memory))
     ctx = ServerContext(
         config=config,
         samples=DuckSampleStore(db, config.limits, config.retention_time_s),

@@ -9,7 +9,6 @@ sorted by series so they compress well.
 from __future__ import annotations
 
 import json
-import re
 import struct
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,6 +18,7 @@ import numpy.typing as npt
 
 from tripod.server.context import Limits
 from tripod.server.store.db import Database
+from tripod.server.store.labels import LabelError, validate_labels
 from tripod.server.store.model import (
     STALE_NAN,
     STALE_NAN_BITS,
@@ -30,20 +30,10 @@ from tripod.server.store.model import (
 
 __all__ = ["DuckSampleStore", "LabelError"]
 
-METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
-LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
 _NONE = np.iinfo(np.int64).min
 _NAN_BITS = struct.unpack("<Q", struct.pack("<d", float("nan")))[0]
 
 LabelKey = tuple[tuple[str, str], ...]
-
-
-class LabelError(ValueError):
-    """A label set the store refuses; ``reason`` is the counted rejection reason."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 def _kinds(values: npt.NDArray[np.float64]) -> npt.NDArray[np.uint8]:
@@ -144,49 +134,18 @@ class DuckSampleStore:
             sid = self._ids.get(key)
             if sid is not None:
                 return sid
-            self._validate(clean)
+            name = clean.get("__name__", "")
+            count = len(self._by_name.get(name, ()))
+            if count >= self.limits.max_series_per_metric:  # first: the cheap check of a bomb
+                msg = (
+                    f"metric {name} already has {count} series, the limit "
+                    "limits.max_series_per_metric; check for a high-cardinality label"
+                )
+                raise LabelError("too_many_series", msg)
+            validate_labels(clean, self.limits)
             sid = self._register(clean)
             self._grow(sid + 1)
             return sid
-
-    def _validate(self, labels: dict[str, str]) -> None:
-        lim = self.limits
-        name = labels.get("__name__")
-        if not name:
-            msg = f"series {labels} has no metric name (__name__); add one"
-            raise LabelError("missing_metric_name", msg)
-        if not METRIC_NAME_RE.match(name):
-            msg = f"metric name {name!r} is invalid: expected [a-zA-Z_:][a-zA-Z0-9_:]*"
-            raise LabelError("invalid_metric_name", msg)
-        if len(labels) > lim.max_labels_per_series:
-            msg = (
-                f"series {name} has {len(labels)} labels, more than the limit "
-                f"{lim.max_labels_per_series}; drop labels or raise limits.max_labels_per_series"
-            )
-            raise LabelError("too_many_labels", msg)
-        for key, value in labels.items():
-            if len(key) > lim.max_label_name_length:
-                msg = (
-                    f"label name {key[:64]!r}... of {name} is {len(key)} characters, more than "
-                    f"limits.max_label_name_length {lim.max_label_name_length}"
-                )
-                raise LabelError("label_name_too_long", msg)
-            if key != "__name__" and not LABEL_NAME_RE.match(key):
-                msg = f"label name {key!r} of {name} is invalid: expected [a-zA-Z_][a-zA-Z0-9_]*"
-                raise LabelError("invalid_label_name", msg)
-            if len(value) > lim.max_label_value_length:
-                msg = (
-                    f"label {key} of {name} has a value of {len(value)} characters, more than "
-                    f"limits.max_label_value_length {lim.max_label_value_length}"
-                )
-                raise LabelError("label_value_too_long", msg)
-        count = len(self._by_name.get(name, ()))
-        if count >= lim.max_series_per_metric:
-            msg = (
-                f"metric {name} already has {count} series, the limit "
-                f"limits.max_series_per_metric; check for a high-cardinality label"
-            )
-            raise LabelError("too_many_series", msg)
 
     def append(self, samples: Iterable[Sample]) -> AppendResult:
         result = AppendResult()
