@@ -249,6 +249,8 @@ def _edge_families(g: _Gen) -> list[Family]:
         "negative_le": [("-1", 2), ("0", 5), ("1", 9), ("+Inf", 10)],
         "top_heavy": [("0.1", 1), ("1", 2), ("+Inf", 100)],
         "single_finite": [("0.25", 4), ("+Inf", 4)],
+        "unparsable_le": [("abc", 1), ("0.5", 3), ("1", 5), ("+Inf", 10)],
+        "le_spellings": [("1e-1", 2), ("5.0e-1", 4), ("1.0", 5), ("+inf", 9)],
     }
     for case, buckets in layouts.items():
         for le, count in buckets:

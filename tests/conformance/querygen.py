@@ -92,8 +92,38 @@ class QueryGen:
                 fn = f"quantile_over_time({self.pick(('0.1', '0.5', '0.95'))}, "
                 return Expr(f"{fn}{sel}[{self.pick(DURATIONS)}])", labels)
             return Expr(f"{fn}({sel}[{self.pick(DURATIONS)}]{self.offset()})", labels)
+        if roll < 0.85:
+            sel, labels = self.selector(GAUGES)
+            return Expr(sel + self.offset(), labels)
+        return self.special()
+
+    def special(self) -> Expr:
+        """The functions with extra arguments: histograms, labels, clamps, predictions."""
+        kind = self.rng.randrange(7)
+        d = self.pick(DURATIONS[1:])
+        if kind == 0:
+            by = self.pick(("le", "le, job", "le, instance"))
+            q = self.pick(("0.5", "0.9", "0.99", "0", "1"))
+            rate = f"rate(conf_request_duration_seconds_bucket[{d}])"
+            text = f"histogram_quantile({q}, sum by ({by}) ({rate}))"
+            return Expr(text, frozenset(by.split(", ")) - {"le"})
+        if kind == 1:
+            inner = self.leaf()
+            text = f'label_replace({inner.text}, "host", "$1", "instance", "(.*):.*")'
+            return Expr(text, inner.labels | {"host"})
+        if kind == 2:
+            inner = self.leaf()
+            lo, hi = sorted(self.rng.sample((-5, 0, 1, 10, 50), 2))
+            return Expr(f"clamp({inner.text}, {lo}, {hi})", inner.labels)
         sel, labels = self.selector(GAUGES)
-        return Expr(sel + self.offset(), labels)
+        if kind == 3:
+            return Expr(f"predict_linear({sel}[{d}], {self.pick(('60', '-300', '3600'))})", labels)
+        if kind == 4:
+            return Expr(f"holt_winters({sel}[{d}], {self.pick(('0.1', '0.5'))}, 0.7)", labels)
+        if kind == 5:
+            other, _ = self.selector(GAUGES)
+            return Expr(f"{sel} * scalar(sum({other}))", labels)
+        return Expr(f"max_over_time({sel}[{d}:1m] @ end())", labels)
 
     def aggregate(self, inner: Expr) -> Expr:
         op = self.pick(AGGS)

@@ -151,6 +151,29 @@ def test_errors_are_prometheus_shaped(
     assert fragment in body["error"]
 
 
+def test_timeout_is_prometheus_shaped(serve: Proc) -> None:
+    r = get(serve, "/api/v1/query", query="sum(http_requests_total)", time=str(T0 + 60),
+            timeout="0.000001")  # fmt: skip
+    assert r.status_code == 503
+    assert r.json() == {"status": "error", "errorType": "timeout",
+                        "error": "query timed out in expression evaluation"}  # fmt: skip
+
+
+def test_max_samples_from_config(tmp_path: Path) -> None:
+    config = tmp_path / "tripod.yaml"
+    config.write_text("limits:\n  query_max_samples: 3\n")
+    proc = start_tripod_serve(tmp_path / "data", "--retention-time", "0", "--config", str(config))
+    try:
+        body = "".join(f"g {i} {(T0 + i * 15) * 1000}\n" for i in range(10))
+        httpx.post(proc.url + "/api/v1/import/prometheus", content=body, timeout=30)
+        r = get(proc, "/api/v1/query", query="sum_over_time(g[5m])", time=str(T0 + 150))
+        assert r.status_code == 422
+        assert r.json()["errorType"] == "execution"
+        assert "too many samples" in r.json()["error"]
+    finally:
+        proc.stop()
+
+
 def test_metadata_endpoints(serve: Proc) -> None:
     r = httpx.get(
         serve.url + "/api/v1/series",

@@ -22,6 +22,10 @@ LEAKS = ("Traceback", "pyo3", "panicked", "Some(", "unwrap", "<promql_parser", "
         ("mad_over_time(x[5m])", "1:1", "unknown function"),
         ("", "1:1", "no expression found"),
         ("sum(x)\n  + (", "2:5", "parse error"),
+        ("foo bar", "1:5", 'unexpected identifier "bar"'),
+        ("sum by (a b) (x)", "1:11", 'unexpected identifier "b"'),
+        ("rate(x[5m]) foo", "1:13", 'unexpected identifier "foo"'),
+        ('x{a="b" c="d"}', "1:9", 'unexpected identifier "c"'),
     ],
 )
 def test_parse_error_has_position_and_hint(query: str, position: str, fragment: str) -> None:

@@ -88,3 +88,29 @@ def test_max_over_time_ignores_nan_unless_all_nan(store: MemStore, engine: Engin
     store.add("g", {}, [(0, math.nan), (30, 2), (60, math.nan)])
     assert one(engine, "max_over_time(g[1m])", 60) == 2
     assert math.isnan(one(engine, "max_over_time(g[1s])", 60))
+
+
+def test_holt_winters_by_hand(store: MemStore, engine: Engine) -> None:
+    store.add("g", {}, [(0, 1), (30, 3), (60, 4)])
+    # s1=1, b=2 | i=1: 0.5*3 + 0.5*(1+2) = 3 | i=2: b=0.5*(3-1)+0.5*2=2, 0.5*4 + 0.5*(3+2) = 4.5
+    assert close(one(engine, "holt_winters(g[1m], 0.5, 0.5)", 60), 4.5)
+
+
+def test_holt_winters_refuses_bad_factors(store: MemStore, engine: Engine) -> None:
+    from tripod.server.promql.errors import ExecutionError
+
+    store.add("g", {}, [(0, 1), (30, 3)])
+    with pytest.raises(ExecutionError, match="invalid smoothing factor"):
+        engine.instant("holt_winters(g[1m], 1, 0.5)", 60_000)
+
+
+def test_deriv_of_a_constant_is_exactly_zero(store: MemStore, engine: Engine) -> None:
+    store.add("g", {}, [(0, 0.1), (17, 0.1), (31, 0.1), (60, 0.1)])
+    assert one(engine, "deriv(g[1m])", 60) == 0.0
+    assert one(engine, "predict_linear(g[1m], 100)", 60) == 0.1
+
+
+def test_range_functions_over_a_subquery(store: MemStore, engine: Engine) -> None:
+    store.add("c", {}, [(t, 2 * t) for t in range(0, 600, 10)])
+    assert close(one(engine, "rate(c[2m:30s])", 300), 2.0)
+    assert close(one(engine, "max_over_time(rate(c[1m])[5m:1m])", 300), 2.0)

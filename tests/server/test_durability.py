@@ -33,7 +33,7 @@ def test_kill_9_during_sustained_ingest_keeps_every_acknowledged_item(tmp_path: 
     sender = subprocess.Popen([sys.executable, str(SENDER), server.url, str(ack_file)])
     try:
         deadline = time.monotonic() + 60
-        while len(acked(ack_file)["logs"]) < 15 and time.monotonic() < deadline:
+        while len(acked(ack_file)["logs"]) < 8 and time.monotonic() < deadline:
             assert sender.poll() is None, "the sender died before the kill"
             time.sleep(0.1)
         server.kill9()  # mid-stream: the sender is still posting
@@ -44,7 +44,7 @@ def test_kill_9_during_sustained_ingest_keeps_every_acknowledged_item(tmp_path: 
             sender.wait()
         server.stop()
     done = acked(ack_file)
-    assert len(done["samples"]) >= 15
+    assert len(done["samples"]) >= 8
 
     with start_tripod_serve(data) as restarted:
         for batch in sorted(done["spans"]):

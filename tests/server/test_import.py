@@ -128,6 +128,15 @@ def test_oversized_body_is_413(tmp_path: Path) -> None:
         r = httpx.post(proc.url + "/api/v1/import/prometheus", content=b"x 1\n" * 1000)
         assert r.status_code == 413
         assert "max_body_bytes" in r.json()["error"]
+        bomb = gzip.compress(b"x 1\n" * 10_000)  # small on the wire, 40 kB inflated
+        assert len(bomb) < 1000
+        r = httpx.post(proc.url + "/api/v1/import/prometheus", content=bomb,
+                       headers={"Content-Encoding": "gzip"})  # fmt: skip
+        assert r.status_code == 413
+        assert "decompressed body exceeds 8000 bytes" in r.json()["error"]
+        r = httpx.post(proc.url + "/api/v1/import/prometheus", content=b"x 1\n",
+                       headers={"Content-Encoding": "br"})  # fmt: skip
+        assert r.status_code == 415
         assert httpx.get(proc.url + "/-/ready").status_code == 200
 
 

@@ -138,3 +138,22 @@ def test_colliding_label_keys_are_joined() -> None:
         kv.key, kv.value.string_value = key, value
     samples, _ = MetricsConverter().convert(req, AppendResult())
     assert _by_name(samples)["g"][0].labels["a_b"] == "1;2"
+
+
+def test_non_string_attribute_values_become_label_text() -> None:
+    req, sm = _request()
+    m = sm.metrics.add()
+    m.name = "g"
+    p = m.gauge.data_points.add()
+    p.time_unix_nano, p.as_double = T, 1.0
+    kv = p.attributes.add()
+    kv.key, kv.value.bool_value = "ok", True
+    kv = p.attributes.add()
+    kv.key, kv.value.int_value = "code", 200
+    kv = p.attributes.add()
+    kv.key = "tags"
+    for tag in ("a", "b"):
+        kv.value.array_value.values.add().string_value = tag
+    samples, _ = MetricsConverter().convert(req, AppendResult())
+    labels = _by_name(samples)["g"][0].labels
+    assert (labels["ok"], labels["code"], labels["tags"]) == ("true", "200", '["a","b"]')

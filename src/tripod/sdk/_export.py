@@ -21,11 +21,15 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar, cast
 
 from opentelemetry import context as otel_context
+from opentelemetry._logs import LogRecord, SeverityNumber
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context
-from opentelemetry.sdk._logs import LogRecordProcessor, ReadableLogRecord, ReadWriteLogRecord
+from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext
 
 from tripod.sdk._serverspan import ServerSpan
 
@@ -230,50 +234,62 @@ class BoundedSpanProcessor(SpanProcessor):
         return self.queue.force_flush(timeout_millis / 1000)
 
 
-class BoundedLogProcessor(LogRecordProcessor):
-    """Sends OpenTelemetry log records through a :class:`BoundedQueue` (signal ``logs``)."""
+#: One log record as the request path queues it: plain data, made into an SDK record later.
+#: (timestamp ns, observed ns, span context or None, severity number, severity text, body,
+#: attributes)
+LogItem = tuple[int, int, SpanContext | None, SeverityNumber, str, str, dict[str, Any]]
+
+
+class BoundedLogProcessor:
+    """Sends log records through a :class:`BoundedQueue` (signal ``logs``).
+
+    The request path queues a :data:`LogItem` tuple (≈ 1 µs); the export thread builds the SDK's
+    ``ReadableLogRecord`` objects (≈ 12 µs each through ``Logger.emit``, validation included).
+    """
 
     def __init__(
         self,
         exporter: LogRecordExporter,
         on_drop: DropCounter,
         *,
+        resource: Resource,
         max_size: int,
         shutdown_timeout: float,
     ) -> None:
         self._exporter = exporter
         self._timeout = shutdown_timeout
+        scope = InstrumentationScope("tripod")
 
-        def export(batch: Sequence[ReadWriteLogRecord]) -> bool:
+        def export(batch: Sequence[LogItem]) -> bool:
             readable = [
                 ReadableLogRecord(
-                    log_record=r.log_record,
-                    resource=r.resource if r.resource is not None else _empty_resource(),
-                    instrumentation_scope=r.instrumentation_scope,
-                    limits=r.limits,
+                    log_record=LogRecord(
+                        timestamp=ts,
+                        observed_timestamp=observed,
+                        trace_id=ctx.trace_id if ctx is not None else None,
+                        span_id=ctx.span_id if ctx is not None else None,
+                        trace_flags=ctx.trace_flags if ctx is not None else None,
+                        severity_number=number,
+                        severity_text=text,
+                        body=body,
+                        attributes=attrs,
+                    ),
+                    resource=resource,
+                    instrumentation_scope=scope,
                 )
-                for r in batch
+                for ts, observed, ctx, number, text, body, attrs in batch
             ]
             return exporter.export(readable) == LogRecordExportResult.SUCCESS
 
-        self.queue: BoundedQueue[ReadWriteLogRecord] = BoundedQueue(
+        self.queue: BoundedQueue[LogItem] = BoundedQueue(
             "logs", export, cast(Callable[[], None], exporter.shutdown), on_drop, max_size=max_size
         )
 
-    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
-        self.queue.put(log_record)
+    def put(self, item: LogItem) -> None:
+        self.queue.put(item)
 
     def shutdown(self) -> None:
         self.queue.shutdown(self._timeout)
         if not self.queue.aborted:
             with contextlib.suppress(Exception):
                 cast(Callable[[], None], self._exporter.shutdown)()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self.queue.force_flush(timeout_millis / 1000)
-
-
-def _empty_resource() -> Any:
-    from opentelemetry.sdk.resources import Resource
-
-    return Resource.get_empty()

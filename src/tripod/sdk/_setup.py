@@ -66,11 +66,21 @@ def init(**overrides: Any) -> Settings:
             logs.shutdown(0.0)
             raise
         _instrument_clients()
+        if settings.otlp_endpoint:
+            _quiet_exporter_retries()
         _settings = settings
         if not _atexit_registered:
             atexit.register(shutdown)
             _atexit_registered = True
     return settings
+
+
+def _quiet_exporter_retries() -> None:
+    """The OTLP exporters log every retry; tripod's export queue reports an outage once (and
+    its recovery), so theirs are silenced unless the user configured that logger."""
+    exporter_log = logging.getLogger("opentelemetry.exporter.otlp")
+    if exporter_log.level == logging.NOTSET:
+        exporter_log.setLevel(logging.CRITICAL)
 
 
 def _instrument_clients() -> None:

@@ -11,7 +11,6 @@ set, records are also exported to ``/v1/logs`` through the bounded drop-and-coun
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import re
@@ -21,9 +20,8 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any
 
-from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry._logs import SeverityNumber
 from opentelemetry.sdk.resources import Resource
 
 from tripod.config import Settings
@@ -63,7 +61,6 @@ _service_name = "unknown_service"
 _redact_keys: tuple[str, ...] = DEFAULT_REDACT_KEYS
 _handler: TripodHandler | None = None
 _previous_level = logging.WARNING
-_log_provider: LoggerProvider | None = None
 _log_processor: BoundedLogProcessor | None = None
 
 
@@ -232,32 +229,37 @@ class TripodHandler(logging.StreamHandler[IO[str]]):
         created: float,
         levelno: int,
         fields: dict[str, Any],
-        context: otel_context.Context | None = None,
+        span: trace.Span | None = None,
     ) -> None:
-        """Export one record's fields as an OpenTelemetry log record (queued, non-blocking)."""
-        from opentelemetry._logs import SeverityNumber
-
+        """Queue one record's fields for OTLP export (non-blocking; dropped and counted when
+        the queue is full). Trace context: ``span``, else the current span."""
         attrs: dict[str, Any] = {}
         for key, value in fields.items():
-            if key in ("timestamp", "level", "message", "service.name", "trace_id", "span_id"):
+            if key in _NOT_ATTRIBUTES:
                 continue
             attrs["logger.name" if key == "logger" else key] = (
                 value if isinstance(value, str | bool | int | float) else str(value)
             )
-        self._otlp.emit(
-            timestamp=int(created * 1e9),
-            observed_timestamp=time.time_ns(),
-            context=context if context is not None else otel_context.get_current(),
-            severity_number=_SEVERITY.get(levelno, SeverityNumber.UNSPECIFIED),
-            severity_text=fields["level"],
-            body=fields["message"],
-            attributes=attrs,
+        ctx = (span if span is not None else trace.get_current_span()).get_span_context()
+        self._otlp.put(
+            (
+                int(created * 1e9),
+                time.time_ns(),
+                ctx if ctx.is_valid else None,
+                _SEVERITY.get(levelno, _UNSPECIFIED),
+                fields["level"],
+                fields["message"],
+                attrs,
+            )
         )
 
 
-def _severities() -> dict[int, Any]:
-    from opentelemetry._logs import SeverityNumber
+_NOT_ATTRIBUTES = frozenset(
+    ("timestamp", "level", "message", "service.name", "trace_id", "span_id")
+)
 
+
+def _severities() -> dict[int, SeverityNumber]:
     return {
         logging.DEBUG: SeverityNumber.DEBUG,
         logging.INFO: SeverityNumber.INFO,
@@ -268,10 +270,11 @@ def _severities() -> dict[int, Any]:
 
 
 _SEVERITY = _severities()
+_UNSPECIFIED = SeverityNumber.UNSPECIFIED
 
 
-def _otlp_logger(settings: Settings, resource: Resource, on_drop: DropCounter) -> Any:
-    global _log_provider, _log_processor
+def _otlp_logs(settings: Settings, resource: Resource, on_drop: DropCounter) -> Any:
+    global _log_processor
     from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 
     exporter = OTLPLogExporter(
@@ -282,12 +285,11 @@ def _otlp_logger(settings: Settings, resource: Resource, on_drop: DropCounter) -
     _log_processor = BoundedLogProcessor(
         exporter,
         on_drop,
+        resource=resource,
         max_size=settings.export_queue_size,
         shutdown_timeout=settings.shutdown_timeout,
     )
-    _log_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
-    _log_provider.add_log_record_processor(_log_processor)
-    return _log_provider.get_logger("tripod")
+    return _log_processor
 
 
 def configure(
@@ -308,7 +310,7 @@ def configure(
         return
     otlp = None
     if settings.otlp_endpoint and settings.otlp_protocol == "http/protobuf":
-        otlp = _otlp_logger(settings, resource, on_drop)
+        otlp = _otlp_logs(settings, resource, on_drop)
     _handler = TripodHandler(stream, console=settings.log_format == "console", otlp=otlp)
     root = logging.getLogger()
     global _previous_level
@@ -319,7 +321,7 @@ def configure(
 
 def shutdown(timeout: float) -> None:
     """Remove tripod's handler; flush queued OTLP log records within ``timeout`` seconds."""
-    global _handler, _log_provider, _log_processor
+    global _handler, _log_processor
     if _handler is not None:
         root = logging.getLogger()
         root.removeHandler(_handler)
@@ -327,10 +329,8 @@ def shutdown(timeout: float) -> None:
         _handler = None
     if _log_processor is not None:
         _log_processor.queue.shutdown(timeout)
-    if _log_provider is not None:
-        with contextlib.suppress(Exception):
-            _log_provider.shutdown()
-    _log_provider = _log_processor = None
+        _log_processor.shutdown()
+    _log_processor = None
 
 
 def force_flush(timeout: float = 5.0) -> bool:
@@ -407,8 +407,7 @@ def access(
             fields["logger"] = "tripod.access"
             fields["level"] = "INFO"
             fields["message"] = f"{method} {route} {status}"
-            ctx = trace.set_span_in_context(span) if span is not None else None
-            handler.emit_otlp(created, logging.INFO, fields, ctx)
+            handler.emit_otlp(created, logging.INFO, fields, span)
     except Exception:
         handler.handleError(_access.makeRecord("tripod.access", 20, "", 0, "", (), None))
 

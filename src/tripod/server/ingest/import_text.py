@@ -17,14 +17,13 @@ which names the first bad line. The scraper uses :func:`parse_exposition` too.
 from __future__ import annotations
 
 import gc
-import gzip
 import math
 import re
 import time
-import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -300,17 +299,6 @@ def _strip_exemplar(line: str) -> str:
     return line
 
 
-def _decode(body: bytes, encoding: str) -> bytes:
-    if encoding in ("gzip", "x-gzip"):
-        return gzip.decompress(body)
-    if encoding == "deflate":
-        return zlib.decompress(body)
-    if encoding not in ("", "identity"):
-        msg = f"unsupported Content-Encoding {encoding!r}; send identity, gzip or deflate"
-        raise ValueError(msg)
-    return body
-
-
 def _error(status: int, error_type: str, message: str) -> JSONResponse:
     body = {"status": "error", "errorType": error_type, "error": message}
     return JSONResponse(body, status_code=status)
@@ -360,31 +348,37 @@ def store_parsed(
 
 def routes(ctx: ServerContext) -> list[BaseRoute]:
     from tripod.server import selfmetrics
+    from tripod.server.ingest.otlp import OtlpError, decompress_limited, read_limited_body
 
     cache: dict[str, int] = {}
 
     async def import_prometheus(request: Request) -> Response:
         limit = ctx.config.limits.max_body_bytes
-        body = await request.body()
-        if len(body) > limit:
-            selfmetrics.record_rejected(ctx, "samples", "body_too_large", 1)
-            return _error(413, "bad_data", f"body of {len(body)} bytes exceeds the limit "
-                          f"{limit} (limits.max_body_bytes); split the import")  # fmt: skip
         ctype = request.headers.get("content-type", "text/plain").split(";")[0].strip().lower()
         openmetrics = ctype == "application/openmetrics-text"
+        encoding = request.headers.get("content-encoding", "").strip().lower()
         try:
-            raw = _decode(body, request.headers.get("content-encoding", "").strip().lower())
-            if len(raw) > limit * 8:
-                msg = f"decompressed body exceeds {limit * 8} bytes; split the import"
-                raise ValueError(msg)
-            text = raw.decode("utf-8")
-            parsed = parse_exposition(text, openmetrics, int(time.time() * 1000))
-        except (ExpositionError, ValueError, OSError, EOFError, zlib.error) as exc:
-            selfmetrics.record_rejected(ctx, "samples", "malformed", 1)
-            return _error(400, "bad_data", f"cannot import: {exc}; nothing was stored")
-        from starlette.concurrency import run_in_threadpool
+            body = await read_limited_body(request, limit)
+            raw = decompress_limited(body, encoding, limit * 8)
+        except OtlpError as exc:
+            reason = {413: "body_too_large", 415: "unsupported_media_type"}.get(
+                exc.status, "malformed"
+            )
+            selfmetrics.record_rejected(ctx, "samples", reason, 1)
+            return _error(exc.status, "bad_data", f"cannot import: {exc}; nothing was stored")
 
-        result = await run_in_threadpool(store_parsed, ctx, parsed, cache)
+        def work() -> AppendResult | str:
+            try:
+                text = raw.decode("utf-8")
+                parsed = parse_exposition(text, openmetrics, int(time.time() * 1000))
+            except (ExpositionError, ValueError) as exc:
+                return f"cannot import: {exc}; nothing was stored"
+            return store_parsed(ctx, parsed, cache)
+
+        result = await run_in_threadpool(work)  # parsing 100k lines takes ~0.2 s: off the loop
+        if isinstance(result, str):
+            selfmetrics.record_rejected(ctx, "samples", "malformed", 1)
+            return _error(400, "bad_data", result)
         selfmetrics.record_ingested(ctx, "samples", "import", result.accepted)
         for reason, n in result.rejected.items():
             selfmetrics.record_rejected(ctx, "samples", reason, n)

@@ -34,7 +34,13 @@ from tripod.server.ingest.otlp_convert import logs_to_columns, spans_to_columns
 from tripod.server.ingest.otlp_metrics import MetricsConverter
 from tripod.server.store.model import AppendResult
 
-__all__ = ["OtlpError", "decode_body", "routes"]
+__all__ = [
+    "OtlpError",
+    "decode_body",
+    "decompress_limited",
+    "read_limited_body",
+    "routes",
+]
 
 _PROTOBUF = "application/x-protobuf"
 _JSON = "application/json"
@@ -95,7 +101,8 @@ def decode_body(body: bytes, content_type: str, message: Message) -> Message:
     return message
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def read_limited_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with OtlpError(413) as soon as it passes ``limit`` bytes."""
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > limit:
         msg = (
@@ -116,7 +123,8 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _decompress(body: bytes, encoding: str, limit: int) -> bytes:
+def decompress_limited(body: bytes, encoding: str, limit: int) -> bytes:
+    """``body`` decoded per Content-Encoding, never inflating past ``limit`` bytes (413)."""
     if encoding in ("", "identity"):
         return body
     if encoding not in ("gzip", "x-gzip", "deflate"):
@@ -129,7 +137,9 @@ def _decompress(body: bytes, encoding: str, limit: int) -> bytes:
     except zlib.error as exc:
         raise OtlpError(400, f"body is not valid {encoding}: {exc}") from None
     if len(out) > limit:
-        msg = f"decompressed body exceeds limits.max_body_bytes ({limit}); send smaller batches"
+        msg = (
+            f"decompressed body exceeds {limit} bytes (limits.max_body_bytes); send smaller batches"
+        )
         raise OtlpError(413, msg)
     if not inflater.eof:
         raise OtlpError(400, f"body is truncated {encoding}")
@@ -167,9 +177,9 @@ def _make_route(
                 msg = (f"Content-Type {ctype or '(none)'!r} is not supported; send "
                        f"{_PROTOBUF} or {_JSON}")  # fmt: skip
                 raise OtlpError(415, msg)
-            body = await _read_body(request, limit)
+            body = await read_limited_body(request, limit)
             encoding = request.headers.get("content-encoding", "").strip().lower()
-            raw = _decompress(body, encoding, limit)
+            raw = decompress_limited(body, encoding, limit)
             message = await run_in_threadpool(decode_body, raw, ctype, request_type())
         except OtlpError as exc:
             reason = {413: "body_too_large", 415: "unsupported_media_type"}.get(

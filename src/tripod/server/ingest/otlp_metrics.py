@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
@@ -94,12 +95,22 @@ def _format(value: float) -> str:
     return str(np.format_float_positional(value, trim="-"))
 
 
+def _label_value(value: Any) -> str:
+    """An attribute value as label text: strings as they are, booleans lowercase, numbers as
+    written, arrays and maps as JSON (the compatibility spec's rule for non-string values)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, separators=(",", ":"))
+    return "" if value is None else str(value)
+
+
 def _labels(attrs: Iterable[Any], base: dict[str, str]) -> dict[str, str]:
     merged: dict[str, list[tuple[str, str]]] = {}
     for kv in attrs:
-        value = any_value(kv.value)
-        text = value if isinstance(value, str) else str(value).lower() if isinstance(
-            value, bool) else str(value)  # fmt: skip
+        text = _label_value(any_value(kv.value))
         merged.setdefault(prometheus_label(kv.key), []).append((kv.key, text))
     out = {name: ";".join(v for _, v in sorted(vals)) for name, vals in merged.items()}
     out.update(base)

@@ -186,7 +186,7 @@ def _locate(query: str, message: str) -> tuple[int, str]:
         where = query.find(bad) if bad else -1
         offset = max(where, 0)
         hint = "regexes use RE2 syntax and are fully anchored"
-    elif "end of input" in message or message == "invalid promql query":
+    elif "end of input" in message:
         offset = len(query)
     elif "no expression found" in message:
         offset = 0
@@ -227,7 +227,92 @@ def _prometheus_wording(message: str) -> str:
     return message
 
 
+_TOKEN = re.compile(
+    r"""\s+|#[^\n]*|"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|`[^`]*`?"""
+    r"|[A-Za-z_:][\w:]*|\d[\w.]*|\.\d\w*|==|!=|>=|<=|=~|!~|."
+)
+# Endings that turn a viable beginning of a query into a complete one.
+_COMPLETIONS = (
+    "", " 1", ")", " 1)", "))", " 1))", " x", "x)", " x)", "1)", "(x)", " (x)", ") (x)",
+    " (a) (x)", "a) (x)", ") 1", ")) 1", "x[5m])", " x[5m])", "[5m])", "5m])", "m])", "])",
+    "]))", "m]))", "]", "m]", "}", '"}', '="a"}', '"a"}', '")', '"))', ":1m])", "(x[5m]))",
+)  # fmt: skip
+
+
+_SEMANTIC = (
+    "expected type",
+    "argument(s) in call",
+    "wrong number of arguments",
+    "no arguments for aggregate",
+    "binary expression must contain",
+    "ranges only allowed",
+    "set operator",
+    "comparisons between scalars",
+    "unary expression only allowed",
+    "vector selector must contain",
+    "subquery is only allowed",
+    "unknown function",
+)
+
+
+def _parses(text: str) -> bool:
+    """True if ``text`` is valid PromQL syntax (type errors do not count: they mean the
+    grammar accepted it)."""
+    try:
+        pp.parse(text)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:
+        return any(word in str(exc) for word in _SEMANTIC)
+    return True
+
+
+def _closed(text: str) -> str:
+    """``text`` with its unclosed parentheses closed."""
+    depth = 0
+    for token in _TOKEN.finditer(text):
+        if token.group() == "(":
+            depth += 1
+        elif token.group() == ")":
+            depth = max(0, depth - 1)
+    return text + ")" * depth
+
+
+def _first_bad_token(query: str) -> tuple[int, str] | None:
+    """Where a query stops being the beginning of any valid query: the offending token.
+
+    promql_parser reports some errors without a position ("invalid promql query"); a prefix is
+    still viable if a short ending (a closing parenthesis, an operand...) makes it parse.
+    """
+    tokens = [m for m in _TOKEN.finditer(query) if not m.group().isspace()]
+    if len(tokens) > 200:
+        return None
+    for token in tokens:
+        if token.group().startswith("#"):
+            continue
+        prefix = query[: token.end()]
+        if not any(_parses(_closed(prefix + ending)) for ending in _COMPLETIONS):
+            return token.start(), token.group()
+    return None
+
+
+def _describe_token(token: str) -> str:
+    if token[0].isalpha() or token[0] in "_:":
+        return f'unexpected identifier "{token}"'
+    if token[0].isdigit() or token[0] == ".":
+        return f'unexpected number "{token}"'
+    if token[0] in "\"'`":
+        return f"unexpected string {token}"
+    return f'unexpected "{token}"'
+
+
 def _bad(query: str, message: str, offset: int | None = None, hint: str = "") -> ParseError:
+    if offset is None and message == "invalid promql query":
+        found = _first_bad_token(query)
+        if found is not None:
+            offset, message = found[0], _describe_token(found[1])
+        else:
+            offset = len(query)
     if offset is None:
         offset, found_hint = _locate(query, message)
         hint = hint or found_hint

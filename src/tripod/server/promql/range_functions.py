@@ -17,7 +17,7 @@ from tripod.server.promql import window_scan
 from tripod.server.promql.aggregations import quantile, quantile_last_axis
 from tripod.server.promql.values import F64, I64, Idx, Mask, SeriesSet
 
-__all__ = ["RANGE_FUNCTIONS", "RangeArgs", "linear_regression"]
+__all__ = ["RANGE_FUNCTIONS", "RangeArgs"]
 
 
 class RangeArgs:
@@ -139,39 +139,6 @@ def _instant(a: RangeArgs, *, rate: bool) -> tuple[F64, Mask]:
     return result, ok
 
 
-def linear_regression(ts: I64, vs: F64, intercept_ms: int) -> tuple[float, float]:
-    """Least squares slope and intercept; a constant series has slope 0 (as Prometheus)."""
-    if (vs == vs[0]).all():
-        if math.isinf(vs[0]):
-            return math.nan, math.nan
-        return 0.0, float(vs[0])
-    x = (ts - intercept_ms) / 1000.0
-    n = float(len(vs))
-    with np.errstate(all="ignore"):
-        sum_x, sum_y = _kahan_sum(x.tolist()), _kahan_sum(vs.tolist())
-        sum_xy, sum_x2 = _kahan_sum((x * vs).tolist()), _kahan_sum((x * x).tolist())
-    cov = sum_xy - sum_x * sum_y / n
-    var = sum_x2 - sum_x * sum_x / n
-    slope = _div(cov, var)
-    return slope, sum_y / n - slope * sum_x / n
-
-
-def _div(a: float, b: float) -> float:
-    """Go float division: x/0 is ±Inf, 0/0 and NaN/0 are NaN."""
-    if b == 0:
-        if a == 0 or math.isnan(a):
-            return math.nan
-        return math.copysign(math.inf, a) * math.copysign(1.0, b)
-    return a / b
-
-
-def _kahan_sum(values: list[float]) -> float:
-    total, c = 0.0, 0.0
-    for v in values:
-        total, c = _kahan_inc(v, total, c)
-    return total + c
-
-
 def _count(a: RangeArgs) -> tuple[F64, Mask]:
     return a.n.astype(np.float64), a.n > 0
 
@@ -264,17 +231,6 @@ def _quantile_blocks(a: RangeArgs) -> tuple[F64, Mask] | None:
     for r0, x, valid in blocks:
         out[r0 : r0 + len(x)] = quantile_last_axis(x, valid, a.scalars[0][None, :])
     return out, a.n > 0
-
-
-def _kahan_inc(inc: float, total: float, c: float) -> tuple[float, float]:
-    t = total + inc
-    if math.isinf(t):
-        return t, 0.0
-    if abs(total) >= abs(inc):
-        c += (total - t) + inc
-    else:
-        c += (inc - t) + total
-    return t, c
 
 
 def _quantile_over_time(a: RangeArgs) -> tuple[F64, Mask]:

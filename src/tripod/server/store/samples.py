@@ -134,15 +134,15 @@ class DuckSampleStore:
             sid = self._ids.get(key)
             if sid is not None:
                 return sid
-            name = clean.get("__name__", "")
+            validate_labels(clean, self.limits)
+            name = clean["__name__"]
             count = len(self._by_name.get(name, ()))
-            if count >= self.limits.max_series_per_metric:  # first: the cheap check of a bomb
+            if count >= self.limits.max_series_per_metric:
                 msg = (
                     f"metric {name} already has {count} series, the limit "
                     "limits.max_series_per_metric; check for a high-cardinality label"
                 )
                 raise LabelError("too_many_series", msg)
-            validate_labels(clean, self.limits)
             sid = self._register(clean)
             self._grow(sid + 1)
             return sid
