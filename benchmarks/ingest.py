@@ -165,6 +165,13 @@ def main() -> None:
     args = parser.parse_args()
     scale = 1 if args.quick else 5
     tmp = Path(tempfile.mkdtemp(prefix="tripod-bench-"))
+    try:
+        measure_all(tmp, scale)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def measure_all(tmp: Path, scale: int) -> None:
     proc, url = start_server(tmp / "data")
     try:
         print(f"tripod serve at {url}, data in {tmp}")
@@ -191,7 +198,6 @@ def main() -> None:
         proc.wait(timeout=30)
     size = (tmp / "data" / "tripod.duckdb").stat().st_size
     print(f"database file after the run: {size / 1e6:.1f} MB")
-    shutil.rmtree(tmp)
 
 
 if __name__ == "__main__":

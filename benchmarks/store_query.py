@@ -108,9 +108,16 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="tripod-query-"))
+    try:
+        run_all(tmp, args.n)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_all(tmp: Path, n: int) -> None:
     start = time.perf_counter()
-    traces = fill(tmp / "data", args.n)
-    print(f"filled {args.n:,} spans + {args.n:,} logs in {time.perf_counter() - start:.1f}s; "
+    traces = fill(tmp / "data", n)
+    print(f"filled {n:,} spans + {n:,} logs in {time.perf_counter() - start:.1f}s; "
           f"file {(tmp / 'data' / 'tripod.duckdb').stat().st_size / 1e6:.0f} MB")  # fmt: skip
     port = free_port()
     proc = subprocess.Popen(
@@ -132,7 +139,7 @@ def main() -> None:
             for t in rng.choice(traces, 20):
                 timed(client, f"/api/v1/traces/{t}")  # warm-up
             by_id = [timed(client, f"/api/v1/traces/{t}") for t in rng.choice(traces, 300)]
-            print(f"trace by id ({args.n:,} spans): p50 {pct(by_id, 50):.1f} ms, "
+            print(f"trace by id ({n:,} spans): p50 {pct(by_id, 50):.1f} ms, "
                   f"p95 {pct(by_id, 95):.1f} ms, p99 {pct(by_id, 99):.1f} ms")  # fmt: skip
             queries: list[tuple[str, str, dict[str, Any]]] = [
                 ("trace search service+min_duration", "/api/v1/traces",
@@ -155,7 +162,6 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-        shutil.rmtree(tmp)
 
 
 def readers_vs_writers(url: str, client: httpx.Client) -> None:

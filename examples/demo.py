@@ -120,6 +120,18 @@ def get_json(url: str, key: str) -> list[Any]:
     return []
 
 
+def wait_for_data(backend: str, timeout: float = 15.0) -> None:
+    """Give the backend time to store the first traces and scrapes (export is batched)."""
+    promql = "sum by (http_route) (rate(http_server_request_duration_seconds_count[1m]))"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        traces = get_json(f"{backend}/api/v1/traces?service=demo-shop&limit=1", "traces")
+        scraped = get_json(f"{backend}/api/v1/query?query={urllib.parse.quote(promql)}", "result")
+        if traces and scraped:
+            return
+        time.sleep(0.5)
+
+
 def show_pillars(backend: str | None, shop: str) -> None:
     print("\n=== the three pillars ===")
     print(f"metrics (Prometheus text):   curl {shop}/metrics")
@@ -202,6 +214,8 @@ def main() -> int:
                 if rounds in (3, 30) or rounds % 300 == 0:
                     show_pillars(None if backend_proc is None else backend, shop)
                 time.sleep(1.0)
+        if backend_proc is not None:
+            wait_for_data(backend)
         show_pillars(None if backend_proc is None else backend, shop)
         print("\nlast log lines of the shop:")
         for line in shop_log.read_text(errors="replace").splitlines()[-3:]:

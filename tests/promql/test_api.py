@@ -50,7 +50,8 @@ def test_instant_query_vector_shape(serve: Proc) -> None:
     assert body["status"] == "success"
     assert body["data"]["resultType"] == "vector"
     got = {s["metric"]["job"]: s["value"] for s in body["data"]["result"]}
-    assert got == {"api": [T0 + 590, "2"], "worker": [T0 + 590, "1"]}
+    assert {job: value[0] for job, value in got.items()} == {"api": T0 + 590, "worker": T0 + 590}
+    assert {job: round(float(value[1]), 9) for job, value in got.items()} == {"api": 2, "worker": 1}
 
 
 def test_range_query_matrix_shape_and_post_form(serve: Proc) -> None:
@@ -214,9 +215,10 @@ def test_cli_table_json_and_errors(serve: Proc) -> None:
         "sum by (job) (rate(http_requests_total[5m]))", "--url", serve.url, "--at", str(T0 + 590)
     )
     assert out.returncode == 0, out.stderr
-    assert [line.split() for line in out.stdout.splitlines()] == [
-        ['{job="api"}', "2"],
-        ['{job="worker"}', "1"],
+    rows = [line.split() for line in out.stdout.splitlines()]
+    assert [(label, round(float(value), 9)) for label, value in rows] == [
+        ('{job="api"}', 2.0),
+        ('{job="worker"}', 1.0),
     ]
     out = _cli(
         "http_requests_total",

@@ -314,3 +314,21 @@ def test_a_reused_response_does_not_collect_headers() -> None:
     for response in run(go()):
         assert len(response.headers.get_list("x-correlation-id")) == 1
     assert all(name.lower() != b"x-correlation-id" for name, _ in shared.raw_headers)
+
+
+def test_unsampled_requests_keep_ids_in_logs_but_export_nothing() -> None:
+    cap = Captured(traces_sampler="traceidratio", traces_sampler_arg=0.0)
+    app = tripod.instrument(make_app())
+
+    async def go() -> str:
+        async with client(app) as c:
+            await c.get("/items/1")
+            return (
+                await c.get("/metrics", headers={"Accept": "application/openmetrics-text"})
+            ).text
+
+    scrape = run(go())
+    assert cap.spans() == []
+    [access] = [line for line in cap.lines() if line["logger"] == "tripod.access"]
+    assert len(access["trace_id"]) == 32
+    assert "trace_id=" not in scrape  # exemplars only for sampled requests

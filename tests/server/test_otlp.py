@@ -123,8 +123,14 @@ def test_pagination_walks_every_log_once(sdk_run: Any) -> None:
 
 def test_metrics_follow_the_otel_to_prometheus_rules(sdk_run: Any) -> None:
     proc, _, data = sdk_run
+    get(proc, "/api/v1/logs")
     metrics = httpx.get(proc.url + "/metrics").text
     assert 'tripod_server_ingested_total{signal="spans",source="otlp"} 2.0' in metrics
+    assert 'tripod_server_ingested_total{signal="logs",source="otlp"} 3.0' in metrics
+    size = next(line for line in metrics.splitlines()
+                if line.startswith("tripod_server_store_size_bytes "))  # fmt: skip
+    assert float(size.split()[1]) > 0
+    assert 'tripod_server_query_duration_seconds_count{api="logs"}' in metrics
     proc.stop()  # the store file has one writer; read it after the server is gone
     db = Database(data)
     try:
@@ -388,3 +394,26 @@ def test_contains_is_a_literal_case_insensitive_substring(server: Proc) -> None:
 
     assert bodies("100%") == ["disk 100% full"]
     assert bodies("UNDER_") == ["under_score"]
+
+
+def test_trace_search_pages_with_the_next_cursor(server: Proc) -> None:
+    ids = [f"{i:02x}" * 16 for i in range(0x30, 0x35)]
+    spans = [
+        {
+            **_json_span(t, "ab" * 8, "paged"),
+            "startTimeUnixNano": str(1_790_000_000_000_000_000 + i),
+        }
+        for i, t in enumerate(ids)
+    ]
+    r = httpx.post(server.url + "/v1/traces", json=_json_traces(*spans))
+    assert r.status_code == 200
+    seen: list[str] = []
+    cursor = None
+    for _ in range(5):
+        params = {"operation": "paged", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = get(server, "/api/v1/traces", **params)
+        seen += [t["trace_id"] for t in page["traces"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert seen == ids[::-1]  # newest first, each once

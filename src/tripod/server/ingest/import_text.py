@@ -78,8 +78,21 @@ def _unescape(text: str) -> str:
     return _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group(0)], text)
 
 
+_PAIR = r'[a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*"'
+_SIMPLE_SERIES = re.compile(
+    r"(" + _NAME + r")(?:\{((?:" + _PAIR + r"(?:," + _PAIR + r")*,?)?)\})?\Z"
+)  # no spaces, no escapes: most series text, parsed in two C-level calls
+_PAIR_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"\\\n]*)"')
+
+
 def _parse_series(text: str, lineno: int) -> tuple[dict[str, str], int]:
     """Labels of the series at the start of ``text`` and where the series text ends."""
+    simple = _SIMPLE_SERIES.match(text)
+    if simple is not None:
+        pairs = _PAIR_RE.findall(simple.group(2) or "")
+        labels = {"__name__": simple.group(1), **dict(pairs)}
+        if len(labels) == len(pairs) + 1:  # else a label repeats: the general path says which
+            return labels, len(text)
     m = _SERIES_RE.match(text)
     if m is None:
         raise ExpositionError(lineno, f"expected a metric name, got {text[:60]!r}")

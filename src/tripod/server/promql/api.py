@@ -7,14 +7,17 @@ worker thread so ingest on the event loop is never stalled by a long evaluation.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
+import anyio
+import anyio.to_thread
 import promql_parser as pp
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -112,6 +115,23 @@ def _guarded(fn: Callable[[Request, Params], Awaitable[Response]]) -> Handler:
     return handler
 
 
+#: Queries evaluated at once, each in its own worker thread (Prometheus's
+#: --query.max-concurrency): heavy queries wait for a slot instead of taking every thread of the
+#: pool that ingest also uses.
+MAX_CONCURRENT_QUERIES = 4
+_limiter: anyio.CapacityLimiter | None = None
+
+T = TypeVar("T")
+
+
+async def _in_query_thread(fn: Callable[..., T], *args: Any) -> T:
+    global _limiter
+    if _limiter is None:
+        _limiter = anyio.CapacityLimiter(MAX_CONCURRENT_QUERIES)
+    result: T = await anyio.to_thread.run_sync(functools.partial(fn, *args), limiter=_limiter)
+    return result
+
+
 def _query_param(params: Params) -> str:
     query = params.get("query")
     if not query.strip():
@@ -188,10 +208,10 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         timeout = _timeout(params)
         with time_query(ctx, "query"):
             try:
-                result = await run_in_threadpool(engine.instant, text, time_ms, timeout)
+                result = await _in_query_thread(engine.instant, text, time_ms, timeout)
             except ParseError as exc:
                 raise _with_query_prefix(exc) from None
-            return _success_raw(await run_in_threadpool(render_data, result))
+            return _success_raw(await _in_query_thread(render_data, result))
 
     async def query_range(request: Request, params: Params) -> Response:
         start_ms = parse_time_ms("start", params.get("start"))
@@ -210,12 +230,12 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         text = _query_param(params)
         with time_query(ctx, "query_range"):
             try:
-                result = await run_in_threadpool(
+                result = await _in_query_thread(
                     engine.range, text, start_ms, end_ms, step_ms, timeout
                 )
             except ParseError as exc:
                 raise _with_query_prefix(exc) from None
-            return _success_raw(await run_in_threadpool(render_data, result))
+            return _success_raw(await _in_query_thread(render_data, result))
 
     async def series(request: Request, params: Params) -> Response:
         sets = _selector_sets(params, required=True)

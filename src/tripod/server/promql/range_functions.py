@@ -117,9 +117,11 @@ def _extrapolated(a: RangeArgs, *, counter: bool, rate: bool) -> tuple[F64, Mask
         interval = sampled.copy()
         interval += np.where(to_start < threshold, to_start, avg_gap / 2)
         interval += np.where(to_end < threshold, to_end, avg_gap / 2)
-        result = result * (interval / sampled)
+        # As 2.42 (which scales native histograms the same way): one factor, applied once.
+        factor = interval / sampled
         if rate:
-            result = result / (a.range_ms / 1000.0)
+            factor = factor / (a.range_ms / 1000.0)
+        result = result * factor
     return result, ok
 
 
