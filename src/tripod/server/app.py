@@ -121,6 +121,9 @@ def build_app(ctx: ServerContext) -> ASGIApp:
             with contextlib.suppress(asyncio.CancelledError):
                 await retention
             await scrape.stop()
+            # uvicorn re-raises SIGTERM once shutdown is done, so the CLI's own close may not
+            # run: close the store here, after the last request and the last scrape.
+            await run_in_threadpool(ctx.samples.db.close)  # type: ignore[attr-defined]
 
     app: ASGIApp = Starlette(routes=_all_routes(ctx), lifespan=lifespan)
     if ctx.config.token:

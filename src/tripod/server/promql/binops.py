@@ -3,6 +3,7 @@ vector matching (``on``/``ignoring``, ``group_left``/``group_right``) as Prometh
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -47,8 +48,31 @@ def _arith(op: str, lhs: F64, rhs: F64) -> F64:
         if op == "%":
             return np.fmod(lhs, rhs)
         if op == "^":
-            return np.power(lhs, rhs)
+            return _go_pow(lhs, rhs)
         return np.arctan2(lhs, rhs)
+
+
+def _pow_neg_zero(z: float) -> float:
+    """Go's math.Pow(-0, z), which defines Pow(-Inf, y) as Pow(-0, -y)."""
+    if z == 0:
+        return 1.0
+    if math.isnan(z):
+        return math.nan
+    odd = math.isfinite(z) and z == math.floor(z) and math.fmod(z, 2) != 0
+    if z < 0:
+        return -math.inf if odd else math.inf
+    return -0.0 if odd else 0.0
+
+
+def _go_pow(lhs: F64, rhs: F64) -> F64:
+    """numpy's power with Go's math.Pow special cases where C's pow answers otherwise."""
+    x, y = np.broadcast_arrays(np.asarray(lhs, dtype=np.float64), np.asarray(rhs, dtype=np.float64))
+    out = np.power(x, y)
+    odd = np.isfinite(y) & (np.floor(y) == y) & (np.fmod(y, 2) != 0)
+    out = np.where((x == 0) & np.isfinite(y) & (y > 0) & ~odd, 0.0, out)  # Pow(±0, y) = +0
+    for idx in zip(*np.nonzero(x == -np.inf), strict=True):
+        out[idx] = _pow_neg_zero(-float(y[idx]))
+    return np.asarray(out, dtype=np.float64)
 
 
 def _compare(op: str, lhs: F64, rhs: F64) -> Mask:
