@@ -208,3 +208,16 @@ def test_histogram_quantile_nan_bucket_follows_go_binary_search(
     # false, so it settles on le=3 and interpolates from the NaN count below it: NaN.
     _buckets(store, {"1": 1, "2": math.nan, "3": 3, "+Inf": 4})
     assert math.isnan(one(engine, "histogram_quantile(0.1, h_bucket)", 10))
+
+
+def test_power_follows_go_math_pow(store: MemStore, engine: Engine) -> None:
+    store.add("g", {}, [(0, -math.inf)])
+    assert one(engine, "g ^ 0.5", 10) == math.inf  # C's pow says NaN; Go's Pow(-Inf, y>0) = +Inf
+    assert one(engine, "g ^ 3", 10) == -math.inf
+    assert one(engine, "g ^ 0", 10) == 1.0
+
+
+def test_query_result_samples_for_rule_evaluation(store: MemStore, engine: Engine) -> None:
+    store.add("g", {"a": "1"}, [(0, 5)])
+    assert engine.instant("g > 1", 10_000).samples() == [({"__name__": "g", "a": "1"}, 5.0)]
+    assert engine.instant("2 * 3", 10_000).samples() == [({}, 6.0)]

@@ -28,7 +28,6 @@ from tripod.server.promql.regex import go_regex
 from tripod.server.promql.values import (
     I64,
     METRIC_NAME,
-    Labels,
     Matrix,
     Scalar,
     SeriesSet,
@@ -36,7 +35,6 @@ from tripod.server.promql.values import (
     Value,
     Vector,
     drop_name,
-    format_labels,
 )
 from tripod.server.store.model import STALE_NAN_BITS, Matcher, SampleStore
 
@@ -84,6 +82,20 @@ class QueryResult:
     value: Value
     steps: I64
 
+    def samples(self) -> list[tuple[dict[str, str], float]]:
+        """An instant query's answer as ``(labels, value)`` pairs (a scalar: one pair with no
+        labels), e.g. for rule evaluation; empty for strings and range vectors."""
+        if isinstance(self.value, Scalar):
+            return [({}, float(self.value.values[0]))]
+        if not isinstance(self.value, Vector):
+            return []
+        vec = self.value
+        return [
+            (dict(labels), float(vec.values[i, 0]))
+            for i, labels in enumerate(vec.labels)
+            if vec.present[i, 0]
+        ]
+
 
 @dataclasses.dataclass
 class _Query:
@@ -107,6 +119,11 @@ class Evaluator:
     def check(self) -> None:
         if time.monotonic() > self.q.deadline:
             raise QueryTimeoutError
+
+    def guard_cells(self, cells: int) -> None:
+        """Refuse before allocating (series x steps) arrays larger than the sample limit."""
+        if cells > self.q.max_samples:
+            raise TooManySamplesError
 
     def count(self, n: int) -> None:
         self.q.samples += int(n)
@@ -217,6 +234,7 @@ class Evaluator:
         n = len(steps)
         if not series.labels:
             return Vector.empty(n)
+        self.guard_cells(len(series.labels) * n)
         idx = series.search(times, "right") - 1
         ok = idx >= series.starts[:, None]
         safe = np.where(ok, idx, 0)
@@ -233,6 +251,7 @@ class Evaluator:
         times = self.eval_times(vs, steps)
         range_ms = duration_ms(node.range)
         series = self.fetch(vs, int(times.min()) - range_ms, int(times.max()))
+        self.guard_cells(len(series.labels) * len(steps))
         fresh = series.vs.view(np.uint64) != STALE_NAN_BITS
         if not fresh.all():
             series = series.keep(fresh)
@@ -335,7 +354,3 @@ class Engine:
         out = value.compact()
         order = sorted(range(len(out.labels)), key=lambda i: out.labels[i])
         return QueryResult("matrix", out.select(order), steps)
-
-
-def describe(labels: Labels) -> str:
-    return format_labels(labels)

@@ -62,8 +62,8 @@ _MATH: dict[str, Callable[[F64], F64]] = {
     "asinh": np.arcsinh,
     "acosh": np.arccosh,
     "atanh": np.arctanh,
-    "deg": np.degrees,
-    "rad": np.radians,
+    "deg": lambda v: v * 180 / math.pi,  # Go's order of operations, to the last bit
+    "rad": lambda v: v * math.pi / 180,
 }
 
 
