@@ -6,55 +6,19 @@ Metrics (see datagen.py): counters ``conf_http_requests_total{job,instance,code}
 ``conf_build_info{job,instance,version,path,owner}`` (value 1), ``conf_weird_values{kind}``
 (NaN/±Inf); histogram ``conf_request_duration_seconds_{bucket,sum,count}{job,instance[,le]}``.
 
-``C(query)`` runs as instant queries at several times and as range queries; ``kinds="instant"``
-limits it; ``ordered=True`` also compares the order of an instant vector; ``error=True`` says the
-query must fail on Prometheus (the corpus self-check verifies it); ``xfail="reason"`` records a
-known, explained difference (the test is xfail strict, so a fix turns it into an XPASS failure).
+``C(...)``/``E(...)`` and the metric-name shorthands are defined in case.py; the corner cases
+(sections "edges" and "ties") live in corpus_edges.py.
 """
 
 # ruff: noqa: E501  (one case per line reads better than wrapped calls)
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
 
-Kinds = Literal["both", "instant", "range"]
+from tests.conformance.case import CPU, T0, C, Case, E, H, Q, R, T, W
+from tests.conformance.corpus_edges import EDGES, TIES
 
-
-@dataclasses.dataclass(frozen=True)
-class Case:
-    query: str
-    kinds: Kinds = "both"
-    ordered: bool = False
-    error: bool = False
-    xfail: str | None = None
-    section: str = ""
-    #: Selects among equal values, where Prometheus itself answers differently run to run.
-    ties: bool = False
-
-
-def C(
-    query: str, kinds: Kinds = "both", *, ordered: bool = False, xfail: str | None = None
-) -> Case:
-    return Case(query, kinds, ordered, False, xfail)
-
-
-def E(query: str, kinds: Kinds = "instant", *, xfail: str | None = None) -> Case:
-    return Case(query, kinds, False, True, xfail)
-
-
-R = "conf_http_requests_total"
-CPU = "conf_cpu_seconds_total"
-T = "conf_temperature_celsius"
-Q = "conf_queue_depth"
-H = "conf_request_duration_seconds"
-W = "conf_weird_values"
-T0 = 1704067200
-EB = "conf_edge_bucket"
-S = "conf_sparse_total"
-
-# Known differences, each with its specific reason (listed in docs/conformance.md).
-XF_PREDICT_LINEAR_AT = "Prometheus 2.42 bug, not emulated: predict_linear is an @-unsafe function, so its @-pinned matrix argument is pre-evaluated as a step-invariant matrix for the first step only; in a range query Prometheus then answers only the first ~range/step points, drifting after the first few (12.96, 13.00, 13.04, 11.89, 17.06, -0.87 ...), where tripod extrapolates the same fit at every step (12.96, 13.00, 13.04, 13.08 ...); instant queries agree"
+__all__ = ["GENERATED_XFAIL", "SECTIONS", "Case", "cases"]
 
 # fmt: off
 SECTIONS: dict[str, list[Case]] = {
@@ -503,169 +467,8 @@ SECTIONS: dict[str, list[Case]] = {
         C(f"sum(count_over_time({T}[4h]))", "instant"),
         C(f"sum(count_over_time({W}[4h]))", "instant"),
     ],
-    "edges": [
-        C(f"histogram_quantile(0, {EB})"),
-        C(f"histogram_quantile(0.01, {EB})"),
-        C(f"histogram_quantile(0.25, {EB})"),
-        C(f"histogram_quantile(0.5, {EB})"),
-        C(f"histogram_quantile(0.9, {EB})"),
-        C(f"histogram_quantile(0.99, {EB})"),
-        C(f"histogram_quantile(1, {EB})"),
-        C(f"histogram_quantile(NaN, {EB})"),
-        C(f'histogram_quantile(0.5, {EB}{{case="nonmonotonic"}})'),
-        C(f"histogram_quantile(0.5, rate({EB}[5m]))"),
-        C(f"histogram_quantile(0.5, sum by (le) ({EB}))"),
-        C(f"rate({S}[5m])"),
-        C(f"rate({S}[1h])"),
-        C(f"increase({S}[10m])"),
-        C(f"irate({S}[5m])"),
-        C(f"delta({S}[2m])"),
-        C(f"idelta({S}[1h])"),
-        C(f"deriv({S}[5m])"),
-        C(f"resets({S}[2h])"),
-        C(f"changes({S}[2h])"),
-        C(f"predict_linear({S}[10m], 60)"),
-        C(f"holt_winters({S}[10m], 0.3, 0.3)"),
-        C(f"rate({S}[4h])", "instant"),
-        C(f"increase({S}[2m] offset 30s)"),
-        C(f'{S}{{shape="two"}}[1h]', "instant"),
-        C("conf_label_escape"),
-        C('conf_label_escape{v=~".*\\\\.*"}'),
-        C('conf_label_escape{v="quote\\"inside"}'),
-        C('conf_label_escape{v=~"(?s)new.line"}'),
-        C('conf_label_escape{v="ünïcødé ✓"}'),
-        C('label_replace(conf_label_escape, "w", "<$1>", "v", "(.*) (.*)")'),
-        C('label_join(conf_label_escape, "w", "|", "v", "v")'),
-        C('count_values("v2", conf_label_escape)'),
-        C(f'{T}{{job=~"api|"}}'),
-        C(f'{T}{{job=~"(?i)API"}}'),
-        C(f'{T}{{job=~".*"}}'),
-        C(f'{T}{{job=~".+",job!~"api"}}'),
-        C(f'{T}{{sensor=~"in.*|.*let",sensor!="outlet"}}'),
-        C('absent(nonexistent{job=~"x.*",env="prod"})'),
-        C("vector(NaN)"),
-        C("scalar(conf_up)"),
-        E('"a string"', "range"),
-        C("sort(vector(1))", "range"),
-        C(f"timestamp(rate({R}[5m]))"),
-        C(f"-{R}"),
-        C(f"+{T}"),
-        C('{__name__=~"conf_up|conf_request_duration_seconds_sum"} > 0'),
-        E('{__name__=~"conf_up|conf_request_duration_seconds_sum"} > bool 0', "instant"),
-        C(f"topk(1, {T}) by (job)"),
-        C(f"topk by (job) (1, {T} offset 1h)"),
-        C(f"rate({R}[5m:1m])"),
-        C(f"max_over_time({T}[10m:7m])"),
-        C(f"max_over_time({T}[10m:7m] offset 3m)"),
-        C(f"sum_over_time(rate({R}[1m])[5m:15s] @ end())"),
-        C(f"{T} @ {T0 + 4021.123}"),
-        C(f"rate({R}[1d])"),
-        C(f"{T} offset 1d"),
-        C(f"{T} offset -1d"),
-        C(f"sort_desc(quantile by (job) (0.5, {W} * 1))", "instant", ordered=True),
-        C(f"sort_desc({W} + 1)", "instant", ordered=True),
-        C(f"quantile(0.5, {W})"),
-        C(f"topk(1, {W})", "instant", ordered=True),
-        C(f"changes({W}[5m])"),
-        C(f"resets({W}[5m])"),
-        C(f"{W} == {W}"),
-        C(f"{W} != bool {W}"),
-        C(f"count_values by (kind) (\"x\", {W})"),
-        C(f"min_over_time({W}[1m])"),
-        C(f"last_over_time({W}[1m])"),
-        C(f"holt_winters({W}[3m], 0.5, 0.5)"),
-        C(f"avg({T} * 1e306)"),
-        C(f"stddev({T} * 1e150)"),
-        C(f"sum({T} * 1e306)"),
-        C(f"avg without (instance) ({R})"),
-        C(f"stdvar(rate({R}[5m]))"),
-        C("1 + -vector(time())"),
-        C(f"{Q} + on (job, instance) group_left {T}{{sensor=\"inlet\"}}"),
-        C(f"{Q} / on (job, instance) group_left (sensor) {T}{{sensor=\"inlet\"}}"),
-        E(f"{Q} / on (job, instance) group_left (job) {T}{{sensor=\"inlet\"}}"),
-        C(f'count_values("v", {T} * 1e20)'),
-        C(f'count_values("v", {T} / 3)'),
-        C(f'count_values("v", -{Q} * 0)'),
-        C(f"quantile(NaN, {T})"),
-        C(f"quantile_over_time(NaN, {T}[5m])"),
-        C(f"round({T}, 0)"),
-        C(f"round({T}, -2)"),
-        C(f"round({T} + 0.5)"),
-        C(f"clamp({T}, NaN, 1)"),
-        C(f"clamp_min({T}, NaN)"),
-        C(f"ln({T})"),
-        C(f"{T} ^ 0.5"),
-        C(f"{T} % -3.5"),
-        C(f"exp({T} * 100)"),
-        C(f"sgn(-{Q} * 0)"),
-        C(f"timestamp({T} @ {T0 + 3000})"),
-        C(f"{T} @ {T0 + 4021.123} offset 1s"),
-        C(f"last_over_time({T}[5m:1m])"),
-        C("absent_over_time(nonexistent[5m] offset 1h)"),
-        C("vector(1) and on () vector(2)"),
-        C(f"histogram_quantile(0.5, rate({H}_bucket[30s]))"),
-        C(f"predict_linear({T}[5m], time() - {T0 + 3600})"),
-        C(f"{T} > bool {Q}"),
-        C(f"quantile_over_time(0.5, {T}[5m]) - on (job, instance, sensor) quantile_over_time(0.5, {T}[5m] offset 10m)"),
-        C(f"(conf_temperature_celsius offset 1d) * on (job) {Q}"),
-        C(f"sum({T} offset 1d) + on () {Q}"),
-        C(f"{Q} * on (job) ({T} offset 1d)"),
-        E(f'0 > ({T} offset -2m) atan2 on (job) (1 + quantile_over_time(0.5, {Q}{{job!="api"}}[5m]))', "both"),
-        C(f"({T} offset 1d) and on (job) {Q}"),
-        C('absent(conf_sparse_total{shape="two"})'),
-        C('absent_over_time(conf_sparse_total{shape="one"}[2m])'),
-        C('last_over_time(conf_sparse_total{shape="one"}[10m])'),
-        C(f"rate({Q}[15s])"),
-        C(f"count_over_time({Q}[15s])"),
-        C(f"count_over_time({T}[1m])"),
-        C(f"sum_over_time({Q}[1m] offset 15s)"),
-        C(f"{T} @ 0"),
-        C("- - 1"),
-        C(f"-(-{T})"),
-        C("1 > bool 2 == bool 0"),
-        C("scalar(conf_up{job=\"api\",instance=\"10.0.0.1:9100\"}) * time()"),
-        C('conf_label_escape{v="\\u00fcn\\u00efc\\u00f8d\\u00e9 \\u2713"}'),
-        C('conf_label_escape{v="\\x71uote\\"inside"}'),
-        C("conf_label_escape{v=~`.*\\\\.*`}"),
-        C("conf_up{job='api'}"),
-        C(f"{T}[1500ms]", "instant"),
-        C(f"rate({R}[1w])", "instant"),
-        C(f"{T} offset 90s"),
-        C("1e-3 + .5 + 5. + 0x1f + +Inf"),
-        C('conf_up{bool="",offset="",on=""}'),
-        C(f"sum by (on, bool) ({T})"),
-        C("conf_up * on (job, instance) group_left (__name__) conf_build_info"),
-        C("vector(1) or vector(2)"),
-        C(f"{T} or {T} offset 1m"),
-        C(f"{W} == bool {W} offset 15s"),
-        C(f"predict_linear({T}[10m] @ {T0 + 3600}, 600)", xfail=XF_PREDICT_LINEAR_AT),
-        C(f"max_over_time((time() - timestamp({T}))[10m:1m])"),
-        C(f'label_replace({T}, "x", "v$1", "nosuch", "(.*)")'),
-        C(f'label_replace({T}, "x", "[$1]", "nosuch", "()")'),
-        C(f"histogram_quantile(0.5, {EB}{{case=~\"unparsable_le|le_spellings\"}})"),
-        C("round(max_over_time((rate(conf_request_duration_seconds_bucket[1m]))[15m:30s]) != 1)"),
-        C("(vector(0) - Inf) ^ 0.5"),
-        C("log2(conf_up * 0) ^ 0.5"),
-        C(f"({T} * -Inf) ^ 0.5"),
-        C(f"({T} * -Inf) ^ -0.5"),
-        C(f"({T} * -Inf) ^ 3"),
-        C(f"({T} * -0) ^ -1"),
-        C(f"({T} * -0) ^ -2"),
-        C(f"{T} ^ (1 / 3)"),
-        C(f"{T} ^ Inf"),
-        C(f"{W} ^ {W}"),
-        C(f"{W} % {W}"),
-        C(f"{T} % Inf"),
-        C(f"{T} % 0"),
-    ],
-    "ties": [
-        # Prometheus 2.42 builds range-query inputs from a Go map: which of several equal
-        # values topk/bottomk keep changes from run to run, so only the values are compared.
-        Case("bottomk by (instance) (1, sgn(conf_up))", ties=True),
-        Case(f"topk by (code) (2, (increase({R}[10m])) >= bool on (job) group_left max by (job) (deriv({Q}[1h])))", ties=True),
-        Case(f"topk(3, round({T} / 10))", ties=True),
-        Case(f"bottomk by (job) (2, {Q} > bool 5)", ties=True),
-    ],
+    "edges": EDGES,
+    "ties": TIES,
 }
 # fmt: on
 

@@ -17,7 +17,7 @@ import cramjam
 import httpx
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-from tests.conformance.corpus import Case
+from tests.conformance.case import Case
 
 STALE_NAN_BITS = 0x7FF0000000000002
 SPAN_S = 50 * 60

@@ -6,6 +6,7 @@ parameter errors (missing query, end before start, zero step, too many points, b
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from tests.conformance.compare import diff
@@ -90,3 +91,57 @@ def test_same_answer(path: str, params: dict[str, str], post: bool, conformance_
         return
     lines = diff(ref, got)
     assert not lines, f"{path} {params}:\n  " + "\n  ".join(lines)
+
+
+WINDOW = {"start": "1704067200", "end": "1704078300"}
+# The metadata endpoints Grafana calls for its query editor, over the backfilled (2024) data.
+METADATA: list[tuple[str, list[tuple[str, str]]]] = [
+    ("/api/v1/labels", [*WINDOW.items()]),
+    ("/api/v1/labels", [*WINDOW.items(), ("match[]", "conf_up")]),
+    ("/api/v1/labels", [*WINDOW.items(), ("match[]", '{__name__=~"conf_(up|build_info)"}')]),
+    ("/api/v1/label/job/values", [*WINDOW.items()]),
+    ("/api/v1/label/__name__/values", [*WINDOW.items()]),
+    ("/api/v1/label/le/values", [*WINDOW.items(), ("match[]", "conf_edge_bucket")]),
+    ("/api/v1/label/v/values", [*WINDOW.items()]),
+    ("/api/v1/label/nonexistent/values", [*WINDOW.items()]),
+    ("/api/v1/series", [*WINDOW.items(), ("match[]", "conf_up")]),
+    (
+        "/api/v1/series",
+        [
+            *WINDOW.items(),
+            ("match[]", 'conf_temperature_celsius{job="api"}'),
+            ("match[]", "conf_up"),
+        ],
+    ),
+    ("/api/v1/series", [*WINDOW.items(), ("match[]", "conf_label_escape")]),
+    ("/api/v1/series", [*WINDOW.items(), ("match[]", '{job=~"w.*",__name__=~"conf_q.*"}')]),
+    ("/api/v1/series", [*WINDOW.items()]),
+    ("/api/v1/series", [*WINDOW.items(), ("match[]", "sum(conf_up)")]),
+    ("/api/v1/series", [*WINDOW.items(), ("match[]", '{job=""}')]),
+]
+
+
+def _normalise(data: object) -> object:
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        return sorted(sorted(d.items()) for d in data)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("path", "params"), METADATA, ids=[f"m{i:02d}" for i in range(len(METADATA))]
+)
+def test_same_metadata(path: str, params: list[tuple[str, str]], conformance_env: Env) -> None:
+    query = httpx.QueryParams(tuple(params))
+    ref = conformance_env.prometheus.client.get(path, params=query)
+    if conformance_env.tripod is None or prom_only():
+        assert ref.json()["status"] in ("success", "error")
+        return
+    got = conformance_env.tripod.client.get(path, params=query)
+    ref_body, got_body = ref.json(), got.json()
+    shown = (f"{path} {params}\n  prometheus {ref.status_code} {str(ref_body)[:300]}\n"
+             f"  tripod     {got.status_code} {str(got_body)[:300]}")  # fmt: skip
+    assert (got.status_code, got_body.get("status")) == (ref.status_code, ref_body["status"]), shown
+    if ref_body["status"] == "error":
+        assert got_body.get("errorType") == ref_body.get("errorType"), shown
+        return
+    assert _normalise(got_body.get("data")) == _normalise(ref_body["data"]), shown

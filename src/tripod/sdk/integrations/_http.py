@@ -35,6 +35,28 @@ _KNOWN_METHODS = frozenset(
 _ERROR = Status(StatusCode.ERROR)
 
 
+def _context_keys() -> tuple[str, str] | None:
+    """The context keys under which OpenTelemetry keeps the current span and the baggage.
+
+    Learnt once through the public API (each call on an empty context adds exactly one key), so
+    ``start`` can build the request's context in one dict instead of three copies
+    (``set_span_in_context`` + ``set_baggage``); None if that shape ever changes.
+    """
+    empty = otel_context.Context()
+    span_ctx = trace.set_span_in_context(trace.INVALID_SPAN, empty)
+    bag_ctx = baggage.set_baggage("k", "v", empty)
+    if len(span_ctx) != 1 or len(bag_ctx) != 1:
+        return None
+    [span_key] = span_ctx
+    [bag_key] = bag_ctx
+    if not isinstance(bag_ctx[bag_key], dict) or span_key == bag_key:
+        return None
+    return span_key, bag_key
+
+
+_KEYS = _context_keys()
+
+
 def normalize_method(method: str) -> str:
     """The semconv value of ``http.request.method``: a known method in upper case, or _OTHER."""
     if method in _KNOWN_METHODS:
@@ -109,9 +131,24 @@ class Recorder:
                 attrs["correlation_id"] = corr
                 span = factory.start(method, parent, attrs)
                 state.span = span
-                ctx = trace.set_span_in_context(span, parent)
-                # In baggage too, so downstream services see it even without our header.
-                ctx = baggage.set_baggage(tctx.BAGGAGE_KEY, corr, ctx)
+                # The correlation id goes in baggage too, so downstream services see it even
+                # without our header.
+                if _KEYS is not None:
+                    span_key, bag_key = _KEYS
+                    base = parent if parent is not None else otel_context.get_current()
+                    bag = base.get(bag_key)
+                    ctx = otel_context.Context(
+                        base,
+                        **{
+                            span_key: span,
+                            bag_key: {**bag, tctx.BAGGAGE_KEY: corr}
+                            if bag
+                            else {tctx.BAGGAGE_KEY: corr},
+                        },
+                    )
+                else:
+                    ctx = trace.set_span_in_context(span, parent)
+                    ctx = baggage.set_baggage(tctx.BAGGAGE_KEY, corr, ctx)
                 state.ctx_token = otel_context.attach(ctx)
         except Exception:
             self._internal_error()

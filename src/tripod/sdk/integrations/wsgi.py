@@ -2,9 +2,11 @@
 
 The route template is read from ``environ["tripod.route"]``. For Flask, ``instrument()`` adds a
 first ``before_request`` hook that puts ``request.url_rule.rule`` there (Flask has matched the
-URL by then; a 404 has no rule and is labelled ``__unmatched__``). Other WSGI frameworks can set
-the key themselves. The span and metrics end when the server closes the response iterable, so
-streamed bodies are timed and sized; the app's exceptions propagate unchanged.
+URL by then; a 404 has no rule and is labelled ``__unmatched__``; Flask clears
+``environ["werkzeug.request"]`` when the request ends, so the rule cannot be read afterwards).
+Other WSGI frameworks can set the key themselves. The span and metrics end when
+the server closes the response iterable, so streamed bodies are timed and sized; the app's
+exceptions propagate unchanged.
 """
 
 from __future__ import annotations
@@ -100,10 +102,8 @@ class TripodWSGIMiddleware:
         protocol = environ.get("SERVER_PROTOCOL", "")
         if protocol.startswith("HTTP/"):
             attrs["network.protocol.version"] = protocol[5:]
-        try:
-            request_size: int | None = int(environ.get("CONTENT_LENGTH") or "")
-        except ValueError:
-            request_size = None
+        length = environ.get("CONTENT_LENGTH")
+        request_size = int(length) if length and length.isdigit() else None
         state = rec.start(
             environ.get("REQUEST_METHOD", "GET"),
             path=path,
