@@ -39,9 +39,9 @@ pytest: setup
 
 test: setup lint pytest
 
+# Every figure in docs/benchmarks.md; each script prints its own (minutes, not seconds).
 bench: setup
-	$(PY) benchmarks/request_overhead.py
-	$(PY) benchmarks/exposition.py
+	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

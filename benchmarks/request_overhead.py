@@ -68,6 +68,14 @@ def flask_app() -> Flask:
     return app
 
 
+def plain_wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """The same route as a bare WSGI callable (no framework): it names its route template in the
+    environ for both stacks, as a framework would."""
+    environ["tripod.route"] = environ["bench.route"] = "/items/{item_id}"
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+    return [b"ok"]
+
+
 # --- the usual stack ---------------------------------------------------------------------------
 
 usual_registry = prometheus_client.CollectorRegistry()
@@ -286,6 +294,17 @@ def main() -> None:
         args.rounds,
     )
     report("WSGI (Flask)", wsgi)
+    plain = measure(
+        {
+            "bare": wsgi_runner(plain_wsgi_app, n),
+            "tripod": wsgi_runner(tripod.instrument(plain_wsgi_app), n),
+            "usual": wsgi_runner(
+                OtelWSGI(PromWSGI(plain_wsgi_app), tracer_provider=usual_provider), n
+            ),
+        },
+        args.rounds,
+    )
+    report("WSGI (plain callable, no framework)", plain)
     print(f"floor: one OpenTelemetry SDK span (start+end, batch processor) {span_floor(n):.1f} µs")
     print(f"tripod's server span (start+end, bounded queue) {server_span_cost(n):.1f} µs")
     tripod.shutdown()

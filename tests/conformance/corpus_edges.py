@@ -10,7 +10,6 @@ from __future__ import annotations
 from tests.conformance.case import EB, T0, C, Case, E, H, Q, R, S, T, W
 
 # Known differences, each with its specific reason (listed in docs/conformance.md).
-XF_AVG_OVER_TIME = "avg_over_time rounding: Prometheus 2.42 takes an incremental mean (mean += v/n - mean/n), so the mean of 4,4,5,5,... can come out as 4.499999999999999 where tripod's sum/count gives 4.5; within 1e-9, but round() (4 vs 5) and == 4.5 then differ"
 XF_PREDICT_LINEAR_AT = "Prometheus 2.42 bug, not emulated: predict_linear is an @-unsafe function, so its @-pinned matrix argument is pre-evaluated as a step-invariant matrix for the first step only; in a range query Prometheus then answers only the first ~range/step points, drifting after the first few (12.96, 13.00, 13.04, 11.89, 17.06, -0.87 ...), where tripod extrapolates the same fit at every step (12.96, 13.00, 13.04, 13.08 ...); instant queries agree"
 
 # fmt: off
@@ -168,8 +167,8 @@ EDGES: list[Case] = [
     C(f"{W} % {W}"),
     C(f"{T} % Inf"),
     C(f"{T} % 0"),
-    C(f"round(avg_over_time({Q}[5m]))", xfail=XF_AVG_OVER_TIME),
-    C(f"avg_over_time({Q}[5m]) == bool 4.5", xfail=XF_AVG_OVER_TIME),
+    C(f"round(avg_over_time({Q}[5m]))"),
+    C(f"avg_over_time({Q}[5m]) == bool 4.5"),
     C(f"round(avg by (job) ({Q}))"),
     C(f"avg without (queue) ({Q}) == bool 4.5"),
     C(f"round(avg by (queue) (avg_over_time({Q}[10m])))"),

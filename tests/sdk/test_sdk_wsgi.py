@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from flask import Flask, Response, abort, stream_with_context
+from opentelemetry import baggage, trace
+from opentelemetry import context as otel_context
 from prometheus_client.parser import text_string_to_metric_families
 
 import tripod
@@ -146,3 +148,29 @@ def test_plain_wsgi_callable_is_wrapped() -> None:
     assert ("X-Correlation-ID", "r-1") in headers
     [span] = cap.spans()
     assert span.name == "GET /hello/{name}"
+
+
+def test_handler_sees_server_span_and_baggage_with_correlation_id() -> None:
+    cap = Captured(access_log=False)
+    app = make_app()
+    seen: dict[str, Any] = {}
+
+    @app.get("/ctx")
+    def ctx() -> str:
+        seen["baggage"] = dict(baggage.get_all())
+        seen["span"] = trace.get_current_span()
+        return "ok"
+
+    tripod.instrument(app)
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    headers = {"traceparent": parent, "baggage": "tenant=acme", "X-Correlation-ID": "c-9"}
+    before = otel_context.get_current()
+    assert app.test_client().get("/ctx", headers=headers).text == "ok"
+    assert otel_context.get_current() == before  # the request's context was left
+    assert seen["baggage"] == {"tenant": "acme", "correlation_id": "c-9"}
+    [span] = cap.spans()
+    assert seen["span"].get_span_context() == span.context
+    assert format(span.context.trace_id, "032x") == "0af7651916cd43dd8448eb211c80319c"
+    assert span.parent is not None
+    assert format(span.parent.span_id, "016x") == "b7ad6b7169203331"
+    assert span.name == "GET /ctx"

@@ -133,19 +133,11 @@ class Recorder:
                 state.span = span
                 # The correlation id goes in baggage too, so downstream services see it even
                 # without our header.
-                if _KEYS is not None:
-                    span_key, bag_key = _KEYS
-                    base = parent if parent is not None else otel_context.get_current()
-                    bag = base.get(bag_key)
-                    ctx = otel_context.Context(
-                        base,
-                        **{
-                            span_key: span,
-                            bag_key: {**bag, tctx.BAGGAGE_KEY: corr}
-                            if bag
-                            else {tctx.BAGGAGE_KEY: corr},
-                        },
-                    )
+                base = parent if parent is not None else otel_context.get_current()
+                bag = base.get(_KEYS[1]) if _KEYS is not None else ()
+                if _KEYS is not None and (bag is None or isinstance(bag, dict)):
+                    entries = {**bag, tctx.BAGGAGE_KEY: corr} if bag else {tctx.BAGGAGE_KEY: corr}
+                    ctx = otel_context.Context({**base, _KEYS[0]: span, _KEYS[1]: entries})
                 else:
                     ctx = trace.set_span_in_context(span, parent)
                     ctx = baggage.set_baggage(tctx.BAGGAGE_KEY, corr, ctx)

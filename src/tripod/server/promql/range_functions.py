@@ -149,26 +149,6 @@ def _sum(a: RangeArgs) -> tuple[F64, Mask]:
     return _window_sum(a, a.vs), a.n > 0
 
 
-def _avg(a: RangeArgs) -> tuple[F64, Mask]:
-    if np.isfinite(a.vs).all():
-        with np.errstate(all="ignore"):
-            return _window_sum(a, a.vs) / np.maximum(a.n, 1), a.n > 0
-
-    def one(ts: I64, vs: F64, t: int) -> float:
-        mean, count = 0.0, 0.0
-        for v in vs.tolist():
-            count += 1
-            if math.isinf(mean) and (
-                (math.isinf(v) and (mean > 0) == (v > 0))
-                or (not math.isinf(v) and not math.isnan(v))
-            ):
-                continue
-            mean += v / count - mean / count
-        return mean
-
-    return a.loop(one)
-
-
 def _sparse_reduce(a: RangeArgs, fn: Callable[[F64, F64], F64]) -> tuple[F64, Mask]:
     """Range min/max over arbitrary windows with a sparse table (NaN-ignoring fmin/fmax, which
     matches Prometheus: NaN only when every sample is NaN)."""
@@ -289,7 +269,7 @@ RANGE_FUNCTIONS: dict[str, Callable[[RangeArgs], tuple[F64, Mask]]] = {
     "holt_winters": window_scan.holt_winters,
     "count_over_time": _count,
     "sum_over_time": _sum,
-    "avg_over_time": _avg,
+    "avg_over_time": window_scan.average,
     "min_over_time": _min,
     "max_over_time": _max,
     "stddev_over_time": lambda a: window_scan.variance(a, sqrt=True),

@@ -20,7 +20,7 @@ from tripod.server.promql.values import F64, I64, Mask
 if TYPE_CHECKING:
     from tripod.server.promql.range_functions import RangeArgs
 
-__all__ = ["deriv", "holt_winters", "predict_linear", "variance"]
+__all__ = ["average", "deriv", "holt_winters", "predict_linear", "variance"]
 
 
 def _positions(a: RangeArgs, start: int = 0) -> Iterator[tuple[int, F64, I64, Mask]]:
@@ -70,6 +70,24 @@ def _regression(a: RangeArgs, intercept_ms: I64) -> tuple[F64, F64]:
     slope = np.where(const_y, np.where(inf_const, np.nan, 0.0), slope)
     intercept = np.where(const_y, np.where(inf_const, np.nan, first), intercept)
     return slope, intercept
+
+
+def average(a: RangeArgs) -> tuple[F64, Mask]:
+    """avg_over_time as Prometheus 2.42 computes it: the incremental mean ``v/n - mean/n``
+    Kahan-added to the mean (not sum/count, which rounds differently: 4.5 against
+    4.499999999999999), an infinite mean kept unless the opposite infinity or NaN comes."""
+    shape = a.lo.shape
+    mean, c, count = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    for _, v, _, valid in _positions(a):
+        count = count + valid
+        keep_inf = np.isinf(mean) & (
+            (np.isinf(v) & ((mean > 0) == (v > 0))) | (~np.isinf(v) & ~np.isnan(v))
+        )
+        n = np.where(valid, count, 1.0)
+        with np.errstate(all="ignore"):
+            mean, c = _kahan_inc(v / n - mean / n, mean, c, valid & ~keep_inf)
+    with np.errstate(all="ignore"):
+        return np.where(np.isinf(mean), mean, mean + c), a.n > 0
 
 
 def deriv(a: RangeArgs) -> tuple[F64, Mask]:

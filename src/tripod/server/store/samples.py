@@ -354,33 +354,11 @@ class DuckSampleStore:
         return [int(s) for s in arr[ok]]
 
     def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
-        sids = self._in_range(self._candidates(matchers), start_ms, end_ms)
-        if not sids:
-            return []
-        wanted = {"sid": np.array(sids, dtype=np.int32)}
-        cols = self.db.query_numpy(
-            "SELECT s.sid, s.ts, s.v, s.kind FROM samples s SEMI JOIN wanted w ON s.sid = w.sid "
-            "WHERE s.ts BETWEEN ? AND ? ORDER BY s.sid, s.ts",
-            [start_ms, end_ms],
-            self.limits.query_timeout_s,
-            scans={"wanted": wanted},
-        )
-        got_sid = np.asarray(cols["sid"], dtype=np.int64)
-        stamps = np.asarray(cols["ts"], dtype=np.int64)
-        values = np.ma.getdata(cols["v"]).astype(np.float64, copy=True)
-        kinds = np.asarray(cols["kind"], dtype=np.uint8)
-        values[kinds == 1] = np.nan
-        values[kinds == 2] = STALE_NAN
-        out: list[SeriesData] = []
-        if len(got_sid) == 0:
-            return out
-        bounds = np.flatnonzero(np.diff(got_sid)) + 1
-        starts = np.concatenate(([0], bounds))
-        ends = np.concatenate((bounds, [len(got_sid)]))
-        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-            sid = int(got_sid[a])
-            out.append(SeriesData(dict(self._labels[sid]), stamps[a:b].copy(), values[a:b].copy()))
-        return out
+        labels, stamps, values, starts, ends = self.select_flat(matchers, start_ms, end_ms)
+        return [
+            SeriesData(dict(lbls), stamps[a:b].copy(), values[a:b].copy())
+            for lbls, a, b in zip(labels, starts.tolist(), ends.tolist(), strict=True)
+        ]
 
     def select_flat(
         self, matchers: Sequence[Matcher], start_ms: int, end_ms: int
