@@ -150,9 +150,7 @@ def _check_headers(request: Request) -> None:
 
 
 def routes(ctx: ServerContext) -> list[BaseRoute]:
-    """Prometheus ingest's routes: ``POST /api/v1/write`` bound to ``ctx``'s store and limits,
-    and the scraper's ``GET /api/v1/targets`` (served from here so the app needs one include)."""
-    from tripod.server.ingest import _scrape_api
+    """Prometheus ingest's routes: ``POST /api/v1/write`` bound to ``ctx``'s store and limits,"""
 
     cache = label_cache(ctx)
     warned_until = [0.0]
@@ -178,4 +176,4 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             _log.warning("remote write refused (400): %s", reason)
         return PlainTextResponse(reason + "\n", status_code=status)
 
-    return [Route("/api/v1/write", write, methods=["POST"]), *_scrape_api.routes(ctx)]
+    return [Route("/api/v1/write", write, methods=["POST"])]
