@@ -1,4 +1,4 @@
-"""Per-request cost: bare app vs tripod vs the usual stack, ASGI (Starlette) and WSGI (Flask).
+"""Per-request cost: bare app vs tripod vs the usual stack: ASGI (Starlette), WSGI (Flask, plain).
 
 Run: ``.venv/bin/python benchmarks/request_overhead.py [--requests N] [--rounds R]``
 
@@ -9,7 +9,8 @@ RED metrics, JSON access log). The usual stack = OpenTelemetry's ASGI/WSGI middl
 SDK and a BatchSpanProcessor + a prometheus_client middleware written here + a structlog JSON
 access log. Rounds are interleaved; the figure per variant is its median round. Time is the
 process's CPU time (``time.process_time``, all threads, so the export workers count too), which
-other processes on a shared machine disturb far less than wall-clock time.
+other processes on a shared machine disturb far less than wall-clock time. The plain WSGI
+callable (no framework) separates the middleware's own cost from what running around Flask adds.
 """
 
 from __future__ import annotations
