@@ -101,3 +101,35 @@ def test_shutdown_is_bounded_and_aborts_a_hanging_export(drops: Drops) -> None:
     assert drops.counts["traces"] == 500
     queue.put(1)  # after shutdown: dropped, counted, no error
     assert drops.counts["traces"] == 501
+
+
+class _CountingEvent(threading.Event):
+    """An Event that counts how often the worker waits on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits = 0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits += 1
+        return super().wait(timeout)
+
+
+def test_idle_worker_after_a_failure_does_not_spin(drops: Drops) -> None:
+    # Regression: once the retry time had passed with nothing queued, the worker waited with a
+    # zero timeout in a loop, burning a core in an idle app whose collector was down.
+    queue: BoundedQueue[int] = BoundedQueue(
+        "traces", lambda batch: False, lambda: None, drops, max_size=10, batch_size=5,
+        interval=0.2,
+    )  # fmt: skip
+    try:
+        queue.put(1)
+        assert queue.force_flush(5) is True  # shipped once, failed, dropped and counted
+        assert drops.counts["traces"] == 1
+        counting = _CountingEvent()
+        queue._wake = counting  # the worker reads the attribute on every turn
+        time.sleep(2.5)  # past the 1 s back-off, then idle with an empty queue
+        # One wait per interval (about a dozen here); the spinning worker made millions.
+        assert counting.waits < 100, counting.waits
+    finally:
+        queue.shutdown(1)

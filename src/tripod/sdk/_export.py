@@ -132,7 +132,11 @@ class BoundedQueue(Generic[T]):
         while not self._stopping:
             wait = self._interval
             if self._failures:
-                wait = max(0.0, self._retry_at - time.monotonic())
+                # Back off until the retry time; once it has passed, an empty queue waits for
+                # the next interval (or a full batch) instead of spinning on a zero timeout.
+                wait = self._retry_at - time.monotonic()
+                if wait <= 0:
+                    wait = 0.0 if self._queue else self._interval
             self._wake.wait(wait)
             self._wake.clear()
             if self._stopping:
