@@ -190,6 +190,18 @@ def test_a_query_past_its_time_bound_is_interrupted(db: Database) -> None:
     assert db.query("SELECT 1", [], 5) == [(1,)]  # the database is still usable
 
 
+def test_a_query_is_interrupted_even_when_its_bound_passes_before_it_starts(
+    db: Database,
+) -> None:
+    # Regression: one interrupt landing before DuckDB started the query was lost, and the
+    # query then ran unbounded (seen under load with a 50 ms bound).
+    from tripod.server.store.db import QueryTimeoutError
+
+    for _ in range(5):
+        with pytest.raises(QueryTimeoutError):
+            db.query("SELECT count(*) FROM range(1000000) a, range(1000000) b", [], 0.0)
+
+
 def test_readers_do_not_block_writers(db: Database) -> None:
     """A query still running does not hold up an append (separate cursors, MVCC)."""
     import threading

@@ -86,6 +86,20 @@ class _Gate:
                 self._cond.notify_all()
 
 
+def _interrupt_after(
+    cur: duckdb.DuckDBPyConnection, timeout_s: float, done: threading.Event
+) -> None:
+    """Interrupt ``cur`` once ``timeout_s`` has passed, and again every 50 ms until its query
+    is over: a single interrupt is lost if it lands before the query has started (a loaded
+    machine can delay the start past a short bound), and the query would then run unbounded."""
+    if done.wait(timeout_s):
+        return
+    while not done.is_set():
+        with contextlib.suppress(duckdb.Error):
+            cur.interrupt()
+        done.wait(0.05)
+
+
 class Database:
     """The DuckDB connection, the writers' lock, and per-query cursors for readers.
 
@@ -128,16 +142,19 @@ class Database:
             cur = self.con.cursor()
             for name, value in (scans or {}).items():
                 cur.register(name, value)
-            timer = threading.Timer(timeout_s, cur.interrupt)
-            timer.daemon = True
-            timer.start()
+            done = threading.Event()
+            watchdog = threading.Thread(
+                target=_interrupt_after, args=(cur, timeout_s, done), daemon=True
+            )
+            watchdog.start()
             try:
                 yield cur
             except duckdb.InterruptException as exc:
                 msg = f"query ran longer than {timeout_s:g}s and was stopped; narrow the time range"
                 raise QueryTimeoutError(msg) from exc
             finally:
-                timer.cancel()
+                done.set()
+                watchdog.join()
                 cur.close()
 
     def query(
