@@ -12,7 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers.procs import Proc, start_prometheus, start_tripod_serve
-from tests.server.test_scrape_e2e import ExpositionServer, read_store, self_metric, wait_for
+from tests.helpers.scrape import ExpositionServer, read_store, self_metric, wait_for
 from tripod.server.store.model import is_stale
 
 pytestmark = [pytest.mark.e2e, pytest.mark.prometheus]

@@ -4,26 +4,20 @@ file-SD targets that go away. What was stored is read back from the stopped serv
 
 from __future__ import annotations
 
-import contextlib
-import http.server
 import json
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers.procs import Proc, free_port, start_tripod_serve
+from tests.helpers.scrape import ExpositionServer, read_store, self_metric, wait_for
 from tripod.server.ingest.scrape import ACCEPT
-from tripod.server.store.db import Database
-from tripod.server.store.model import Matcher, is_stale
-from tripod.server.store.samples import DuckSampleStore
+from tripod.server.store.model import is_stale
 
 pytestmark = pytest.mark.e2e
 
@@ -66,47 +60,6 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_
 """
 
 
-class ExpositionServer:
-    """Serves ``body`` (or ``body(request_number)``) on /metrics from a thread; counts
-    requests and remembers their Accept headers."""
-
-    def __init__(self, body: str | Callable[[int], str], delay_s: float = 0.0) -> None:
-        self.body = body
-        self.delay_s = delay_s
-        self.requests = 0
-        self.accept: list[str] = []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.requests += 1
-                outer.accept.append(self.headers.get("Accept", ""))
-                if outer.delay_s:
-                    time.sleep(outer.delay_s)
-                body = outer.body if isinstance(outer.body, str) else outer.body(outer.requests)
-                payload = body.encode()
-                with contextlib.suppress(OSError):  # a scraper that timed out has hung up
-                    self.send_response(200)
-                    self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.address = f"127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        if self.thread.is_alive():
-            self.server.shutdown()
-            self.server.server_close()
-
-
 @pytest.fixture
 def exposition_servers() -> Iterator[Callable[..., ExpositionServer]]:
     made: list[ExpositionServer] = []
@@ -118,39 +71,6 @@ def exposition_servers() -> Iterator[Callable[..., ExpositionServer]]:
     yield make
     for server in made:
         server.stop()
-
-
-def wait_for(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
-
-
-def self_metric(proc: Proc, name: str, **labels: str) -> float:
-    """A sample of tripod's own /metrics (0 when absent)."""
-    text = httpx.get(proc.url + "/metrics", timeout=5).text
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return float(sample.value)
-    return 0.0
-
-
-def read_store(data_dir: Path) -> tuple[dict[str, list], dict[str, list[dict[str, str]]]]:  # type: ignore[type-arg]
-    """Every series of a stopped server's store, by metric name, and its metadata."""
-    db = Database(data_dir)
-    try:
-        store = DuckSampleStore(db)
-        series = store.select([Matcher("__name__", "=~", ".+")], 0, 2**62)
-        by_name: dict[str, list] = {}  # type: ignore[type-arg]
-        for s in series:
-            by_name.setdefault(s.labels["__name__"], []).append(s)
-        return by_name, store.metadata()
-    finally:
-        db.close()
 
 
 def real(values: Any) -> list[float]:
