@@ -182,6 +182,20 @@ class Database:
         with self._cursor(timeout_s, scans) as cur:
             return dict(cur.execute(sql, list(params)).fetchnumpy())
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The writer connection inside one transaction: committed when the block ends (before
+        the caller acknowledges anything), rolled back if it raises. Takes :attr:`write_lock`."""
+        with self.write_lock:
+            con = self.con
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
     def free_fraction(self) -> float:
         """The share of the file's blocks that are free (reused by DuckDB, never returned)."""
         with self.write_lock:

@@ -79,14 +79,8 @@ class LogStore:
                 )
                 for name in LOG_COLUMNS
             }
-            con = self.db.con
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with self.db.transaction() as con:
                 con.execute(f"INSERT INTO logs SELECT {', '.join(LOG_COLUMNS)} FROM batch")  # noqa: S608  (fixed column names; values are parameters)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
             self._next_seq = first + n
         return n
 

@@ -194,16 +194,10 @@ class DuckSampleStore:
                 "v": np.where(kinds == 0, values, 0.0),
                 "kind": kinds,
             }
-            con = self.db.con
-            con.execute("BEGIN TRANSACTION")
-            try:
+            with self.db.transaction() as con:
                 self._insert_new_series()
                 if len(sids):
                     con.execute("INSERT INTO samples SELECT * FROM batch")
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
             self._persisted = len(self._labels)
             if len(sids):
                 self._advance(sids, stamps, values)
@@ -311,18 +305,9 @@ class DuckSampleStore:
         entry = {"type": type_, "help": help_, "unit": unit}
         if self._meta.get(metric) == entry:
             return
-        with self.db.write_lock:
-            con = self.db.con
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute("DELETE FROM metadata WHERE metric = ?", [metric])
-                con.execute(
-                    "INSERT INTO metadata VALUES (?, ?, ?, ?)", [metric, type_, help_, unit]
-                )
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        with self.db.transaction() as con:
+            con.execute("DELETE FROM metadata WHERE metric = ?", [metric])
+            con.execute("INSERT INTO metadata VALUES (?, ?, ?, ?)", [metric, type_, help_, unit])
             self._meta[metric] = entry
 
     # --- reading --------------------------------------------------------------------------

@@ -99,15 +99,8 @@ class SpanStore:
             name: np.array(columns[name], dtype=np.int64 if name in _INT_COLUMNS else object)
             for name in SPAN_COLUMNS
         }
-        with self.db.write_lock:
-            con = self.db.con
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute(f"INSERT INTO spans SELECT {', '.join(SPAN_COLUMNS)} FROM batch")  # noqa: S608  (fixed column names; values are parameters)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        with self.db.transaction() as con:
+            con.execute(f"INSERT INTO spans SELECT {', '.join(SPAN_COLUMNS)} FROM batch")  # noqa: S608  (fixed column names; values are parameters)
         return n
 
     def trace(self, trace_id: str) -> list[dict[str, Any]]:
