@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.helpers.procs import start_tripod_serve
 
-from tripod.server.context import Limits, ServerConfig, ServerContext
+from tripod.server.config import Limits, ServerConfig
+from tripod.server.deps import ServerContext
 from tripod.server.ingest._prom_remote import LabelCache, decode_write_request, decompress
 from tripod.server.ingest._prompb import WriteRequest
 from tripod.server.ingest._scrape_store import TargetWriter
@@ -162,6 +163,7 @@ def scrape_rate(series: int, scrapes: int) -> tuple[float, float]:
         store = DuckSampleStore(db, Limits(max_series_per_metric=10**7), 0.0)
         ctx = ServerContext(
             config=ServerConfig(data_dir=Path(tmp)),
+            db=db,
             samples=store,
             spans=None,
             logs=None,

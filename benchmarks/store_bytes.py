@@ -22,7 +22,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-from tripod.server.context import ServerConfig  # noqa: E402
+from tripod.server.config import ServerConfig  # noqa: E402
 from tripod.server.store.open import open_context  # noqa: E402
 
 SERIES = 2_000
@@ -33,7 +33,7 @@ T0 = 1_700_000_000_000
 def _file_size(ctx: object) -> int:
     """Bytes of used blocks after a checkpoint (free blocks are reused, and a compaction by
     retention returns them to the disk: benchmarks count what the data occupies)."""
-    db = ctx.samples.db  # type: ignore[attr-defined]
+    db = ctx.db
     with db.write_lock:
         db.con.execute("CHECKPOINT")
         row = db.con.execute(
@@ -99,7 +99,7 @@ def spans_and_logs(tmp: Path, n: int = 200_000) -> tuple[float, float]:
             logs_to_columns(logs_req, ctx.config.limits, AppendResult(), time.time_ns())
         )
     end = _file_size(ctx)
-    ctx.samples.db.close()  # type: ignore[attr-defined]
+    ctx.db.close()
     return (mid - base) / n, (end - mid) / n
 
 

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 from tests.helpers.procs import free_port  # noqa: E402
 
-from tripod.server.context import ServerConfig  # noqa: E402
+from tripod.server.config import ServerConfig  # noqa: E402
 from tripod.server.store.open import open_context  # noqa: E402
 
 DAY_NS = 86_400 * 10**9
@@ -84,9 +84,9 @@ def fill(data: Path, n: int) -> list[str]:
             "span_id": [""] * m, "attributes": [f'{{"logger":"app.{i % 11}"}}' for i in idx],
             "resource": ["{}"] * m, "scope": ["{}"] * m,
         })  # fmt: skip
-    with ctx.samples.db.write_lock:  # type: ignore[attr-defined]
-        ctx.samples.db.con.execute("CHECKPOINT")  # type: ignore[attr-defined]
-    ctx.samples.db.close()  # type: ignore[attr-defined]
+    with ctx.db.write_lock:
+        ctx.db.con.execute("CHECKPOINT")
+    ctx.db.close()
     return traces
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tripod.server.context import Limits
+from tripod.server.config import Limits
 from tripod.server.store.db import Database
 from tripod.server.store.samples import DuckSampleStore
 

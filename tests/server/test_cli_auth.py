@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.helpers.procs import free_port, start_tripod_serve
-from tripod.server.cli import parse_duration, parse_size
+from tripod.server.config import parse_duration, parse_size
 
 
 def serve(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

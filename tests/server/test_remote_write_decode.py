@@ -8,7 +8,7 @@ import struct
 import cramjam
 import pytest
 
-from tripod.server.context import Limits
+from tripod.server.config import Limits
 from tripod.server.ingest._prom_remote import (
     MAX_AHEAD_MS,
     LabelCache,

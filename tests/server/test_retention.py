@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from tests.helpers.procs import start_tripod_serve
-from tripod.server.context import ServerConfig, ServerContext
+from tripod.server.config import ServerConfig
+from tripod.server.deps import ServerContext
 from tripod.server.store.model import Matcher
 from tripod.server.store.open import open_context
 from tripod.server.store.retention import apply_retention
@@ -26,7 +27,7 @@ DAY_MS = 86_400_000
 def ctx(tmp_path: Path) -> Iterator[ServerContext]:
     context = open_context(ServerConfig(data_dir=tmp_path / "data", retention_time_s=0))
     yield context
-    context.samples.db.close()  # type: ignore[attr-defined]
+    context.db.close()
 
 
 def fill(ctx: ServerContext, now_ms: int, days: int = 6) -> None:
@@ -65,7 +66,7 @@ def _logs(start_ns: int, n: int) -> dict[str, list[Any]]:
 
 
 def counts(ctx: ServerContext) -> tuple[int, int, int]:
-    db = ctx.samples.db  # type: ignore[attr-defined]
+    db = ctx.db
     found = [
         db.query(f"SELECT count(*) FROM {t}", [], 10)[0][0] for t in ("samples", "spans", "logs")
     ]
@@ -77,14 +78,14 @@ def test_age_retention_deletes_old_data_of_every_signal_and_shrinks_the_file(
 ) -> None:
     now_ms = int(time.time() * 1000)
     fill(ctx, now_ms)
-    before = ctx.samples.db.size_bytes()  # type: ignore[attr-defined]
+    before = ctx.db.size_bytes()
     assert counts(ctx) == (600_000, 12_000, 12_000)
     ctx.config = dataclasses.replace(ctx.config, retention_time_s=2.5 * 86400)
     report = apply_retention(ctx, now_s=now_ms / 1000)
     assert counts(ctx) == (200_000, 4000, 4000)
     assert report.compacted
     assert report.size_after < before * 0.75
-    assert ctx.samples.db.size_bytes() == report.size_after  # type: ignore[attr-defined]
+    assert ctx.db.size_bytes() == report.size_after
     [series] = ctx.samples.select([Matcher("i", "=", "7")], 0, now_ms)
     assert series.timestamps[0] >= now_ms - 2.5 * DAY_MS
     # the in-memory bounds follow: the series has no samples in the deleted range any more
@@ -94,9 +95,9 @@ def test_age_retention_deletes_old_data_of_every_signal_and_shrinks_the_file(
 def test_size_retention_drops_oldest_data_until_under_the_limit(ctx: ServerContext) -> None:
     now_ms = int(time.time() * 1000)
     fill(ctx, now_ms)
-    with ctx.samples.db.write_lock:  # type: ignore[attr-defined]
-        ctx.samples.db.con.execute("CHECKPOINT")  # type: ignore[attr-defined]
-    size = ctx.samples.db.size_bytes()  # type: ignore[attr-defined]
+    with ctx.db.write_lock:
+        ctx.db.con.execute("CHECKPOINT")
+    size = ctx.db.size_bytes()
     ctx.config = dataclasses.replace(ctx.config, retention_size_bytes=size // 2)
     report = apply_retention(ctx, now_s=now_ms / 1000)
     assert report.size_after <= size // 2

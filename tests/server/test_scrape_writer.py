@@ -3,32 +3,61 @@ staleness), and the scrape manager run in-process."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 from prometheus_client import CollectorRegistry
 
-from tripod.server.context import ServerConfig, ServerContext
+from tripod.server.config import Limits, ServerConfig
+from tripod.server.deps import ServerContext
 from tripod.server.ingest._scrape_store import TargetWriter, merge_target_labels
 from tripod.server.ingest._scrape_targets import targets_for
 from tripod.server.ingest.scrape import validate_scrape_configs
-from tripod.server.store.model import AppendResult, Sample, is_stale
+from tripod.server.store.db import Database
+from tripod.server.store.logs import DuckLogStore
+from tripod.server.store.model import AppendResult, LabelError, Sample, is_stale
+from tripod.server.store.spans import DuckSpanStore
 
 T0 = 1_700_000_000_000
 
 
 class ListStore:
-    """The smallest SampleStore a writer needs: appends land in a list."""
+    """The smallest sample store a writer needs: series refs in a list, appends in a list.
+    Label values longer than ``max_value`` are refused as the real store refuses them."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_value: int = 4096) -> None:
         self.samples: list[Sample] = []
+        self.series: list[dict[str, str]] = []
         self.meta: dict[str, tuple[str, str, str]] = {}
+        self.max_value = max_value
 
     def append(self, samples: Iterable[Sample]) -> AppendResult:
         batch = list(samples)
         self.samples.extend(batch)
         return AppendResult(accepted=len(batch))
+
+    def ref(self, labels: Mapping[str, str]) -> int:
+        if any(len(v) > self.max_value for k, v in labels.items() if k != "__name__"):
+            raise LabelError("label_value_too_long", "label value too long")
+        clean = {k: v for k, v in labels.items() if v}
+        if clean not in self.series:
+            self.series.append(clean)
+        return self.series.index(clean)
+
+    def append_refs(
+        self,
+        sids: npt.NDArray[np.int64],
+        stamps: npt.NDArray[np.int64],
+        values: npt.NDArray[np.float64],
+        result: AppendResult | None = None,
+    ) -> AppendResult:
+        return self.append(
+            Sample(self.series[int(s)], int(t), float(v))
+            for s, t, v in zip(sids, stamps, values, strict=True)
+        )
 
     def set_metadata(self, metric: str, type_: str, help_: str, unit: str = "") -> None:
         self.meta[metric] = (type_, help_, unit)
@@ -39,15 +68,23 @@ class ListStore:
         }
 
 
-def _writer(tmp_path: Path, **job: object) -> tuple[TargetWriter, ListStore]:
-    store = ListStore()
-    ctx = ServerContext(
-        config=ServerConfig(data_dir=tmp_path),
-        samples=store,  # type: ignore[arg-type]
-        spans=None,
-        logs=None,
+def _context(
+    db: Database, tmp_path: Path, store: ListStore, config: ServerConfig | None = None
+) -> ServerContext:
+    """A context whose sample store is ``store`` (the writer touches nothing else)."""
+    return ServerContext(
+        config=config or ServerConfig(data_dir=tmp_path),
+        db=db,
+        samples=store,  # type: ignore[arg-type]  # a writer-side double: no reads
+        spans=DuckSpanStore(db, Limits()),
+        logs=DuckLogStore(db, Limits()),
         registry=CollectorRegistry(),
     )
+
+
+def _writer(db: Database, tmp_path: Path, **job: object) -> tuple[TargetWriter, ListStore]:
+    store = ListStore()
+    ctx = _context(db, tmp_path, store)
     (cfg,) = validate_scrape_configs(
         [{"job_name": "app", "static_configs": [{"targets": ["h:1"]}], **job}]
     )
@@ -75,8 +112,8 @@ def test_merge_honor_labels_false_keeps_exposed_as_exported() -> None:
     assert honored["instance"] == "h:1"
 
 
-def test_samples_get_target_labels_and_report_series(tmp_path: Path) -> None:
-    writer, store = _writer(tmp_path)
+def test_samples_get_target_labels_and_report_series(db: Database, tmp_path: Path) -> None:
+    writer, store = _writer(db, tmp_path)
     body = (
         "# TYPE reqs_total counter\n# HELP reqs_total Requests.\n"
         'reqs_total{code="200"} 7\ntemp 1.5\n'
@@ -96,8 +133,8 @@ def test_samples_get_target_labels_and_report_series(tmp_path: Path) -> None:
     assert store.meta["reqs_total"] == ("counter", "Requests.", "")
 
 
-def test_disappearing_series_get_a_stale_marker(tmp_path: Path) -> None:
-    writer, store = _writer(tmp_path)
+def test_disappearing_series_get_a_stale_marker(db: Database, tmp_path: Path) -> None:
+    writer, store = _writer(db, tmp_path)
     writer.success("a 1\nb 2\n", openmetrics=False, scrape_ms=T0, duration_s=0.1)
     writer.success("a 3\nc 4\n", openmetrics=False, scrape_ms=T0 + 1000, duration_s=0.1)
     second = store.at(T0 + 1000)
@@ -106,8 +143,8 @@ def test_disappearing_series_get_a_stale_marker(tmp_path: Path) -> None:
     assert second[_key(__name__="scrape_series_added", job="app", instance="h:1")] == 1
 
 
-def test_failed_scrape_writes_up_zero_and_stale_markers(tmp_path: Path) -> None:
-    writer, store = _writer(tmp_path)
+def test_failed_scrape_writes_up_zero_and_stale_markers(db: Database, tmp_path: Path) -> None:
+    writer, store = _writer(db, tmp_path)
     writer.success("a 1\n", openmetrics=False, scrape_ms=T0, duration_s=0.1)
     writer.failure("connection refused", scrape_ms=T0 + 1000, duration_s=0.01)
     got = store.at(T0 + 1000)
@@ -117,16 +154,16 @@ def test_failed_scrape_writes_up_zero_and_stale_markers(tmp_path: Path) -> None:
     assert _key(__name__="a", job="app", instance="h:1") not in store.at(T0 + 2000)  # once
 
 
-def test_unparseable_body_is_a_failed_scrape(tmp_path: Path) -> None:
-    writer, store = _writer(tmp_path)
+def test_unparseable_body_is_a_failed_scrape(db: Database, tmp_path: Path) -> None:
+    writer, store = _writer(db, tmp_path)
     result = writer.success("a{ 1\n", openmetrics=False, scrape_ms=T0, duration_s=0.1)
     assert not result.up
     assert "line 1" in result.error
     assert store.at(T0)[_key(__name__="up", job="app", instance="h:1")] == 0
 
 
-def test_end_marks_everything_stale_including_up(tmp_path: Path) -> None:
-    writer, store = _writer(tmp_path)
+def test_end_marks_everything_stale_including_up(db: Database, tmp_path: Path) -> None:
+    writer, store = _writer(db, tmp_path)
     writer.success("a 1\n", openmetrics=False, scrape_ms=T0, duration_s=0.1)
     writer.end(T0 + 500)
     got = store.at(T0 + 500)
@@ -136,9 +173,9 @@ def test_end_marks_everything_stale_including_up(tmp_path: Path) -> None:
     assert store.at(T0 + 1000) == {}  # an ended target writes nothing more
 
 
-def test_metric_relabel_drops_and_rewrites(tmp_path: Path) -> None:
+def test_metric_relabel_drops_and_rewrites(db: Database, tmp_path: Path) -> None:
     writer, store = _writer(
-        tmp_path,
+        db, tmp_path,
         metric_relabel_configs=[
             {"action": "drop", "source_labels": ["__name__"], "regex": "go_.*"},
             {"source_labels": ["path"], "regex": "/user/\\d+", "target_label": "path",
@@ -158,23 +195,23 @@ def test_metric_relabel_drops_and_rewrites(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("honor", [True, False])
-def test_honor_timestamps(tmp_path: Path, honor: bool) -> None:
-    writer, store = _writer(tmp_path, honor_timestamps=honor)
+def test_honor_timestamps(db: Database, tmp_path: Path, honor: bool) -> None:
+    writer, store = _writer(db, tmp_path, honor_timestamps=honor)
     writer.success("a 1 1600000000000\n", openmetrics=False, scrape_ms=T0, duration_s=0.1)
     stamps = {s.timestamp_ms for s in store.samples if s.labels["__name__"] == "a"}
     assert stamps == ({1600000000000} if honor else {T0})
 
 
-def test_sample_limit_fails_the_scrape(tmp_path: Path) -> None:
-    writer, store = _writer(tmp_path, sample_limit=1)
+def test_sample_limit_fails_the_scrape(db: Database, tmp_path: Path) -> None:
+    writer, store = _writer(db, tmp_path, sample_limit=1)
     result = writer.success("a 1\nb 2\n", openmetrics=False, scrape_ms=T0, duration_s=0.1)
     assert not result.up
     assert "sample_limit" in result.error
     assert _key(__name__="a", job="app", instance="h:1") not in store.at(T0)
 
 
-def test_openmetrics_body(tmp_path: Path) -> None:
-    writer, store = _writer(tmp_path)
+def test_openmetrics_body(db: Database, tmp_path: Path) -> None:
+    writer, store = _writer(db, tmp_path)
     body = (
         '# TYPE c counter\n# HELP c C.\nc_total 3 # {trace_id="ab"} 1.0\nc_created 1.7e9\n# EOF\n'
     )
@@ -182,8 +219,8 @@ def test_openmetrics_body(tmp_path: Path) -> None:
     assert store.at(T0)[_key(__name__="c_total", job="app", instance="h:1")] == 3
 
 
-def test_series_with_explicit_timestamps_are_not_marked_stale(tmp_path: Path) -> None:
-    writer, store = _writer(tmp_path)
+def test_series_with_explicit_timestamps_are_not_marked_stale(db: Database, tmp_path: Path) -> None:
+    writer, store = _writer(db, tmp_path)
     writer.success("a 1 1600000000000\nb 2\n", openmetrics=False, scrape_ms=T0, duration_s=0.1)
     writer.success("", openmetrics=False, scrape_ms=T0 + 1000, duration_s=0.1)
     second = store.at(T0 + 1000)
@@ -191,39 +228,9 @@ def test_series_with_explicit_timestamps_are_not_marked_stale(tmp_path: Path) ->
     assert _key(__name__="a", job="app", instance="h:1") not in second
 
 
-class RefListStore(ListStore):
-    """A store with the columnar fast path (series refs), refusing long label values."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.series: list[dict[str, str]] = []
-
-    def ref(self, labels: dict[str, str]) -> int:
-        if any(len(v) > 20 for k, v in labels.items() if k != "__name__"):
-            err = ValueError("label value too long")
-            err.reason = "label_value_too_long"  # type: ignore[attr-defined]
-            raise err
-        clean = {k: v for k, v in labels.items() if v}
-        if clean not in self.series:
-            self.series.append(clean)
-        return self.series.index(clean)
-
-    def append_refs(self, sids, stamps, values, result=None):  # type: ignore[no-untyped-def]
-        return self.append(
-            Sample(self.series[int(s)], int(t), float(v))
-            for s, t, v in zip(sids, stamps, values, strict=True)
-        )
-
-
-def test_ref_store_path_counts_refused_series_and_keeps_the_rest(tmp_path: Path) -> None:
-    store = RefListStore()
-    ctx = ServerContext(
-        config=ServerConfig(data_dir=tmp_path),
-        samples=store,  # type: ignore[arg-type]
-        spans=None,
-        logs=None,
-        registry=CollectorRegistry(),
-    )
+def test_refused_series_are_counted_and_the_rest_kept(db: Database, tmp_path: Path) -> None:
+    store = ListStore(max_value=20)
+    ctx = _context(db, tmp_path, store)
     (cfg,) = validate_scrape_configs(
         [{"job_name": "app", "static_configs": [{"targets": ["h:1"]}]}]
     )
@@ -242,15 +249,9 @@ def test_ref_store_path_counts_refused_series_and_keeps_the_rest(tmp_path: Path)
     assert rejected == 1
 
 
-def test_target_labels_the_store_refuses_do_not_break_the_scrape(tmp_path: Path) -> None:
-    store = RefListStore()
-    ctx = ServerContext(
-        config=ServerConfig(data_dir=tmp_path),
-        samples=store,  # type: ignore[arg-type]
-        spans=None,
-        logs=None,
-        registry=CollectorRegistry(),
-    )
+def test_target_labels_the_store_refuses_do_not_break_scrape(db: Database, tmp_path: Path) -> None:
+    store = ListStore(max_value=20)
+    ctx = _context(db, tmp_path, store)
     group = {"targets": ["h:1"], "labels": {"team": "t" * 30}}
     (cfg,) = validate_scrape_configs([{"job_name": "app", "static_configs": [group]}])
     (target,) = targets_for(cfg, cfg.static_configs).values()
@@ -263,7 +264,7 @@ def test_target_labels_the_store_refuses_do_not_break_the_scrape(tmp_path: Path)
     assert store.samples == []
 
 
-def test_manager_start_scrape_and_stop_cancels_everything(tmp_path: Path) -> None:
+def test_manager_start_scrape_and_stop_cancels_everything(db: Database, tmp_path: Path) -> None:
     """In-process: the manager scrapes a live target next to a hanging one, and stop()
     returns with no task left behind, the hanging request included."""
     import asyncio
@@ -298,13 +299,7 @@ def test_manager_start_scrape_and_stop_cancels_everything(tmp_path: Path) -> Non
         {"job_name": "hang", "scrape_interval": "200ms", "metrics_path": "/hang",
          "static_configs": [{"targets": [address]}]},
     ]  # fmt: skip
-    ctx = ServerContext(
-        config=ServerConfig(data_dir=tmp_path, scrape_configs=tuple(jobs)),
-        samples=store,  # type: ignore[arg-type]
-        spans=None,
-        logs=None,
-        registry=CollectorRegistry(),
-    )
+    ctx = _context(db, tmp_path, store, ServerConfig(data_dir=tmp_path, scrape_configs=tuple(jobs)))
 
     async def scenario() -> None:
         manager = ScrapeManager(ctx)

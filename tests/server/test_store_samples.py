@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tripod.server.context import Limits
+from tripod.server.config import Limits
 from tripod.server.store.db import Database
 from tripod.server.store.model import STALE_NAN, STALE_NAN_BITS, Matcher, Sample, is_stale
 from tripod.server.store.samples import DuckSampleStore
@@ -233,9 +233,10 @@ def test_readers_do_not_block_writers(db: Database) -> None:
 
 
 def test_log_and_trace_pages_are_bounded_by_max_rows(db: Database) -> None:
-    from tripod.server.store.logs import LogQuery, LogStore
+    from tripod.server.store.logs import DuckLogStore
+    from tripod.server.store.model import LogQuery
 
-    logs = LogStore(db, Limits(max_rows=2))
+    logs = DuckLogStore(db, Limits(max_rows=2))
     n = 5
     logs.append({
         "time_ns": list(range(n)), "observed_ns": [0] * n, "service": ["s"] * n,

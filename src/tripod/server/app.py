@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from tripod.server.context import ServerContext
+from tripod.server.deps import ServerContext
 
 __all__ = ["build_app"]
 
@@ -124,7 +124,7 @@ def build_app(ctx: ServerContext) -> ASGIApp:
             await scrape.stop()
             # uvicorn re-raises SIGTERM once shutdown is done, so the CLI's own close may not
             # run: close the store here, after the last request and the last scrape.
-            await run_in_threadpool(ctx.samples.db.close)  # type: ignore[attr-defined]
+            await run_in_threadpool(ctx.db.close)
 
     app: ASGIApp = Starlette(routes=_all_routes(ctx), lifespan=lifespan)
     if ctx.config.token:

@@ -9,7 +9,6 @@ import dataclasses
 import difflib
 import ipaddress
 import os
-import re
 import socket
 import sys
 from pathlib import Path
@@ -17,43 +16,14 @@ from typing import Any, NoReturn
 
 import click
 
-from tripod.server.context import Limits, ServerConfig
+from tripod.server.config import Limits, ServerConfig, parse_duration, parse_size
 
-__all__ = ["parse_duration", "parse_size", "serve_command"]
-
-_DURATION_RE = re.compile(
-    r"(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?\Z"
-)
-_DURATION_UNITS = (365 * 86400.0, 7 * 86400.0, 86400.0, 3600.0, 60.0, 1.0, 0.001)
-_SIZE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGTPE]?i?B?)\Z", re.IGNORECASE)
-_SIZE_POWERS = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
+__all__ = ["serve_command"]
 
 
 def _fail(message: str) -> NoReturn:
     click.echo(f"tripod serve: {message}", err=True)
     sys.exit(2)
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a Prometheus duration (``15d``, ``1h30m``, ``0``); ValueError if malformed."""
-    text = text.strip()
-    if text == "0":
-        return 0.0
-    m = _DURATION_RE.match(text)
-    if not text or m is None or not any(m.groups()):
-        msg = f"{text!r} is not a duration: expected e.g. 15d, 12h, 90m, 1w2d or 0"
-        raise ValueError(msg)
-    return sum(int(g) * unit for g, unit in zip(m.groups(), _DURATION_UNITS, strict=True) if g)
-
-
-def parse_size(text: str) -> int:
-    """Bytes in a size like ``512MB``, ``2GiB`` or ``0`` (powers of 1024, as Prometheus)."""
-    m = _SIZE_RE.match(text.strip())
-    if m is None:
-        msg = f"{text!r} is not a size: expected bytes with a unit, e.g. 512MB, 10GB or 0"
-        raise ValueError(msg)
-    prefix = m.group(2).upper().rstrip("B").rstrip("I")
-    return int(float(m.group(1)) * 1024 ** _SIZE_POWERS[prefix])
 
 
 def _limits(raw: Any) -> Limits:
@@ -248,6 +218,6 @@ def _run(config: ServerConfig, sock: socket.socket, log_level: str) -> None:
     try:
         server.run(sockets=[sock])
     finally:
-        ctx.samples.db.close()  # type: ignore[attr-defined]
+        ctx.db.close()
         if os.environ.get("TRIPOD_SERVE_DEBUG"):
             click.echo("tripod serve: stopped", err=True)

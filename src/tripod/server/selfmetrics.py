@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from tripod.server.context import ServerContext
+from tripod.server.deps import ServerContext
 
 __all__ = [
     "SelfMetrics",

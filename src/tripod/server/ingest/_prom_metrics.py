@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from tripod.server import selfmetrics
-from tripod.server.context import ServerContext
+from tripod.server.deps import ServerContext
 
 __all__ = ["ScrapeMetrics", "record", "scrape_metrics"]
 

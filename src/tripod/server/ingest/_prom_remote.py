@@ -15,9 +15,9 @@ from typing import Any
 import cramjam
 from google.protobuf.message import DecodeError
 
-from tripod.server.context import Limits
+from tripod.server.config import Limits
 from tripod.server.ingest._prompb import METRIC_TYPES, Label, RawWriteRequest
-from tripod.server.store.model import AppendResult, Sample
+from tripod.server.store.model import AppendResult, LabelError, Sample
 
 __all__ = [
     "MAX_AHEAD_MS",
@@ -194,8 +194,8 @@ class LabelCache:
             return labels
         try:
             return self.resolve(labels)
-        except ValueError as exc:  # the store refused the series (a limit of its own)
-            return getattr(exc, "reason", "invalid_labels"), str(exc)
+        except LabelError as exc:  # the store refused the series (a limit of its own)
+            return exc.reason, str(exc)
 
 
 def decode_write_request(

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from tripod.server.context import ServerContext
+from tripod.server.deps import ServerContext
 
 __all__ = ["routes"]
 

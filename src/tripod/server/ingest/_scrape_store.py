@@ -1,9 +1,9 @@
 """What one scrape writes: exposed samples with target labels, the ``up``/``scrape_*`` report
 series, and staleness markers — Prometheus's scrape-loop bookkeeping, without the HTTP.
 
-Series keys are the store's refs when it has the columnar fast path (``RefStore``), else label
-dicts; a per-target memo maps each series' exposition text to its key, so a series seen in an
-earlier scrape costs a dict lookup.
+Series keys are the store's refs (:meth:`SampleWriter.ref`), written with the columnar
+:meth:`SampleWriter.append_refs`; a per-target memo maps each series' exposition text to its ref,
+so a series seen in an earlier scrape costs a dict lookup.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from tripod.server.context import ServerContext
+from tripod.server.deps import ServerContext
 from tripod.server.ingest._prom_metrics import record
 from tripod.server.ingest._scrape_config import ScrapeConfig
 from tripod.server.ingest._scrape_relabel import relabel
@@ -26,8 +26,7 @@ from tripod.server.ingest.import_text import (
     ParsedExposition,
     parse_exposition,
 )
-from tripod.server.ingest.remote_write import RefStore
-from tripod.server.store.model import STALE_NAN, AppendResult, Sample
+from tripod.server.store.model import STALE_NAN, AppendResult, LabelError
 
 __all__ = ["ScrapeResult", "TargetWriter", "merge_target_labels"]
 
@@ -78,34 +77,25 @@ class ScrapeResult:
 
 
 class _Sink:
-    """Resolves label sets to store keys and writes key/timestamp/value columns."""
+    """Resolves label sets to series refs and writes ref/timestamp/value columns."""
 
     def __init__(self, ctx: ServerContext) -> None:
-        store = ctx.samples
-        self.refs: RefStore | None = store if isinstance(store, RefStore) else None
-        self.store = store
+        self.store = ctx.samples
 
-    def resolve(self, labels: dict[str, str]) -> tuple[Hashable, Any]:
-        """``(identity, store key)``; raises ValueError when the store refuses the series."""
-        if self.refs is not None:
-            ref = self.refs.ref(labels)
-            return ref, ref
-        clean = {k: v for k, v in labels.items() if v}
-        return tuple(sorted(clean.items())), clean
+    def resolve(self, labels: dict[str, str]) -> tuple[Hashable, int]:
+        """``(identity, ref)``; raises LabelError when the store refuses the series."""
+        ref = self.store.ref(labels)
+        return ref, ref
 
     def write(
-        self, keys: Sequence[Any], stamps: Sequence[int], values: Sequence[float]
+        self, keys: Sequence[int], stamps: Sequence[int], values: Sequence[float]
     ) -> AppendResult:
         if not keys:
             return AppendResult()
-        if self.refs is not None:
-            return self.refs.append_refs(
-                np.array(keys, dtype=np.int64),
-                np.array(stamps, dtype=np.int64),
-                np.array(values, dtype=np.float64),
-            )
-        return self.store.append(
-            Sample(k, t, v) for k, t, v in zip(keys, stamps, values, strict=True)
+        return self.store.append_refs(
+            np.array(keys, dtype=np.int64),
+            np.array(stamps, dtype=np.int64),
+            np.array(values, dtype=np.float64),
         )
 
 
@@ -134,7 +124,7 @@ class TargetWriter:
             for name in _REPORT_NAMES:
                 try:
                     keys.append(self._sink.resolve({**self.target.labels, "__name__": name})[1])
-                except ValueError as exc:
+                except LabelError as exc:
                     _log.error("target %s: cannot store %s: %s", self.target.url, name, exc)
                     keys.append(None)
             self._report = keys
@@ -152,9 +142,9 @@ class TargetWriter:
         else:
             try:
                 entry = self._sink.resolve(relabelled)
-            except ValueError as exc:
+            except LabelError as exc:
                 # Refused by the store (a limit): counted now, retried at the next scrape.
-                result.reject(getattr(exc, "reason", "invalid_labels"), str(exc))
+                result.reject(exc.reason, str(exc))
                 return _DROPPED
         if len(self._memo) > 2 * len(self._prev) + 10_000:
             self._memo.clear()

@@ -28,8 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from tripod.server.context import ServerContext
-from tripod.server.store.model import AppendResult
+from tripod.server.deps import ServerContext
+from tripod.server.store.model import AppendResult, LabelError
 
 __all__ = ["ExpositionError", "ParsedExposition", "parse_exposition", "routes"]
 
@@ -321,8 +321,6 @@ def store_parsed(
     ctx: ServerContext, parsed: ParsedExposition, cache: dict[str, int]
 ) -> AppendResult:
     """Append parsed samples through the store's series refs, caching text -> ref."""
-    from tripod.server.store.labels import LabelError
-
     store = ctx.samples
     result = AppendResult()
     refs: dict[str, int] = {}
@@ -331,7 +329,7 @@ def store_parsed(
         sid = cache.get(key)
         if sid is None:
             try:
-                sid = store.ref(labels)  # type: ignore[attr-defined]
+                sid = store.ref(labels)
             except LabelError as exc:
                 if exc.reason not in reasons:
                     reasons.append(exc.reason)
@@ -353,7 +351,7 @@ def store_parsed(
             result.rejected[reason] = result.rejected.get(reason, 0) + n
     stamps = np.array(parsed.stamps, dtype=np.int64)
     values = np.array(parsed.values, dtype=np.float64)
-    store.append_refs(sids[ok], stamps[ok], values[ok], result)  # type: ignore[attr-defined]
+    store.append_refs(sids[ok], stamps[ok], values[ok], result)
     for metric, meta in parsed.metadata.items():
         store.set_metadata(metric, meta["type"], meta["help"], meta["unit"])
     return result

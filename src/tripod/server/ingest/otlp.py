@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from tripod.server import selfmetrics
-from tripod.server.context import ServerContext
+from tripod.server.deps import ServerContext
 from tripod.server.ingest.otlp_convert import logs_to_columns, spans_to_columns
 from tripod.server.ingest.otlp_metrics import MetricsConverter
 from tripod.server.store.model import AppendResult

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from tripod.server.context import Limits
+from tripod.server.config import Limits
 from tripod.server.store.logs import LOG_COLUMNS, level_of
 from tripod.server.store.model import AppendResult
 from tripod.server.store.spans import SPAN_COLUMNS

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
-from typing import Protocol, runtime_checkable
 
 import numpy as np
-import numpy.typing as npt
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from tripod.server.context import ServerContext
+from tripod.server.deps import ServerContext
 from tripod.server.ingest._prom_metrics import record
 from tripod.server.ingest._prom_remote import (
     DecodedWrite,
@@ -32,47 +29,28 @@ from tripod.server.ingest._prom_remote import (
 )
 from tripod.server.store.model import AppendResult
 
-__all__ = ["RefStore", "ingest_body", "label_cache", "routes"]
+__all__ = ["ingest_body", "label_cache", "routes"]
 
 _log = logging.getLogger("tripod.server.remote_write")
 
 _PROTOBUF = "application/x-protobuf"
 
 
-@runtime_checkable
-class RefStore(Protocol):
-    """A sample store with a columnar fast path (the DuckDB store has one): series refs made
-    once per label set, then samples appended as arrays, skipping per-sample objects."""
-
-    def ref(self, labels: Mapping[str, str]) -> int: ...
-
-    def append_refs(
-        self,
-        sids: npt.NDArray[np.int64],
-        stamps: npt.NDArray[np.int64],
-        values: npt.NDArray[np.float64],
-        result: AppendResult | None = None,
-    ) -> AppendResult: ...
-
-
 def label_cache(ctx: ServerContext) -> LabelCache:
-    """A label-set memo resolving to series refs when the store has the fast path."""
-    store = ctx.samples
-    resolve = store.ref if isinstance(store, RefStore) else None
-    return LabelCache(ctx.config.limits, resolve)
+    """A label-set memo resolving each series to its store ref (made once per label set)."""
+    return LabelCache(ctx.config.limits, ctx.samples.ref)
 
 
 def _store(ctx: ServerContext, cache: LabelCache, decoded: DecodedWrite) -> AppendResult:
     if not decoded.keys:
         return AppendResult()
-    store = ctx.samples
-    if cache.resolve is not None and isinstance(store, RefStore):
-        return store.append_refs(
-            np.array(decoded.keys, dtype=np.int64),
-            np.array(decoded.stamps, dtype=np.int64),
-            np.array(decoded.values, dtype=np.float64),
-        )
-    return store.append(decoded.samples)
+    if cache.resolve is None:  # a decode-only cache: keys are label dicts
+        return ctx.samples.append(decoded.samples)
+    return ctx.samples.append_refs(
+        np.array(decoded.keys, dtype=np.int64),
+        np.array(decoded.stamps, dtype=np.int64),
+        np.array(decoded.values, dtype=np.float64),
+    )
 
 
 def _summary(refused: AppendResult, stored: AppendResult, total: int) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from tripod import __version__
-from tripod.server.context import ServerContext
+from tripod.server.deps import ServerContext
 from tripod.server.ingest._prom_metrics import scrape_metrics
 from tripod.server.ingest._scrape_config import ScrapeConfig, validate_scrape_configs
 from tripod.server.ingest._scrape_store import ScrapeResult, TargetWriter

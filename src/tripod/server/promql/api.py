@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from tripod import __version__
-from tripod.server.context import ServerContext
+from tripod.server.deps import ServerContext
 from tripod.server.promql.engine import Engine, selector_matchers
 from tripod.server.promql.errors import (
     MSG_NEGATIVE_STEP,

@@ -21,10 +21,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from tripod.server import selfmetrics
-from tripod.server.context import ServerContext
+from tripod.server.deps import ServerContext
 from tripod.server.store.db import QueryTimeoutError
-from tripod.server.store.logs import LEVELS, LogQuery
-from tripod.server.store.spans import TraceQuery, decode_cursor
+from tripod.server.store.logs import LEVELS
+from tripod.server.store.model import LogQuery, TraceQuery
+from tripod.server.store.spans import decode_cursor
 
 __all__ = ["BadQueryError", "parse_duration_ns", "parse_time_ns", "routes"]
 

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import re
 
-from tripod.server.context import Limits
+from tripod.server.config import Limits
+from tripod.server.store.model import LabelError
 
-__all__ = ["LABEL_NAME_RE", "METRIC_NAME_RE", "LabelError", "validate_labels"]
+__all__ = ["LABEL_NAME_RE", "METRIC_NAME_RE", "validate_labels"]
 
 METRIC_NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*\Z")
 LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
-
-
-class LabelError(ValueError):
-    """A label set the store refuses; ``reason`` is the counted rejection reason."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 def validate_labels(labels: dict[str, str], lim: Limits) -> None:

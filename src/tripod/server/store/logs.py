@@ -5,18 +5,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 from typing import Any
 
 import numpy as np
 
-from tripod.server.context import Limits
+from tripod.server.config import Limits
 from tripod.server.store.db import Database
+from tripod.server.store.model import LogQuery
 from tripod.server.store.spans import attr_filter, decode_cursor
 
-__all__ = ["LEVELS", "LOG_COLUMNS", "LogQuery", "LogStore", "level_of"]
+__all__ = ["LEVELS", "LOG_COLUMNS", "DuckLogStore", "level_of"]
 
 LOG_COLUMNS = (
     "seq", "time_ns", "observed_ns", "service", "severity_number", "severity_text", "level",
@@ -39,23 +39,9 @@ def level_of(severity_number: int, severity_text: str) -> str:
     return text if text in LEVELS else "unspecified"
 
 
-@dataclasses.dataclass(frozen=True)
-class LogQuery:
-    """Filters of a log search; times in ns since the epoch."""
-
-    start_ns: int
-    end_ns: int
-    service: str | None = None
-    levels: tuple[str, ...] = ()
-    contains: str | None = None
-    attributes: tuple[tuple[str, str], ...] = ()
-    trace_id: str | None = None
-    limit: int = 100
-    cursor: str | None = None
-
-
-class LogStore:
-    """Append log records; search them newest first."""
+class DuckLogStore:
+    """The DuckDB :class:`~tripod.server.store.model.LogStore`: append log records, search them
+    newest first."""
 
     def __init__(self, db: Database, limits: Limits) -> None:
         self.db = db

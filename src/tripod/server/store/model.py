@@ -1,7 +1,11 @@
-"""The contract between the sample store, ingest and the PromQL engine.
+"""The one typed contract between the stores and everything that reads or writes them.
 
-Ingest (OTLP metrics, remote write, import, scrape) appends :class:`Sample` batches; the PromQL
-engine and the Prometheus API read :class:`SeriesData` back through :class:`SampleStore`.
+Ingest (OTLP, remote write, import, scrape) writes through :class:`SampleWriter`,
+:class:`SpanStore` and :class:`LogStore`; the PromQL engine, the Prometheus API and the trace/log
+search read through :class:`SampleReader` and the same span/log stores. The fast paths (series
+refs with columnar appends, flat selections) are named parts of the contract, so callers use
+them directly instead of probing for them. Like Prometheus's ``storage/interface.go``, this module
+imports nothing of the server: the stores implement it, everything else depends on it.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import re
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -21,10 +25,18 @@ __all__ = [
     "STALE_NAN",
     "STALE_NAN_BITS",
     "AppendResult",
+    "FlatSelection",
+    "LabelError",
+    "LogQuery",
+    "LogStore",
     "Matcher",
     "Sample",
+    "SampleReader",
     "SampleStore",
+    "SampleWriter",
     "SeriesData",
+    "SpanStore",
+    "TraceQuery",
     "is_stale",
 ]
 
@@ -99,20 +111,36 @@ class SeriesData:
     values: npt.NDArray[np.float64]
 
 
-class SampleStore(Protocol):
-    """Series and samples. Implementations must be safe to call from several threads."""
+class LabelError(ValueError):
+    """A label set the store refuses; ``reason`` is the counted rejection reason
+    (``invalid_label_name``, ``too_many_series``, ...)."""
 
-    def append(self, samples: Iterable[Sample]) -> AppendResult:
-        """Durably store ``samples`` before returning (what is acknowledged survives kill -9).
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
-        Per series, a sample older than the newest stored one is rejected as ``out_of_order``;
-        the same timestamp with another value as ``duplicate_timestamp``; an identical
-        duplicate is accepted silently, as Prometheus does.
-        """
-        ...
+
+#: ``(labels, ts, values, starts, ends)``: series ``i`` has labels ``labels[i]`` and samples
+#: ``ts[starts[i]:ends[i]]`` / ``values[starts[i]:ends[i]]`` (see :meth:`SampleReader.select_flat`).
+FlatSelection: TypeAlias = tuple[
+    list[dict[str, str]], np.ndarray, np.ndarray, np.ndarray, np.ndarray
+]
+
+
+class SampleReader(Protocol):
+    """The read side of the sample store (Prometheus's ``Querier``): what the PromQL engine and
+    the Prometheus HTTP API need. Safe to call from several threads."""
 
     def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
         """Series matching every matcher with their samples in ``[start_ms, end_ms]``."""
+        ...
+
+    def select_flat(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> FlatSelection:
+        """:meth:`select` without a Python object per series, for wide selections:
+        ``(labels, ts, values, starts, ends)`` (a :data:`FlatSelection`), series ``i`` being
+        ``ts[starts[i]:ends[i]]``, series ordered as :meth:`select` orders them. ``ts`` is
+        int64 ms, ``values`` float64 with staleness markers kept; ``starts``/``ends`` int64.
+        The label dicts may be the store's own: read them, never mutate them."""
         ...
 
     def series(
@@ -123,16 +151,121 @@ class SampleStore(Protocol):
 
     def label_names(
         self, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int, end_ms: int
-    ) -> list[str]: ...
+    ) -> list[str]:
+        """Sorted label names of the series :meth:`series` would return."""
+        ...
 
     def label_values(
         self, name: str, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int, end_ms: int
-    ) -> list[str]: ...
+    ) -> list[str]:
+        """Sorted values of label ``name`` among the series :meth:`series` would return."""
+        ...
+
+    def metadata(self) -> dict[str, list[dict[str, str]]]:
+        """``{metric: [{"type", "help", "unit"}]}`` as /api/v1/metadata answers."""
+        ...
+
+
+class SampleWriter(Protocol):
+    """The write side of the sample store (Prometheus's ``Appender``): what ingest and rule
+    evaluation need. Safe to call from several threads."""
+
+    def append(self, samples: Iterable[Sample]) -> AppendResult:
+        """Durably store ``samples`` before returning (what is acknowledged survives kill -9).
+
+        Per series, a sample older than the newest stored one is rejected as ``out_of_order``;
+        the same timestamp with another value as ``duplicate_timestamp``; an identical
+        duplicate is accepted silently, as Prometheus does.
+        """
+        ...
+
+    def ref(self, labels: Mapping[str, str]) -> int:
+        """The series ref for ``labels`` (labels with an empty value are dropped), creating the
+        series if needed; stable for the life of the store, so callers may cache it.
+
+        Raises :class:`LabelError` when the label set breaks a naming rule or a limit.
+        """
+        ...
+
+    def append_refs(
+        self,
+        sids: npt.NDArray[np.int64],
+        stamps: npt.NDArray[np.int64],
+        values: npt.NDArray[np.float64],
+        result: AppendResult | None = None,
+    ) -> AppendResult:
+        """:meth:`append` as columns of series refs (from :meth:`ref`), timestamps and values,
+        counting into ``result`` when given: the fast path of scrape, import and remote write."""
+        ...
 
     def set_metadata(self, metric: str, type_: str, help_: str, unit: str = "") -> None:
         """Remember a metric family's type/help/unit (from exposition, OTLP or remote write)."""
         ...
 
-    def metadata(self) -> dict[str, list[dict[str, str]]]:
-        """``{metric: [{"type", "help", "unit"}]}`` as /api/v1/metadata answers."""
+
+class SampleStore(SampleReader, SampleWriter, Protocol):
+    """The whole sample store: reads, writes, and the upkeep retention asks of it."""
+
+    def refresh_bounds(self) -> None:
+        """Re-read each series' time bounds after rows were deleted under the store
+        (retention), so selections skip series with no samples left."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True)
+class TraceQuery:
+    """Filters of a trace search; times in ns since the epoch, durations in ns."""
+
+    start_ns: int
+    end_ns: int
+    service: str | None = None
+    operation: str | None = None
+    status: str | None = None
+    min_duration_ns: int | None = None
+    max_duration_ns: int | None = None
+    attributes: tuple[tuple[str, str], ...] = ()
+    limit: int = 20
+    cursor: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class LogQuery:
+    """Filters of a log search; times in ns since the epoch."""
+
+    start_ns: int
+    end_ns: int
+    service: str | None = None
+    levels: tuple[str, ...] = ()
+    contains: str | None = None
+    attributes: tuple[tuple[str, str], ...] = ()
+    trace_id: str | None = None
+    limit: int = 100
+    cursor: str | None = None
+
+
+class SpanStore(Protocol):
+    """Spans: appended as columns, read back as OTLP-shaped JSON dicts."""
+
+    def append(self, columns: dict[str, list[Any]]) -> int:
+        """Store a batch given as columns (the store's ``SPAN_COLUMNS``); committed on return."""
+        ...
+
+    def trace(self, trace_id: str) -> list[dict[str, Any]]:
+        """Every span of ``trace_id`` (32 hex digits) ordered by start time."""
+        ...
+
+    def search(self, q: TraceQuery) -> tuple[list[dict[str, Any]], str | None]:
+        """Summaries of matching traces, newest first, and the cursor of the next page."""
+        ...
+
+
+class LogStore(Protocol):
+    """Log records: appended as columns, searched newest first."""
+
+    def append(self, columns: dict[str, list[Any]]) -> int:
+        """Store a batch given as columns (the store's ``LOG_COLUMNS`` but ``seq``)."""
+        ...
+
+    def search(self, q: LogQuery) -> tuple[list[dict[str, Any]], str | None]:
+        """Matching records, newest first, and the cursor of the next page."""
         ...

@@ -18,7 +18,8 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from tripod.server.context import ServerContext
+from tripod.server.config import parse_duration
+from tripod.server.deps import ServerContext
 from tripod.server.store.db import Database
 
 __all__ = ["RetentionReport", "apply_retention", "retention_loop"]
@@ -71,7 +72,7 @@ def _finish(ctx: ServerContext, db: Database, report: RetentionReport, rows_befo
     with db.write_lock:
         db.con.execute("CHECKPOINT")
     if "samples" in report.deleted:
-        ctx.samples.refresh_bounds()  # type: ignore[attr-defined]
+        ctx.samples.refresh_bounds()
     deleted = sum(report.deleted.values())
     if (
         deleted >= _COMPACT_FREE_FRACTION * max(rows_before, 1)
@@ -84,7 +85,7 @@ def _finish(ctx: ServerContext, db: Database, report: RetentionReport, rows_befo
 
 def apply_retention(ctx: ServerContext, now_s: float | None = None) -> RetentionReport:
     """One retention pass (blocking: run it off the event loop)."""
-    db: Database = ctx.samples.db  # type: ignore[attr-defined]
+    db = ctx.db
     cfg = ctx.config
     now_s = time.time() if now_s is None else now_s
     report = RetentionReport(size_before=db.size_bytes())
@@ -119,8 +120,6 @@ def apply_retention(ctx: ServerContext, now_s: float | None = None) -> Retention
 
 def check_interval_s(raw: dict[str, Any]) -> float:
     """``storage.retention_check_interval`` from the --config YAML, in seconds (default 60)."""
-    from tripod.server.cli import parse_duration
-
     storage = raw.get("storage") or {}
     value = storage.get("retention_check_interval", "1m") if isinstance(storage, dict) else "1m"
     seconds = parse_duration(str(value))

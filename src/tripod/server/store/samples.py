@@ -1,4 +1,4 @@
-"""The DuckDB-backed :class:`~tripod.server.store.model.SampleStore`.
+"""The DuckDB-backed :class:`~tripod.server.store.model.SampleStore`, fast paths included.
 
 Series label sets live in memory (loaded at start) with each series' first/last timestamp and last
 value, so appends check Prometheus's out-of-order and duplicate rules without a query, and
@@ -16,19 +16,21 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from tripod.server.context import Limits
+from tripod.server.config import Limits
 from tripod.server.store.db import Database
-from tripod.server.store.labels import LabelError, validate_labels
+from tripod.server.store.labels import validate_labels
 from tripod.server.store.model import (
     STALE_NAN,
     STALE_NAN_BITS,
     AppendResult,
+    FlatSelection,
+    LabelError,
     Matcher,
     Sample,
     SeriesData,
 )
 
-__all__ = ["DuckSampleStore", "LabelError"]
+__all__ = ["DuckSampleStore"]
 
 _NONE = np.iinfo(np.int64).min
 _NAN_BITS = struct.unpack("<Q", struct.pack("<d", float("nan")))[0]
@@ -345,9 +347,7 @@ class DuckSampleStore:
             for lbls, a, b in zip(labels, starts.tolist(), ends.tolist(), strict=True)
         ]
 
-    def select_flat(
-        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int
-    ) -> tuple[list[dict[str, str]], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def select_flat(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> FlatSelection:
         """:meth:`select` without a Python object per series, for the PromQL engine's wide
         selections: ``(labels, ts, values, starts, ends)``, series ``i`` being
         ``ts[starts[i]:ends[i]]``. The label dicts are the store's own: read, never mutate."""

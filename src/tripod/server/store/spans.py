@@ -7,16 +7,23 @@ compressed integer column instead of a string column.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import json
 from typing import Any
 
 import numpy as np
 
-from tripod.server.context import Limits
+from tripod.server.config import Limits
 from tripod.server.store.db import Database
+from tripod.server.store.model import TraceQuery
 
-__all__ = ["SPAN_COLUMNS", "SpanStore", "TraceQuery", "attr_filter", "attr_path", "trace_tid"]
+__all__ = [
+    "SPAN_COLUMNS",
+    "DuckSpanStore",
+    "attr_filter",
+    "attr_path",
+    "decode_cursor",
+    "trace_tid",
+]
 
 SPAN_COLUMNS = (
     "trace_id", "tid", "span_id", "parent_span_id", "name", "kind", "service", "start_ns",
@@ -53,22 +60,6 @@ def attr_path(key: str) -> str:
     return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-@dataclasses.dataclass(frozen=True)
-class TraceQuery:
-    """Filters of a trace search; times in ns since the epoch, durations in ns."""
-
-    start_ns: int
-    end_ns: int
-    service: str | None = None
-    operation: str | None = None
-    status: str | None = None
-    min_duration_ns: int | None = None
-    max_duration_ns: int | None = None
-    attributes: tuple[tuple[str, str], ...] = ()
-    limit: int = 20
-    cursor: str | None = None
-
-
 def _encode_cursor(start_ns: int, trace_id: str) -> str:
     return base64.urlsafe_b64encode(f"{start_ns}:{trace_id}".encode()).decode()
 
@@ -83,8 +74,9 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
         raise ValueError(msg) from exc
 
 
-class SpanStore:
-    """Append spans; fetch a trace; search trace summaries."""
+class DuckSpanStore:
+    """The DuckDB :class:`~tripod.server.store.model.SpanStore`: append spans, fetch a trace,
+    search trace summaries."""
 
     def __init__(self, db: Database, limits: Limits) -> None:
         self.db = db
