@@ -10,66 +10,58 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import promql_parser as pp
 
 from tripod.server.promql.errors import BadDataError, ExecutionError
+from tripod.server.promql.evalhelper import EvalNodeHelper, Grouping
+from tripod.server.promql.quantile import go_insertion_sort, quantile_last_axis
 from tripod.server.promql.values import (
     F64,
-    I64,
     METRIC_NAME,
     Labels,
     Mask,
     Scalar,
     String,
+    Value,
     Vector,
     format_value,
 )
 
-if TYPE_CHECKING:
-    from tripod.server.promql.engine import Evaluator
-
-__all__ = ["aggregate", "go_insertion_sort", "quantile", "quantile_last_axis"]
+__all__ = ["aggregate"]
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
-def _grouping(node: Any) -> Callable[[Labels], Labels]:
-    mod = node.modifier
-    if mod is None:
-        return lambda labels: ()
-    names = frozenset(mod.labels)
-    if mod.type == pp.AggModifierType.By:
+def _key_fn(grouping: Grouping) -> Callable[[Labels], Labels]:
+    names = grouping.names
+    if grouping.by:
         return lambda labels: tuple([p for p in labels if p[0] in names])
     dropped = names | {METRIC_NAME}
     return lambda labels: tuple([p for p in labels if p[0] not in dropped])
 
 
-def aggregate(ev: Evaluator, node: Any, steps: I64) -> Vector:
-    op = str(node.op)
-    param: Scalar | String | None = None
-    if node.param is not None:
-        value = ev.eval(node.param, steps)
-        if not isinstance(value, Scalar | String):
-            msg = f"the parameter of {op} must be a scalar or a string"
-            raise BadDataError(msg)
-        param = value
-    vec = ev.eval_vector(node.expr, steps)
-    key_of = _grouping(node)
+def aggregate(
+    op: str, grouping: Grouping, param: Value | None, vec: Vector, enh: EvalNodeHelper
+) -> Vector:
+    """``op`` (``sum``, ``topk``...) over ``vec`` per group; ``param`` is the evaluated
+    parameter of ``topk``/``bottomk``/``quantile``/``count_values`` (else None)."""
+    if param is not None and not isinstance(param, Scalar | String):
+        msg = f"the parameter of {op} must be a scalar or a string"
+        raise BadDataError(msg)
     if op == "count_values":
         assert isinstance(param, String)
-        return _count_values(ev, vec, param.value, node)
+        return _count_values(vec, param.value, grouping, enh)
+    key_of = _key_fn(grouping)
     groups: dict[Labels, list[int]] = {}
     for i, lab in enumerate(vec.labels):
         groups.setdefault(key_of(lab), []).append(i)
     if op in {"topk", "bottomk"}:
         assert isinstance(param, Scalar)
-        return _topk(ev, vec, groups, param.values, bottom=op == "bottomk")
+        return _topk(vec, groups, param.values, enh, bottom=op == "bottomk")
     if op == "quantile":
         assert isinstance(param, Scalar)
-        return _quantile(ev, vec, groups, param.values)
+        return _quantile(vec, groups, param.values, enh)
     if op in _GROUPED and (op != "avg" or len(vec.labels) > _EXACT_AVG_ROWS):
         fast = _grouped(op, vec, groups)
         if fast is not None:
@@ -79,13 +71,13 @@ def aggregate(ev: Evaluator, node: Any, steps: I64) -> Vector:
     values: list[F64] = []
     present: list[Mask] = []
     for key, rows in groups.items():
-        ev.check()
+        enh.check()
         val, mask = reduce(vec.values[rows], vec.present[rows])
         labels.append(key)
         values.append(val)
         present.append(mask)
     if not labels:
-        return Vector.empty(len(steps))
+        return Vector.empty(len(enh.steps))
     return Vector(labels, np.vstack(values), np.vstack(present))
 
 
@@ -245,24 +237,8 @@ def _heap_down(
     return i > i0
 
 
-def go_insertion_sort(items: list[Any], less: Callable[[Any, Any], bool]) -> None:
-    """Go's sort.Sort on short slices (insertion sort, hence stable); longer: a stable sort."""
-    if len(items) > 12:
-        import functools
-
-        items.sort(
-            key=functools.cmp_to_key(lambda a, b: -1 if less(a, b) else (1 if less(b, a) else 0))
-        )
-        return
-    for i in range(1, len(items)):
-        j = i
-        while j > 0 and less(items[j], items[j - 1]):
-            items[j], items[j - 1] = items[j - 1], items[j]
-            j -= 1
-
-
 def _topk(
-    ev: Evaluator, vec: Vector, groups: dict[Labels, list[int]], ks: F64, *, bottom: bool
+    vec: Vector, groups: dict[Labels, list[int]], ks: F64, enh: EvalNodeHelper, *, bottom: bool
 ) -> Vector:
     steps = vec.values.shape[1]
     if bottom:
@@ -283,7 +259,7 @@ def _topk(
     k_all = np.trunc(ks)
     settled = _topk_settled(vec, groups, k_all, chosen, bottom=bottom) if steps > 1 else None
     for t in range(steps):
-        ev.check()
+        enh.check()
         k = int(k_all[t])
         if k < 1:
             continue
@@ -353,62 +329,20 @@ def _topk_settled(
     return settled
 
 
-def quantile(q: float, values: list[float]) -> float:
-    """Prometheus's ``quantile``: NaN sorts first; linear interpolation between ranks."""
-    if not values or math.isnan(q):
-        return math.nan
-    if q < 0:
-        return -math.inf
-    if q > 1:
-        return math.inf
-    ordered = sorted(values, key=lambda v: (not math.isnan(v), 0.0 if math.isnan(v) else v))
-    n = float(len(ordered))
-    rank = q * (n - 1)
-    lower = max(0.0, math.floor(rank))
-    upper = min(n - 1, lower + 1)
-    weight = rank - math.floor(rank)
-    return ordered[int(lower)] * (1 - weight) + ordered[int(upper)] * weight
-
-
-def quantile_last_axis(values: F64, valid: Mask, qs: F64) -> F64:
-    """:func:`quantile` of every row of ``values[..., L]`` (entries where ``valid``), with
-    ``qs`` broadcast against the leading axes; vectorised, same arithmetic and NaN order."""
-    n = valid.sum(axis=-1)
-    nan = np.isnan(values) & valid
-    key = np.where(valid, np.where(nan, -np.inf, values), np.inf)
-    ordered = np.sort(key, axis=-1)
-    # NaN sorts first in Prometheus (its Less says NaN < anything): put them back in front.
-    positions = np.arange(values.shape[-1])
-    ordered = np.where(positions < nan.sum(axis=-1)[..., None], np.nan, ordered)
-    q = np.broadcast_to(qs, n.shape)
-    with np.errstate(all="ignore"):
-        rank = q * (n - 1)
-        floor = np.floor(rank)
-        top = np.maximum(n - 1, 0)
-        lower = np.clip(np.nan_to_num(floor, nan=0.0, posinf=0.0, neginf=0.0), 0, top)
-        upper = np.minimum(top, lower + 1)
-        weight = rank - floor
-        lo_v = np.take_along_axis(ordered, lower.astype(np.intp)[..., None], axis=-1)[..., 0]
-        hi_v = np.take_along_axis(ordered, upper.astype(np.intp)[..., None], axis=-1)[..., 0]
-        out = lo_v * (1 - weight) + hi_v * weight
-    out = np.where(q < 0, -np.inf, np.where(q > 1, np.inf, out))
-    return np.where(np.isnan(q) | (n == 0), np.nan, out)
-
-
-def _quantile(ev: Evaluator, vec: Vector, groups: dict[Labels, list[int]], qs: F64) -> Vector:
+def _quantile(vec: Vector, groups: dict[Labels, list[int]], qs: F64, enh: EvalNodeHelper) -> Vector:
     steps = vec.values.shape[1]
     labels = list(groups)
     values = np.zeros((len(labels), steps))
     present = np.zeros((len(labels), steps), dtype=bool)
     for g, rows in enumerate(groups.values()):
-        ev.check()
+        enh.check()
         sub_v, sub_p = vec.values[rows].T, vec.present[rows].T  # (steps, series)
         values[g] = quantile_last_axis(sub_v, sub_p, qs)
         present[g] = sub_p.any(axis=1)
     return Vector(labels, values, present)
 
 
-def _count_values(ev: Evaluator, vec: Vector, label: str, node: Any) -> Vector:
+def _count_values(vec: Vector, label: str, grouping: Grouping, enh: EvalNodeHelper) -> Vector:
     """Per step, how many series hold each value; the value (Go-formatted) becomes a label.
 
     Vectorised: the distinct (series group, value bits) pairs are found with ``np.unique``
@@ -417,9 +351,7 @@ def _count_values(ev: Evaluator, vec: Vector, label: str, node: Any) -> Vector:
     if not _LABEL_NAME.match(label):
         msg = f'invalid label name "{label}"'
         raise ExecutionError(msg)
-    mod = node.modifier
-    by = mod is None or mod.type == pp.AggModifierType.By
-    names = frozenset(mod.labels) if mod is not None else frozenset()
+    by, names = grouping.by, grouping.names
     steps = vec.values.shape[1]
     rows, cols = np.nonzero(vec.present)
     if len(rows) == 0:
@@ -453,5 +385,5 @@ def _count_values(ev: Evaluator, vec: Vector, label: str, node: Any) -> Vector:
             labels.append(base)
         else:
             labels.append(tuple(sorted((*base, (label, texts[p % len(uniq_bits)])))))
-    ev.check()
+    enh.check()
     return Vector(labels, counts, counts > 0)

@@ -27,14 +27,14 @@ from starlette.routing import BaseRoute, Route
 from tripod import __version__
 from tripod.server.deps import ServerContext
 from tripod.server.promql.engine import Engine, selector_matchers
-from tripod.server.promql.errors import (
-    MSG_NEGATIVE_STEP,
-    MSG_TOO_MANY_POINTS,
-    BadDataError,
-    ParseError,
-    PromQLError,
+from tripod.server.promql.errors import BadDataError, ParseError, PromQLError
+from tripod.server.promql.params import (
+    MAX_TIME_MS,
+    MIN_TIME_MS,
+    parse_duration_ms,
+    parse_range,
+    parse_time_ms,
 )
-from tripod.server.promql.params import MAX_TIME_MS, MIN_TIME_MS, parse_duration_ms, parse_time_ms
 from tripod.server.promql.parse import parse_expr
 from tripod.server.promql.render import render_data
 from tripod.server.selfmetrics import time_query
@@ -214,18 +214,9 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             return _success_raw(await _in_query_thread(render_data, result))
 
     async def query_range(request: Request, params: Params) -> Response:
-        start_ms = parse_time_ms("start", params.get("start"))
-        end_ms = parse_time_ms("end", params.get("end"))
-        if end_ms < start_ms:
-            msg = "end timestamp must not be before start time"
-            raise BadDataError(msg)
-        step_ms = parse_duration_ms("step", params.get("step"))
-        if step_ms <= 0:
-            msg = MSG_NEGATIVE_STEP
-            raise BadDataError(msg)
-        if (end_ms - start_ms) // step_ms > 11_000:
-            msg = MSG_TOO_MANY_POINTS
-            raise BadDataError(msg)
+        start_ms, end_ms, step_ms = parse_range(
+            params.get("start"), params.get("end"), params.get("step"), engine.max_points
+        )
         timeout = _timeout(params)
         text = _query_param(params)
         with time_query(ctx, "query_range"):

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import promql_parser as pp
 
 from tripod.server.promql.errors import BadDataError, ExecutionError
+from tripod.server.promql.evalhelper import EvalNodeHelper
 from tripod.server.promql.values import (
     F64,
-    I64,
     METRIC_NAME,
     Labels,
     Mask,
@@ -23,9 +23,6 @@ from tripod.server.promql.values import (
     drop_name,
     format_labels,
 )
-
-if TYPE_CHECKING:
-    from tripod.server.promql.engine import Evaluator
 
 __all__ = ["binary"]
 
@@ -90,12 +87,10 @@ def _compare(op: str, lhs: F64, rhs: F64) -> Mask:
         return lhs <= rhs
 
 
-def binary(ev: Evaluator, node: Any, steps: I64) -> Value:
-    op = str(node.op)
-    mod = node.modifier
+def binary(op: str, lhs: Value, rhs: Value, mod: Any, enh: EvalNodeHelper) -> Value:
+    """``lhs op rhs``; ``mod`` is the parser's modifier (``bool``, ``on``/``ignoring``,
+    ``group_left``/``group_right``) or None, as Prometheus hands its ``VectorMatching`` on."""
     return_bool = bool(mod is not None and mod.return_bool)
-    lhs = ev.eval(node.lhs, steps)
-    rhs = ev.eval(node.rhs, steps)
     if isinstance(lhs, Scalar) and isinstance(rhs, Scalar):
         if op in COMPARISON:
             return Scalar(_compare(op, lhs.values, rhs.values).astype(np.float64))
@@ -105,7 +100,7 @@ def binary(ev: Evaluator, node: Any, steps: I64) -> Value:
     if isinstance(lhs, Scalar) and isinstance(rhs, Vector):
         return _vector_scalar(op, rhs, lhs.values, swap=True, return_bool=return_bool)
     if isinstance(lhs, Vector) and isinstance(rhs, Vector):
-        ev.check()
+        enh.check()
         if op in SET_OPS:
             return _set_op(op, lhs, rhs, mod)
         return _vector_vector(op, lhs, rhs, mod, return_bool)

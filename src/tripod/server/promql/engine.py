@@ -1,4 +1,4 @@
-"""Evaluate a parsed PromQL expression over a :class:`SampleStore`, Prometheus 2.42 semantics.
+"""Evaluate a parsed PromQL expression over a :class:`SampleReader`, Prometheus 2.42 semantics.
 
 Instant and range queries share one path: every node is evaluated at all steps at once
 (numpy arrays of shape ``(series, steps)``), an instant query being a range query of one step.
@@ -9,21 +9,18 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from datetime import timedelta
 from typing import Any
 
 import numpy as np
 import promql_parser as pp
 
-from tripod.server.promql import aggregations, binops, functions
-from tripod.server.promql.errors import (
-    MSG_NEGATIVE_STEP,
-    MSG_TOO_MANY_POINTS,
-    BadDataError,
-    QueryTimeoutError,
-    TooManySamplesError,
-)
-from tripod.server.promql.parse import parse_expr
+from tripod.server.promql.aggregations import aggregate
+from tripod.server.promql.binops import binary
+from tripod.server.promql.errors import BadDataError, QueryTimeoutError, TooManySamplesError
+from tripod.server.promql.evalhelper import EvalNodeHelper, Grouping
+from tripod.server.promql.functions import FUNCTIONS
+from tripod.server.promql.params import MAX_POINTS, check_range, duration_ms
+from tripod.server.promql.parse import parse_expr, unwrap_parens
 from tripod.server.promql.regex import go_regex
 from tripod.server.promql.values import (
     I64,
@@ -34,11 +31,12 @@ from tripod.server.promql.values import (
     String,
     Value,
     Vector,
+    as_vector,
     drop_name,
 )
-from tripod.server.store.model import STALE_NAN_BITS, Matcher, SampleStore
+from tripod.server.store.model import STALE_NAN_BITS, Matcher, SampleReader
 
-__all__ = ["Engine", "QueryResult", "duration_ms", "selector_matchers"]
+__all__ = ["Engine", "QueryResult", "selector_matchers"]
 
 DEFAULT_LOOKBACK_MS = 300_000
 DEFAULT_SUBQUERY_STEP_MS = 60_000
@@ -68,12 +66,6 @@ def selector_matchers(vs: Any) -> list[Matcher]:
     return matchers
 
 
-def duration_ms(delta: timedelta | None) -> int:
-    if delta is None:
-        return 0
-    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
-
-
 @dataclasses.dataclass
 class QueryResult:
     """What the API serialises: ``kind`` is Prometheus's resultType."""
@@ -99,7 +91,7 @@ class QueryResult:
 
 @dataclasses.dataclass
 class _Query:
-    store: SampleStore
+    store: SampleReader
     start_ms: int
     end_ms: int
     lookback_ms: int
@@ -109,7 +101,10 @@ class _Query:
 
 
 class Evaluator:
-    """Walks the AST; one instance per query (it holds the query's limits and counters)."""
+    """Walks the AST; one instance per query (it holds the query's limits and counters).
+
+    All recursion is here: a call, an aggregation or a binary operator gets its operands
+    evaluated first, then the operator (a leaf function) gets their values."""
 
     def __init__(self, query: _Query) -> None:
         self.q = query
@@ -149,27 +144,43 @@ class Evaluator:
         if isinstance(node, pp.SubqueryExpr):
             return self.subquery(node, steps)
         if isinstance(node, pp.Call):
-            return functions.call(self, node, steps)
+            return self.call(node, steps)
         if isinstance(node, pp.AggregateExpr):
-            return aggregations.aggregate(self, node, steps)
+            return self.aggregation(node, steps)
         if isinstance(node, pp.BinaryExpr):
-            return binops.binary(self, node, steps)
+            lhs = self.eval(node.lhs, steps)
+            rhs = self.eval(node.rhs, steps)
+            return binary(str(node.op), lhs, rhs, node.modifier, self.helper(steps))
         msg = f"unsupported expression {type(node).__name__}: not implemented by tripod"
         raise BadDataError(msg)
 
-    def eval_vector(self, node: Any, steps: I64) -> Vector:
-        value = self.eval(node, steps)
-        if not isinstance(value, Vector):
-            msg = f"expected an instant vector, got {type(value).__name__.lower()}"
-            raise BadDataError(msg)
-        return value
+    def helper(self, steps: I64, args: list[Any] | None = None) -> EvalNodeHelper:
+        return EvalNodeHelper(steps, self.check, args or [])
 
-    def eval_scalar(self, node: Any, steps: I64) -> Scalar:
-        value = self.eval(node, steps)
-        if not isinstance(value, Scalar):
-            msg = f"expected a scalar, got {type(value).__name__.lower()}"
+    def call(self, node: Any, steps: I64) -> Value:
+        name = node.func.name
+        fn = FUNCTIONS.get(name)
+        if fn is None:
+            msg = f'unknown function with name "{name}"'
             raise BadDataError(msg)
-        return value
+        args = list(node.args)
+        first = unwrap_parens(args[0]) if args else None
+        if name == "timestamp" and isinstance(first, pp.VectorSelector):
+            # As Prometheus: the selector yields each sample's own timestamp, not the step's.
+            vec = self.vector_selector(first, steps, sample_times=True)
+            return fn([vec], EvalNodeHelper(steps, self.check, args, sample_times=True))
+        return fn([self.eval(arg, steps) for arg in args], self.helper(steps, args))
+
+    def aggregation(self, node: Any, steps: I64) -> Value:
+        param = None if node.param is None else self.eval(node.param, steps)
+        vec = as_vector(self.eval(node.expr, steps))
+        mod = node.modifier
+        grouping = (
+            Grouping()
+            if mod is None
+            else Grouping(mod.type == pp.AggModifierType.By, frozenset(mod.labels))
+        )
+        return aggregate(str(node.op), grouping, param, vec, self.helper(steps))
 
     def _negate(self, value: Value) -> Value:
         if isinstance(value, Scalar):
@@ -208,18 +219,9 @@ class Evaluator:
     def fetch(self, vs: Any, lo_ms: int, hi_ms: int) -> SeriesSet:
         """Matching series with samples in ``[lo_ms, hi_ms]``, ordered by label set."""
         matchers = selector_matchers(vs)
-        flat = getattr(self.q.store, "select_flat", None)
-        if flat is not None:  # the DuckDB store's bulk variant: no Python object per series
-            label_dicts, ts, values, starts, ends = flat(matchers, lo_ms, hi_ms)
-            labels = [tuple(sorted(d.items())) for d in label_dicts]
-            series = SeriesSet(labels, ts, values, starts, ends)
-        else:
-            data = self.q.store.select(matchers, lo_ms, hi_ms)
-            series = SeriesSet.build(
-                [tuple(sorted(d.labels.items())) for d in data],
-                [np.asarray(d.timestamps, dtype=np.int64) for d in data],
-                [np.asarray(d.values, dtype=np.float64) for d in data],
-            )
+        label_dicts, ts, values, starts, ends = self.q.store.select_flat(matchers, lo_ms, hi_ms)
+        labels = [tuple(sorted(d.items())) for d in label_dicts]
+        series = SeriesSet(labels, ts, values, starts, ends)
         self.check()
         if len(series.labels) <= _SORT_LIMIT:
             series = series.sorted()
@@ -287,12 +289,12 @@ class Engine:
 
     def __init__(
         self,
-        store: SampleStore,
+        store: SampleReader,
         *,
         timeout_s: float = 120.0,
         max_samples: int = 50_000_000,
         lookback_ms: int = DEFAULT_LOOKBACK_MS,
-        max_points: int = 11_000,
+        max_points: int = MAX_POINTS,
     ) -> None:
         self.store = store
         self.timeout_s = timeout_s
@@ -328,15 +330,7 @@ class Engine:
     def range(
         self, query: str, start_ms: int, end_ms: int, step_ms: int, timeout_s: float | None = None
     ) -> QueryResult:
-        if end_ms < start_ms:
-            msg = "end timestamp must not be before start time"
-            raise BadDataError(msg)
-        if step_ms <= 0:
-            msg = MSG_NEGATIVE_STEP
-            raise BadDataError(msg)
-        if (end_ms - start_ms) // step_ms > self.max_points:
-            msg = MSG_TOO_MANY_POINTS
-            raise BadDataError(msg)
+        check_range(start_ms, end_ms, step_ms, self.max_points)
         expr = parse_expr(query)
         ev = Evaluator(self._query(start_ms, end_ms, timeout_s))
         steps = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)

@@ -7,8 +7,6 @@ Prometheus shapes it; the CLI prints the message on one line and exits 2.
 from __future__ import annotations
 
 __all__ = [
-    "MSG_NEGATIVE_STEP",
-    "MSG_TOO_MANY_POINTS",
     "BadDataError",
     "ExecutionError",
     "ParseError",
@@ -16,15 +14,6 @@ __all__ = [
     "QueryTimeoutError",
     "TooManySamplesError",
 ]
-
-
-MSG_NEGATIVE_STEP = (
-    "zero or negative query resolution step widths are not accepted. Try a positive integer"
-)
-MSG_TOO_MANY_POINTS = (
-    "exceeded maximum resolution of 11,000 points per timeseries. "
-    "Try decreasing the query resolution (?step=XX)"
-)
 
 
 class PromQLError(Exception):

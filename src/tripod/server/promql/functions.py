@@ -1,37 +1,41 @@
-"""PromQL function calls: dispatch, instant-vector functions (math, dates, labels, clamps,
-``histogram_quantile``, ``absent``, ``sort``...) and the wrapper around range functions."""
+"""PromQL functions as a dispatch table, :data:`FUNCTIONS` (Prometheus's ``FunctionCalls``):
+each entry takes the call's evaluated arguments and an :class:`EvalNodeHelper`, never the
+evaluator. Instant-vector functions (math, dates, labels, clamps, ``histogram_quantile``,
+``absent``, ``sort``...) live here; range functions come from :mod:`range_functions`."""
 
 from __future__ import annotations
 
 import math
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import promql_parser as pp
 
-from tripod.server.promql.aggregations import go_insertion_sort
-from tripod.server.promql.errors import BadDataError, ExecutionError
-from tripod.server.promql.range_functions import RANGE_FUNCTIONS, RangeArgs
+from tripod.server.promql.errors import ExecutionError
+from tripod.server.promql.evalhelper import EvalNodeHelper, FunctionCall, RangeArgs
+from tripod.server.promql.histograms import histogram_quantile
+from tripod.server.promql.parse import unwrap_parens
+from tripod.server.promql.quantile import go_insertion_sort
+from tripod.server.promql.range_functions import RANGE_FUNCTIONS
 from tripod.server.promql.regex import go_regex
 from tripod.server.promql.values import (
     F64,
-    I64,
     METRIC_NAME,
     Labels,
     Matrix,
     Scalar,
-    String,
     Value,
     Vector,
+    as_matrix,
+    as_scalar,
+    as_string,
+    as_vector,
     drop_name,
 )
 
-if TYPE_CHECKING:
-    from tripod.server.promql.engine import Evaluator
-
-__all__ = ["call"]
+__all__ = ["FUNCTIONS"]
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
@@ -67,137 +71,150 @@ _MATH: dict[str, Callable[[F64], F64]] = {
 }
 
 
-def _unwrap(node: Any) -> Any:
-    while isinstance(node, pp.ParenExpr):
-        node = node.expr
-    return node
-
-
-def _scalar_arg(ev: Evaluator, node: Any, steps: I64) -> F64:
-    return ev.eval_scalar(node, steps).values
-
-
-def _string_arg(ev: Evaluator, node: Any, steps: I64) -> str:
-    value = ev.eval(node, steps)
-    if not isinstance(value, String):
-        msg = "expected a string argument"
-        raise BadDataError(msg)
-    return value.value
-
-
 def _map(vec: Vector, values: F64, *, keep_name: bool = False) -> Vector:
     labels = list(vec.labels) if keep_name else [drop_name(lab) for lab in vec.labels]
     return Vector(labels, np.asarray(values, dtype=np.float64), vec.present).merge_same_labels()
 
 
-def call(ev: Evaluator, node: Any, steps: I64) -> Value:
-    name = node.func.name
-    args = list(node.args)
-    if name in RANGE_FUNCTIONS:
-        return _range_call(ev, name, args, steps)
-    if name == "absent_over_time":
-        matrix = ev.eval(args[0], steps)
-        assert isinstance(matrix, Matrix)
-        any_present = np.zeros(len(steps), dtype=bool)
-        if matrix.series.labels:
-            lo, hi = matrix.windows()
-            any_present = np.asarray((hi > lo).any(axis=0))
-        return _absent_result(_unwrap(args[0]), ~any_present)
-    if name == "time":
-        return Scalar(steps / 1000.0)
-    if name == "pi":
-        return Scalar(np.full(len(steps), math.pi))
-    if name == "vector":
-        values = _scalar_arg(ev, args[0], steps)
-        return Vector([()], values[None, :].copy(), np.ones((1, len(steps)), dtype=bool))
-    if name == "scalar":
-        vec = ev.eval_vector(args[0], steps)
-        count = vec.present.sum(axis=0)
-        one = np.where(vec.present, vec.values, 0).sum(axis=0) if len(vec.labels) else count * 0.0
-        return Scalar(np.where(count == 1, one, math.nan))
-    if name == "absent":
-        vec = ev.eval_vector(args[0], steps)
-        return _absent_result(_unwrap(args[0]), ~vec.present.any(axis=0))
-    if name == "timestamp":
-        inner = _unwrap(args[0])
-        if isinstance(inner, pp.VectorSelector):
-            vec = ev.vector_selector(inner, steps, sample_times=True)
-        else:
-            vec = ev.eval_vector(args[0], steps)
-            vec = Vector(
-                vec.labels, np.broadcast_to(steps / 1000.0, vec.values.shape).copy(), vec.present
-            )
+def _math(fn: Callable[[F64], F64]) -> FunctionCall:
+    def call(vals: list[Value], enh: EvalNodeHelper) -> Value:
+        vec = as_vector(vals[0])
+        with np.errstate(all="ignore"):
+            return _map(vec, fn(vec.values))
+
+    return call
+
+
+def _time(vals: list[Value], enh: EvalNodeHelper) -> Value:
+    return Scalar(enh.steps / 1000.0)
+
+
+def _pi(vals: list[Value], enh: EvalNodeHelper) -> Value:
+    return Scalar(np.full(len(enh.steps), math.pi))
+
+
+def _vector(vals: list[Value], enh: EvalNodeHelper) -> Value:
+    values = as_scalar(vals[0]).values
+    return Vector([()], values[None, :].copy(), np.ones((1, len(enh.steps)), dtype=bool))
+
+
+def _scalar(vals: list[Value], enh: EvalNodeHelper) -> Value:
+    vec = as_vector(vals[0])
+    count = vec.present.sum(axis=0)
+    one = np.where(vec.present, vec.values, 0).sum(axis=0) if len(vec.labels) else count * 0.0
+    return Scalar(np.where(count == 1, one, math.nan))
+
+
+def _absent(vals: list[Value], enh: EvalNodeHelper) -> Value:
+    vec = as_vector(vals[0])
+    return _absent_result(unwrap_parens(enh.args[0]), ~vec.present.any(axis=0))
+
+
+def _absent_over_time(vals: list[Value], enh: EvalNodeHelper) -> Value:
+    matrix = as_matrix(vals[0])
+    any_present = np.zeros(len(enh.steps), dtype=bool)
+    if matrix.series.labels:
+        lo, hi = matrix.windows()
+        any_present = np.asarray((hi > lo).any(axis=0))
+    return _absent_result(unwrap_parens(enh.args[0]), ~any_present)
+
+
+def _timestamp(vals: list[Value], enh: EvalNodeHelper) -> Value:
+    vec = as_vector(vals[0])
+    if enh.sample_times:  # the engine read each sample's own time into the vector
         return _map(vec, vec.values)
-    if name in _MATH:
-        vec = ev.eval_vector(args[0], steps)
-        with np.errstate(all="ignore"):
-            return _map(vec, _MATH[name](vec.values))
-    if name == "round":
-        vec = ev.eval_vector(args[0], steps)
-        nearest = _scalar_arg(ev, args[1], steps) if len(args) > 1 else np.ones(len(steps))
-        with np.errstate(all="ignore"):
-            inverse = 1.0 / nearest
-            return _map(vec, np.floor(vec.values * inverse + 0.5) / inverse)
-    if name in {"clamp", "clamp_min", "clamp_max"}:
-        return _clamp(ev, name, args, steps)
-    if name in _DATE_PARTS:
-        if args:
-            vec = ev.eval_vector(args[0], steps)
+    return _map(vec, np.broadcast_to(enh.steps / 1000.0, vec.values.shape).copy())
+
+
+def _round(vals: list[Value], enh: EvalNodeHelper) -> Value:
+    vec = as_vector(vals[0])
+    nearest = as_scalar(vals[1]).values if len(vals) > 1 else np.ones(len(enh.steps))
+    with np.errstate(all="ignore"):
+        inverse = 1.0 / nearest
+        return _map(vec, np.floor(vec.values * inverse + 0.5) / inverse)
+
+
+def _clamp(vals: list[Value], enh: EvalNodeHelper) -> Value:
+    vec = as_vector(vals[0])
+    lo, hi = as_scalar(vals[1]).values, as_scalar(vals[2]).values
+    result = _map(vec, np.maximum(lo, np.minimum(hi, vec.values)))
+    result.present = result.present & ~(hi < lo)[None, :]
+    return result
+
+
+def _clamp_min(vals: list[Value], enh: EvalNodeHelper) -> Value:
+    vec = as_vector(vals[0])
+    return _map(vec, np.maximum(as_scalar(vals[1]).values, vec.values))
+
+
+def _clamp_max(vals: list[Value], enh: EvalNodeHelper) -> Value:
+    vec = as_vector(vals[0])
+    return _map(vec, np.minimum(as_scalar(vals[1]).values, vec.values))
+
+
+def _date(name: str) -> FunctionCall:
+    def call(vals: list[Value], enh: EvalNodeHelper) -> Value:
+        if vals:
+            vec = as_vector(vals[0])
         else:
-            vec = Vector([()], (steps / 1000.0)[None, :], np.ones((1, len(steps)), dtype=bool))
+            ones = np.ones((1, len(enh.steps)), dtype=bool)
+            vec = Vector([()], (enh.steps / 1000.0)[None, :], ones)
         return _map(vec, _date_part(name, vec.values))
-    if name == "label_replace":
-        return _label_replace(ev, args, steps)
-    if name == "label_join":
-        return _label_join(ev, args, steps)
-    if name in {"sort", "sort_desc"}:
-        vec = ev.eval_vector(args[0], steps)
-        return _sort(vec, descending=name == "sort_desc")
-    if name == "histogram_quantile":
-        from tripod.server.promql.histograms import histogram_quantile
 
-        q = _scalar_arg(ev, args[0], steps)
-        return histogram_quantile(ev, q, ev.eval_vector(args[1], steps))
-    if name in {"histogram_count", "histogram_sum", "histogram_fraction"}:
-        # These read native histograms only; float samples produce nothing (as in Prometheus).
-        for arg in args:
-            ev.eval(arg, steps)
-        return Vector.empty(len(steps))
-    msg = f'unknown function with name "{name}"'
-    raise BadDataError(msg)
+    return call
 
 
-def _range_call(ev: Evaluator, name: str, args: list[Any], steps: I64) -> Vector:
-    matrix_pos = next(
-        i for i, a in enumerate(args) if isinstance(_unwrap(a), pp.MatrixSelector | pp.SubqueryExpr)
-    )
-    scalars = [_scalar_arg(ev, a, steps) for i, a in enumerate(args) if i != matrix_pos]
-    matrix = ev.eval(args[matrix_pos], steps)
-    assert isinstance(matrix, Matrix)
+def _sort(*, descending: bool) -> FunctionCall:
+    def call(vals: list[Value], enh: EvalNodeHelper) -> Value:
+        return _sorted(as_vector(vals[0]), descending=descending)
+
+    return call
+
+
+def _histogram_quantile(vals: list[Value], enh: EvalNodeHelper) -> Value:
+    return histogram_quantile(as_scalar(vals[0]).values, as_vector(vals[1]), enh.check)
+
+
+def _native_histograms_only(vals: list[Value], enh: EvalNodeHelper) -> Value:
+    """histogram_count/sum/fraction read native histograms only; float samples produce
+    nothing (as in Prometheus)."""
+    return Vector.empty(len(enh.steps))
+
+
+def _over_range(name: str) -> FunctionCall:
+    """A range function of :data:`RANGE_FUNCTIONS` as a table entry: its one range-vector
+    argument windowed, the others as per-step scalars."""
     fn = RANGE_FUNCTIONS[name]
-    series = matrix.series
-    if not series.labels:
-        return Vector.empty(len(steps))
-    ev.check()
-    lo, hi = matrix.windows()
-    args_ = RangeArgs(
-        series,
-        lo=lo,
-        hi=hi,
-        eval_ms=matrix.eval_ms,
-        range_ms=matrix.range_ms,
-        scalars=scalars,
-        steps=steps,
-        check=ev.check,
-    )
-    values, present = fn(args_)
-    keep = np.flatnonzero(present.any(axis=1))
     keep_name = name == "last_over_time"
-    labels = [series.labels[i] if keep_name else drop_name(series.labels[i]) for i in keep]
-    if len(set(labels)) != len(labels):
-        msg = "vector cannot contain metrics with the same labelset"
-        raise ExecutionError(msg)
-    return Vector(labels, np.asarray(values, dtype=np.float64)[keep], present[keep])
+
+    def call(vals: list[Value], enh: EvalNodeHelper) -> Value:
+        pos = next(i for i, v in enumerate(vals) if isinstance(v, Matrix))
+        scalars = [as_scalar(v).values for i, v in enumerate(vals) if i != pos]
+        matrix = as_matrix(vals[pos])
+        series = matrix.series
+        if not series.labels:
+            return Vector.empty(len(enh.steps))
+        enh.check()
+        lo, hi = matrix.windows()
+        args = RangeArgs(
+            series,
+            lo=lo,
+            hi=hi,
+            eval_ms=matrix.eval_ms,
+            range_ms=matrix.range_ms,
+            scalars=scalars,
+            steps=enh.steps,
+            check=enh.check,
+        )
+        values, present = fn(args)
+        keep = np.flatnonzero(present.any(axis=1))
+        labels = [series.labels[i] if keep_name else drop_name(series.labels[i]) for i in keep]
+        if len(set(labels)) != len(labels):
+            msg = "vector cannot contain metrics with the same labelset"
+            raise ExecutionError(msg)
+        return Vector(labels, np.asarray(values, dtype=np.float64)[keep], present[keep])
+
+    return call
 
 
 def _absent_result(arg: Any, absent: Any) -> Vector:
@@ -216,19 +233,6 @@ def _absent_result(arg: Any, absent: Any) -> Vector:
             labels.pop(name, None)
     lab = tuple(sorted((k, v) for k, v in labels.items() if v != ""))
     return Vector([lab], np.ones((1, len(absent))), np.asarray(absent, dtype=bool)[None, :])
-
-
-def _clamp(ev: Evaluator, name: str, args: list[Any], steps: I64) -> Vector:
-    vec = ev.eval_vector(args[0], steps)
-    if name == "clamp":
-        lo, hi = _scalar_arg(ev, args[1], steps), _scalar_arg(ev, args[2], steps)
-        result = _map(vec, np.maximum(lo, np.minimum(hi, vec.values)))
-        result.present = result.present & ~(hi < lo)[None, :]
-        return result
-    bound = _scalar_arg(ev, args[1], steps)
-    if name == "clamp_min":
-        return _map(vec, np.maximum(bound, vec.values))
-    return _map(vec, np.minimum(bound, vec.values))
 
 
 _DATE_PARTS = {
@@ -312,9 +316,9 @@ def _compile_go_regex(regex: str) -> re.Pattern[str]:
     return re.compile(go_regex(regex))
 
 
-def _label_replace(ev: Evaluator, args: list[Any], steps: I64) -> Vector:
-    vec = ev.eval_vector(args[0], steps)
-    dst, repl, src, regex = (_string_arg(ev, a, steps) for a in args[1:5])
+def _label_replace(vals: list[Value], enh: EvalNodeHelper) -> Value:
+    vec = as_vector(vals[0])
+    dst, repl, src, regex = (as_string(v) for v in vals[1:5])
     try:
         pattern = _compile_go_regex(regex)
     except re.error:
@@ -338,10 +342,10 @@ def _label_replace(ev: Evaluator, args: list[Any], steps: I64) -> Vector:
     return Vector(labels, vec.values, vec.present).merge_same_labels()
 
 
-def _label_join(ev: Evaluator, args: list[Any], steps: I64) -> Vector:
-    vec = ev.eval_vector(args[0], steps)
-    dst, sep = _string_arg(ev, args[1], steps), _string_arg(ev, args[2], steps)
-    srcs = [_string_arg(ev, a, steps) for a in args[3:]]
+def _label_join(vals: list[Value], enh: EvalNodeHelper) -> Value:
+    vec = as_vector(vals[0])
+    dst, sep = as_string(vals[1]), as_string(vals[2])
+    srcs = [as_string(v) for v in vals[3:]]
     for src in srcs:
         if not _LABEL_NAME.match(src):
             msg = f"invalid source label name in label_join(): {src}"
@@ -360,7 +364,7 @@ def _label_join(ev: Evaluator, args: list[Any], steps: I64) -> Vector:
     return Vector(labels, vec.values, vec.present).merge_same_labels()
 
 
-def _sort(vec: Vector, *, descending: bool) -> Vector:
+def _sorted(vec: Vector, *, descending: bool) -> Vector:
     if vec.values.shape[1] != 1:
         return vec  # a range query's result is ordered by labels; sort() has no effect there
     rows = [i for i in range(len(vec.labels)) if vec.present[i, 0]]
@@ -376,3 +380,30 @@ def _rev_less(vals: F64, i: int, j: int, descending: bool) -> bool:
     if math.isnan(vj):
         return True
     return vj < vi if descending else vj > vi
+
+
+FUNCTIONS: dict[str, FunctionCall] = {
+    **{name: _math(fn) for name, fn in _MATH.items()},
+    **{name: _date(name) for name in sorted(_DATE_PARTS)},
+    **{name: _over_range(name) for name in RANGE_FUNCTIONS},
+    "absent": _absent,
+    "absent_over_time": _absent_over_time,
+    "clamp": _clamp,
+    "clamp_max": _clamp_max,
+    "clamp_min": _clamp_min,
+    "histogram_count": _native_histograms_only,
+    "histogram_fraction": _native_histograms_only,
+    "histogram_quantile": _histogram_quantile,
+    "histogram_sum": _native_histograms_only,
+    "label_join": _label_join,
+    "label_replace": _label_replace,
+    "pi": _pi,
+    "round": _round,
+    "scalar": _scalar,
+    "sort": _sort(descending=False),
+    "sort_desc": _sort(descending=True),
+    "time": _time,
+    "timestamp": _timestamp,
+    "vector": _vector,
+}
+"""Every function tripod evaluates, by name: ``FUNCTIONS[name](args, helper)``."""

@@ -5,14 +5,11 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import numpy as np
 
 from tripod.server.promql.values import F64, METRIC_NAME, Labels, Vector
-
-if TYPE_CHECKING:
-    from tripod.server.promql.engine import Evaluator
 
 __all__ = ["bucket_quantile", "histogram_quantile"]
 
@@ -88,7 +85,9 @@ def _div(a: float, b: float) -> float:
     return a / b
 
 
-def histogram_quantile(ev: Evaluator, qs: F64, vec: Vector) -> Vector:
+def histogram_quantile(qs: F64, vec: Vector, check: Callable[[], None]) -> Vector:
+    """Per step, the ``qs`` quantile of each group of ``le`` buckets (``check`` raises when
+    the query's deadline has passed)."""
     groups: dict[Labels, list[tuple[float, int]]] = {}
     out_labels: dict[Labels, Labels] = {}
     for i, lab in enumerate(vec.labels):
@@ -104,7 +103,7 @@ def histogram_quantile(ev: Evaluator, qs: F64, vec: Vector) -> Vector:
     values = np.zeros((len(groups), steps))
     present = np.zeros((len(groups), steps), dtype=bool)
     for g, (key, members) in enumerate(groups.items()):
-        ev.check()
+        check()
         labels.append(out_labels[key])
         rows = [i for _, i in members]
         bounds = [b for b, _ in members]

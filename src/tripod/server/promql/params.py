@@ -1,17 +1,30 @@
-"""Prometheus HTTP API parameter parsing: times (unix seconds or RFC 3339) and durations
-(float seconds or ``1m30s``), with Prometheus's error wording."""
+"""Query parameters, parsed and validated in this one place for the HTTP API and the engine:
+times (unix seconds or RFC 3339), durations (float seconds or ``1m30s``) and a range query's
+start/end/step, with Prometheus's error wording."""
 
 from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import promql_parser as pp
 
 from tripod.server.promql.errors import BadDataError
 
-__all__ = ["MAX_TIME_MS", "MIN_TIME_MS", "parse_duration_ms", "parse_time_ms"]
+__all__ = [
+    "MAX_POINTS",
+    "MAX_TIME_MS",
+    "MIN_TIME_MS",
+    "check_range",
+    "duration_ms",
+    "parse_duration_ms",
+    "parse_range",
+    "parse_time_ms",
+]
+
+#: Prometheus's limit on the points per series of a range query, ``(end - start) / step``.
+MAX_POINTS = 11_000
 
 # Prometheus's minTime / maxTime (the API's defaults for open-ended ranges).
 MIN_TIME_MS = (-9_223_372_036_854_775 + 62_135_596_801) * 1000
@@ -82,4 +95,43 @@ def parse_duration_ms(name: str, text: str) -> int:
     except BaseException:  # the parser's Rust errors
         msg = f'invalid parameter "{name}": cannot parse "{text}" to a valid duration'
         raise BadDataError(msg) from None
+    return duration_ms(delta)
+
+
+def duration_ms(delta: timedelta | None) -> int:
+    """A parsed duration (None: absent) in whole milliseconds."""
+    if delta is None:
+        return 0
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def check_range(start_ms: int, end_ms: int, step_ms: int, max_points: int = MAX_POINTS) -> None:
+    """A range query's bounds and step, in Prometheus's order of checks."""
+    if end_ms < start_ms:
+        msg = "end timestamp must not be before start time"
+        raise BadDataError(msg)
+    if step_ms <= 0:
+        msg = (
+            "zero or negative query resolution step widths are not accepted. Try a positive integer"
+        )
+        raise BadDataError(msg)
+    if (end_ms - start_ms) // step_ms > max_points:
+        msg = (
+            f"exceeded maximum resolution of {max_points:,} points per timeseries. "
+            "Try decreasing the query resolution (?step=XX)"
+        )
+        raise BadDataError(msg)
+
+
+def parse_range(
+    start: str, end: str, step: str, max_points: int = MAX_POINTS
+) -> tuple[int, int, int]:
+    """``start``/``end``/``step`` of ``query_range`` as ms, checked as :func:`check_range`;
+    each parameter is parsed only once those before it are valid, as Prometheus does."""
+    start_ms = parse_time_ms("start", start)
+    end_ms = parse_time_ms("end", end)
+    if end_ms < start_ms:
+        check_range(start_ms, end_ms, 1, max_points)
+    step_ms = parse_duration_ms("step", step)
+    check_range(start_ms, end_ms, step_ms, max_points)
+    return start_ms, end_ms, step_ms

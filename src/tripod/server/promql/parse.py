@@ -18,7 +18,7 @@ import promql_parser as pp
 from tripod.server.promql.errors import ParseError
 from tripod.server.promql.regex import go_regex
 
-__all__ = ["FUNCTIONS_242", "parse_expr", "walk_nodes"]
+__all__ = ["FUNCTIONS_242", "parse_expr", "unwrap_parens", "walk_nodes"]
 
 #: Every function Prometheus 2.42 knows (promql/parser/functions.go at v2.42.0).
 FUNCTIONS_242 = frozenset(
@@ -321,6 +321,13 @@ def _bad(query: str, message: str, offset: int | None = None, hint: str = "") ->
     if hint:
         text += f" ({hint})"
     return ParseError(text)
+
+
+def unwrap_parens(node: Any) -> Any:
+    """The expression inside any number of parentheses."""
+    while isinstance(node, pp.ParenExpr):
+        node = node.expr
+    return node
 
 
 def walk_nodes(expr: Any) -> list[Any]:

@@ -13,54 +13,12 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from tripod.server.promql import window_scan
-from tripod.server.promql.aggregations import quantile, quantile_last_axis
-from tripod.server.promql.values import F64, I64, Idx, Mask, SeriesSet
+from tripod.server.promql.evalhelper import RangeArgs
+from tripod.server.promql.quantile import quantile, quantile_last_axis
+from tripod.server.promql.values import F64, Mask
+from tripod.server.promql.window_scan import average, deriv, holt_winters, predict_linear, variance
 
-__all__ = ["RANGE_FUNCTIONS", "RangeArgs"]
-
-
-class RangeArgs:
-    """All series' samples, their ``(S, T)`` windows, and the call's scalar arguments."""
-
-    def __init__(
-        self,
-        series: SeriesSet,
-        *,
-        lo: Idx,
-        hi: Idx,
-        eval_ms: I64,
-        range_ms: int,
-        scalars: list[F64],
-        steps: I64,
-        check: Callable[[], None] = lambda: None,
-    ) -> None:
-        self.ts = series.ts
-        self.vs = series.vs
-        self.lo = lo
-        self.hi = hi
-        self.n = hi - lo
-        self.eval_ms = eval_ms[None, :]
-        self.range_ms = range_ms
-        self.scalars = scalars
-        self.steps = steps  # the evaluation times themselves (predict_linear's intercept)
-        self.check = check  # raises when the query's deadline has passed
-
-    def loop(
-        self, fn: Callable[[I64, F64, int], float | None], min_points: int = 1
-    ) -> tuple[F64, Mask]:
-        """Call ``fn(ts, vs, step)`` per window holding at least ``min_points`` samples."""
-        out = np.zeros(self.lo.shape)
-        ok = np.zeros(self.lo.shape, dtype=bool)
-        for k, (s, t) in enumerate(np.argwhere(self.n >= min_points).tolist()):
-            if k % 1024 == 1023:
-                self.check()
-            lo, hi = int(self.lo[s, t]), int(self.hi[s, t])
-            value = fn(self.ts[lo:hi], self.vs[lo:hi], t)
-            if value is not None:
-                out[s, t] = value
-                ok[s, t] = True
-        return out, ok
+__all__ = ["RANGE_FUNCTIONS"]
 
 
 def _prefix(values: F64) -> npt.NDArray[np.longdouble]:
@@ -264,16 +222,16 @@ RANGE_FUNCTIONS: dict[str, Callable[[RangeArgs], tuple[F64, Mask]]] = {
     "delta": lambda a: _extrapolated(a, counter=False, rate=False),
     "irate": lambda a: _instant(a, rate=True),
     "idelta": lambda a: _instant(a, rate=False),
-    "deriv": window_scan.deriv,
-    "predict_linear": window_scan.predict_linear,
-    "holt_winters": window_scan.holt_winters,
+    "deriv": deriv,
+    "predict_linear": predict_linear,
+    "holt_winters": holt_winters,
     "count_over_time": _count,
     "sum_over_time": _sum,
-    "avg_over_time": window_scan.average,
+    "avg_over_time": average,
     "min_over_time": _min,
     "max_over_time": _max,
-    "stddev_over_time": lambda a: window_scan.variance(a, sqrt=True),
-    "stdvar_over_time": lambda a: window_scan.variance(a, sqrt=False),
+    "stddev_over_time": lambda a: variance(a, sqrt=True),
+    "stdvar_over_time": lambda a: variance(a, sqrt=False),
     "quantile_over_time": _quantile_over_time,
     "last_over_time": _last,
     "present_over_time": _present,

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from tripod.server.promql.errors import ExecutionError
+from tripod.server.promql.errors import BadDataError, ExecutionError
 
 __all__ = [
     "METRIC_NAME",
@@ -28,6 +28,10 @@ __all__ = [
     "String",
     "Value",
     "Vector",
+    "as_matrix",
+    "as_scalar",
+    "as_string",
+    "as_vector",
     "drop_name",
     "format_labels",
     "format_value",
@@ -209,3 +213,36 @@ class Matrix:
 
 
 Value = Scalar | String | Vector | Matrix
+
+
+def _kind(value: Value) -> str:
+    return type(value).__name__.lower()
+
+
+def as_vector(value: Value) -> Vector:
+    """``value`` if it is an instant vector, else the bad_data error an operator raises."""
+    if not isinstance(value, Vector):
+        msg = f"expected an instant vector, got {_kind(value)}"
+        raise BadDataError(msg)
+    return value
+
+
+def as_scalar(value: Value) -> Scalar:
+    if not isinstance(value, Scalar):
+        msg = f"expected a scalar, got {_kind(value)}"
+        raise BadDataError(msg)
+    return value
+
+
+def as_string(value: Value) -> str:
+    if not isinstance(value, String):
+        msg = "expected a string argument"
+        raise BadDataError(msg)
+    return value.value
+
+
+def as_matrix(value: Value) -> Matrix:
+    if not isinstance(value, Matrix):
+        msg = f"expected a range vector, got {_kind(value)}"
+        raise BadDataError(msg)
+    return value

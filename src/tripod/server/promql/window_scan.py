@@ -10,15 +10,12 @@ position.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tripod.server.promql.errors import ExecutionError
+from tripod.server.promql.evalhelper import RangeArgs
 from tripod.server.promql.values import F64, I64, Mask
-
-if TYPE_CHECKING:
-    from tripod.server.promql.range_functions import RangeArgs
 
 __all__ = ["average", "deriv", "holt_winters", "predict_linear", "variance"]
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from tripod.server.store.model import AppendResult, Matcher, Sample, SeriesData
+from tripod.server.store.model import AppendResult, FlatSelection, Matcher, Sample, SeriesData
 
 
 class MemStore:
@@ -58,6 +58,16 @@ class MemStore:
                 )
             )
         return out
+
+    def select_flat(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> FlatSelection:
+        """:meth:`select` as flat arrays: series ``i`` is ``ts[starts[i]:ends[i]]``."""
+        data = self.select(matchers, start_ms, end_ms)
+        lengths = np.array([len(d.timestamps) for d in data], dtype=np.int64)
+        ends = np.cumsum(lengths)
+        empty_ts, empty_vs = np.zeros(0, dtype=np.int64), np.zeros(0)
+        ts = np.concatenate([d.timestamps for d in data]) if data else empty_ts
+        values = np.concatenate([d.values for d in data]) if data else empty_vs
+        return [d.labels for d in data], ts, values, ends - lengths, ends
 
     def series(self, matcher_sets, start_ms, end_ms):  # type: ignore[no-untyped-def]
         seen = {}

@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from tests.promql.memstore import MemStore
-from tests.promql.util import close, instant, one
+from tests.server.promql.memstore import MemStore
+from tests.server.promql.util import close, instant, one
 from tripod.server.promql.engine import Engine
 from tripod.server.promql.errors import ExecutionError, QueryTimeoutError, TooManySamplesError
 from tripod.server.store.model import STALE_NAN

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.promql.memstore import MemStore
+from tests.server.promql.memstore import MemStore
 from tripod.server.promql.engine import Engine
 
 

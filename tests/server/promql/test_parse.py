@@ -40,7 +40,7 @@ def test_parse_error_has_position_and_hint(query: str, position: str, fragment: 
 
 
 def test_negative_at_timestamp_does_not_panic() -> None:
-    from tests.promql.memstore import MemStore
+    from tests.server.promql.memstore import MemStore
     from tripod.server.promql.engine import Engine
 
     store = MemStore()
