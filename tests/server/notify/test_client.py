@@ -12,11 +12,13 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from tests.server.notify.sinks import HttpSink, alertmanager, poll
+from tripod.server.config.relabel import parse_relabel_configs, relabel
 from tripod.server.notify import Alert
 from tripod.server.notify._wire import fingerprint
 from tripod.server.notify.client import (
     AlertmanagerClient,
     ConfigError,
+    Relabeller,
     alert_payload,
     parse_alerting,
 )
@@ -45,6 +47,11 @@ def test_payload_is_prometheus_bytes() -> None:
     )
 
 
+def _relabel_factory(raw: Any, where: str) -> Relabeller:
+    configs = parse_relabel_configs(raw, where)
+    return lambda labels: relabel(labels, configs)
+
+
 def test_config_fields_named() -> None:
     cfg = parse_alerting(
         {
@@ -68,11 +75,13 @@ def test_config_fields_named() -> None:
         ({"alertmanagers": [{"timeout": "ten"}]}, "timeout"),
         ({"alertmanagers": [{"basic_auth": {}}]}, "basic_auth"),
         ({"alert_relabel_configs": [{"action": "explode"}]}, "action"),
+        ({"alert_relabel_configs": [{"action": "drop"}]}, "alert_relabel_configs"),
         ({"foo": 1}, "alerting.foo"),
     ]
     for raw, field in bad:
+        factory = _relabel_factory if field == "action" else None
         with pytest.raises(ConfigError, match=field):
-            parse_alerting(raw)
+            parse_alerting(raw, relabel_factory=factory)
     with pytest.raises(ConfigError, match="alertmanager-url"):
         parse_alerting(None, ["ftp://x"])
 
@@ -105,6 +114,7 @@ def test_batches_external_labels_relabel_and_errors() -> None:
                 ]
             },
             [good.url, bad.url],
+            _relabel_factory,
         )
         client = AlertmanagerClient(
             cfg, registry=registry, external_labels={"cluster": "eu1", "env": "prod"}

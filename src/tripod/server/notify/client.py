@@ -23,13 +23,12 @@ import urllib.parse
 import weakref
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, Summary
 
 from tripod import __version__
-from tripod.server.ingest._scrape_relabel import RelabelConfig, parse_relabel_configs, relabel
 from tripod.server.notify._wire import format_millis, go_json, parse_duration
 from tripod.server.notify.model import Alert
 
@@ -39,6 +38,7 @@ __all__ = [
     "AlertingConfig",
     "AlertmanagerClient",
     "ConfigError",
+    "Relabeller",
     "alert_payload",
     "parse_alerting",
 ]
@@ -54,12 +54,23 @@ class ConfigError(ValueError):
     """A notification setting we cannot use; the message names the field and what to do."""
 
 
+class Relabeller(Protocol):
+    """``alert_relabel_configs`` applied to one label set; None drops the alert."""
+
+    def __call__(self, labels: Mapping[str, str], /) -> Mapping[str, str] | None: ...
+
+
+# Builds a Relabeller from the raw YAML list (the server's Prometheus relabel implementation);
+# raises ValueError naming the bad field. Passed in so notify depends on no config module.
+RelabelFactory = Callable[[Any, str], Relabeller]
+
+
 @dataclasses.dataclass(frozen=True)
 class AlertingConfig:
     """Where alerts go: the v2 POST URLs, each with its timeout, and the alert relabelling."""
 
     targets: tuple[tuple[str, float], ...] = ()
-    relabel_configs: tuple[RelabelConfig, ...] = ()
+    relabel: Relabeller | None = None
 
 
 def _post_url(scheme: str, address: str, prefix: str) -> str:
@@ -120,10 +131,16 @@ def _parse_alertmanager(raw: Any, where: str) -> list[tuple[str, float]]:
     return targets
 
 
-def parse_alerting(raw: Any, urls: Sequence[str] = ()) -> AlertingConfig:
-    """prometheus.yml's ``alerting:`` section plus ``--alertmanager-url`` values."""
+def parse_alerting(
+    raw: Any, urls: Sequence[str] = (), relabel_factory: RelabelFactory | None = None
+) -> AlertingConfig:
+    """prometheus.yml's ``alerting:`` section plus ``--alertmanager-url`` values.
+
+    ``alert_relabel_configs`` needs ``relabel_factory`` (the server passes its Prometheus
+    relabelling); without one a file that uses them is refused rather than half-applied.
+    """
     targets: list[tuple[str, float]] = [(_url_target(u), DEFAULT_TIMEOUT_S) for u in urls]
-    relabels: tuple[RelabelConfig, ...] = ()
+    relabeller: Relabeller | None = None
     if raw is not None:
         if not isinstance(raw, dict):
             msg = "alerting: expected a mapping with 'alertmanagers'"
@@ -138,16 +155,20 @@ def parse_alerting(raw: Any, urls: Sequence[str] = ()) -> AlertingConfig:
             raise ConfigError(msg)
         for i, am in enumerate(ams):
             targets.extend(_parse_alertmanager(am, f"alerting.alertmanagers[{i}]"))
-        try:
-            relabels = parse_relabel_configs(
-                raw.get("alert_relabel_configs"), "alerting.alert_relabel_configs"
-            )
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
+        if raw.get("alert_relabel_configs"):
+            if relabel_factory is None:
+                msg = "alerting.alert_relabel_configs: relabelling is not available here"
+                raise ConfigError(msg)
+            try:
+                relabeller = relabel_factory(
+                    raw["alert_relabel_configs"], "alerting.alert_relabel_configs"
+                )
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
     seen: dict[str, float] = {}
     for url, timeout in targets:  # one entry per URL, as Prometheus de-duplicates
         seen.setdefault(url, timeout)
-    return AlertingConfig(targets=tuple(seen.items()), relabel_configs=relabels)
+    return AlertingConfig(targets=tuple(seen.items()), relabel=relabeller)
 
 
 def alert_payload(alerts: Sequence[Alert]) -> bytes:
@@ -295,18 +316,18 @@ class AlertmanagerClient:
 
     def _enqueue(self, alerts: Sequence[Alert]) -> None:
         with self._lock:
-            external, relabels = self._external, self._config.relabel_configs
+            external, relabeller = self._external, self._config.relabel
             ready: list[Alert] = []
             for alert in alerts:
                 labels = dict(alert.labels)
                 for name, value in external.items():
                     if not labels.get(name):
                         labels[name] = value
-                if relabels:
-                    kept = relabel(labels, relabels)
+                if relabeller is not None:
+                    kept = relabeller(labels)
                     if kept is None:
                         continue
-                    labels = kept
+                    labels = dict(kept)
                 ready.append(dataclasses.replace(alert, labels=labels))
             if not ready:
                 return
