@@ -11,11 +11,25 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from tripod.config import ConfigError, Settings
-from tripod.sdk._setup import force_flush, init, instrument, shutdown
-from tripod.sdk.context import bind, bound, correlation_id, inject_headers, unbind
-from tripod.sdk.logs import get_logger, set_log_level
-from tripod.sdk.metrics import counter, gauge, histogram, timed
-from tripod.sdk.tracing import span, traced
+from tripod.sdk import (
+    bind,
+    bound,
+    correlation_id,
+    counter,
+    force_flush,
+    gauge,
+    get_logger,
+    histogram,
+    init,
+    inject_headers,
+    instrument,
+    set_log_level,
+    shutdown,
+    span,
+    timed,
+    traced,
+    unbind,
+)
 
 __all__ = [
     "ConfigError",

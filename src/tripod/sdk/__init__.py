@@ -1,1 +1,36 @@
-"""The SDK: runs inside the user's process. Imports nothing from tripod.server."""
+"""The SDK: runs inside the user's process and imports nothing from ``tripod.server``.
+
+Its parts, each a module with its own ``__all__``: ``metrics`` (a package), ``tracing``,
+``logs``, ``propagation`` (correlation id, W3C headers) and ``integrations`` (ASGI, WSGI);
+``_setup`` wires them together behind ``init()``. This face re-exports what ``tripod`` offers
+plus the few SDK-level extras (extra span exporters, structlog, the active settings).
+"""
+
+from tripod.sdk._setup import current_settings, force_flush, init, instrument, shutdown
+from tripod.sdk.logs import get_logger, set_log_level, structlog_processors
+from tripod.sdk.metrics import counter, gauge, histogram, timed
+from tripod.sdk.propagation import bind, bound, correlation_id, inject_headers, unbind
+from tripod.sdk.tracing import add_exporter, span, traced
+
+__all__ = [
+    "add_exporter",
+    "bind",
+    "bound",
+    "correlation_id",
+    "counter",
+    "current_settings",
+    "force_flush",
+    "gauge",
+    "get_logger",
+    "histogram",
+    "init",
+    "inject_headers",
+    "instrument",
+    "set_log_level",
+    "shutdown",
+    "span",
+    "structlog_processors",
+    "timed",
+    "traced",
+    "unbind",
+]

@@ -16,8 +16,7 @@ import time
 from typing import Any, TypeVar
 
 from tripod.config import Settings, load_settings
-from tripod.sdk import context as tctx
-from tripod.sdk import logs, metrics, tracing
+from tripod.sdk import logs, metrics, propagation, tracing
 
 __all__ = ["current_settings", "force_flush", "init", "instrument", "shutdown"]
 
@@ -56,7 +55,7 @@ def init(**overrides: Any) -> Settings:
         resource = tracing.build_resource(settings)
         tracing.configure(settings, resource, _record_dropped)  # may raise ConfigError
         try:
-            tctx.configure(settings.correlation_header)
+            propagation.configure(settings.correlation_header)
             metrics.configure(settings)
             logs.configure(settings, resource, _record_dropped)
             if settings.metrics_port is not None:

@@ -5,15 +5,16 @@ logging and uvicorn use; stdout stays the program's own). Each record carries ``
 (RFC 3339 UTC, microseconds), ``level``, ``logger``, ``message``, ``service.name``,
 ``trace_id``/``span_id`` of the current span, ``correlation_id``, fields bound with
 ``tripod.bind()``, ``extra=`` fields, and exceptions as ``exception.type/message/stacktrace``.
-Secrets are redacted by key name and ``Bearer`` tokens inside strings. When an OTLP endpoint is
-set, records are also exported to ``/v1/logs`` through the bounded drop-and-count queue.
+Secrets are redacted by key name and ``Bearer`` tokens inside strings. The fields every record
+shares are built in :mod:`tripod.sdk._log_fields`, as for the structlog processors. When an
+OTLP endpoint is set, records are also exported to ``/v1/logs`` through the bounded
+drop-and-count queue.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import time
 import traceback
@@ -25,8 +26,18 @@ from opentelemetry._logs import SeverityNumber
 from opentelemetry.sdk.resources import Resource
 
 from tripod.config import Settings
-from tripod.sdk import context as tctx
+from tripod.sdk import propagation
 from tripod.sdk._export import BoundedLogProcessor, DropCounter
+from tripod.sdk._log_fields import (
+    DEFAULT_REDACT_KEYS,
+    REDACTED,
+    add_context,
+    redact,
+    redact_item,
+    redact_str,
+    service_name,
+)
+from tripod.sdk._log_fields import configure as configure_fields
 
 __all__ = [
     "DEFAULT_REDACT_KEYS",
@@ -39,15 +50,11 @@ __all__ = [
     "redact",
     "service_name",
     "set_log_level",
+    "set_stream",
     "shutdown",
     "structlog_processors",
 ]
 
-DEFAULT_REDACT_KEYS = (
-    "password", "passwd", "token", "secret", "authorization", "cookie", "api_key", "apikey",
-)  # fmt: skip
-REDACTED = "[REDACTED]"
-_BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
 # Attributes every LogRecord has; anything else on a record came from ``extra=``.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
@@ -57,50 +64,9 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 _NO_OTLP_PREFIXES = ("opentelemetry", "tripod.export")
 _QUIET_PREFIX = "opentelemetry.exporter.otlp"
 
-_service_name = "unknown_service"
-_redact_keys: tuple[str, ...] = DEFAULT_REDACT_KEYS
 _handler: TripodHandler | None = None
 _previous_level = logging.WARNING
 _log_processor: BoundedLogProcessor | None = None
-
-
-_secret_keys: dict[str, bool] = {}
-
-
-def _is_secret(key: str) -> bool:
-    """Whether a field name looks like a secret; memoised (field names repeat)."""
-    found = _secret_keys.get(key)
-    if found is None:
-        low = key.lower().replace("-", "_")
-        found = any(word in low for word in _redact_keys)
-        if len(_secret_keys) < 10_000:
-            _secret_keys[key] = found
-    return found
-
-
-def _redact_str(value: str) -> str:
-    return _BEARER.sub(r"\1 " + REDACTED, value) if "earer" in value else value
-
-
-def redact(value: Any, _depth: int = 0) -> Any:
-    """``value`` with secret-named keys and ``Bearer`` tokens replaced by ``[REDACTED]``."""
-    if isinstance(value, str):
-        return _redact_str(value)
-    if _depth > 5:
-        return value
-    if isinstance(value, Mapping):
-        return {k: _redact_item(k, v, _depth) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(v, _depth + 1) for v in value]
-    return value
-
-
-def _redact_item(key: Any, value: Any, depth: int) -> Any:
-    if isinstance(key, str) and _is_secret(key):
-        return REDACTED
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    return redact(value, depth + 1)
 
 
 _last_second = -1
@@ -123,28 +89,17 @@ def record_fields(record: logging.LogRecord) -> dict[str, Any]:
         "timestamp": _timestamp(record.created),
         "level": record.levelname,
         "logger": record.name,
-        "message": _redact_str(record.getMessage()),
-        "service.name": _service_name,
+        "message": redact_str(record.getMessage()),
     }
-    span_ctx = trace.get_current_span().get_span_context()
-    if span_ctx.is_valid:
-        fields["trace_id"] = format(span_ctx.trace_id, "032x")
-        fields["span_id"] = format(span_ctx.span_id, "016x")
-    corr = tctx.correlation_id()
-    if corr is not None:
-        fields["correlation_id"] = corr
-    bound = tctx.bound_fields()
-    if bound:
-        for key, value in bound.items():
-            fields[key] = _redact_item(key, value, 0)
+    add_context(fields)
     for key, value in record.__dict__.items():
         if key not in _STANDARD:
-            fields[key] = _redact_item(key, value, 0)
+            fields[key] = redact_item(key, value, 0)
     if record.exc_info and record.exc_info[0] is not None:
         exc_type, exc, tb = record.exc_info
         fields["exception.type"] = exc_type.__name__
-        fields["exception.message"] = _redact_str(str(exc))
-        fields["exception.stacktrace"] = _redact_str(
+        fields["exception.message"] = redact_str(str(exc))
+        fields["exception.stacktrace"] = redact_str(
             "".join(traceback.format_exception(exc_type, exc, tb))
         )
     elif record.exc_text:
@@ -155,7 +110,7 @@ def record_fields(record: logging.LogRecord) -> dict[str, Any]:
 
 
 _quote: Callable[[str], str] = json.encoder.encode_basestring_ascii
-_service_quoted = _quote(_service_name)
+_service_quoted = _quote(service_name())
 
 
 def _dumps(fields: Mapping[str, Any]) -> str:
@@ -300,12 +255,10 @@ def configure(
     stream: IO[str] | None = None,
 ) -> None:
     """Install tripod's handler on the root logger (replacing a previous one) and set the level."""
-    global _service_name, _service_quoted, _redact_keys, _handler
+    global _service_quoted, _handler
     shutdown(0.0)
-    _service_name = settings.service_name
-    _service_quoted = _quote(_service_name)
-    _redact_keys = DEFAULT_REDACT_KEYS + tuple(k.lower() for k in settings.redact_keys)
-    _secret_keys.clear()
+    configure_fields(settings.service_name, settings.redact_keys)
+    _service_quoted = _quote(settings.service_name)
     if not settings.logs_enabled:
         return
     otlp = None
@@ -331,6 +284,15 @@ def shutdown(timeout: float) -> None:
         _log_processor.queue.shutdown(timeout)
         _log_processor.shutdown()
     _log_processor = None
+
+
+def set_stream(stream: IO[str]) -> bool:
+    """Write tripod's log lines to ``stream`` from now on (tests: ``tripod.testing``); False
+    when logging is not set up."""
+    if _handler is None:
+        return False
+    _handler.setStream(stream)
+    return True
 
 
 def force_flush(timeout: float = 5.0) -> bool:
@@ -388,10 +350,10 @@ def access(
         return
     created = time.time()
     ids = f',"trace_id":"{trace_id}","span_id":"{span_id}"' if trace_id is not None else ""
-    bound = tctx.bound_fields()
+    bound = propagation.bound_fields()
     extra = ""
     if bound:
-        redacted = {k: _redact_item(k, v, 0) for k, v in bound.items() if k not in fields}
+        redacted = {k: redact_item(k, v, 0) for k, v in bound.items() if k not in fields}
         extra = "," + _dumps(redacted)[1:-1] if redacted else ""
     text = (
         f'{{"timestamp":"{_timestamp(created)}","level":"INFO","logger":"tripod.access",'
@@ -410,11 +372,6 @@ def access(
             handler.emit_otlp(created, logging.INFO, fields, span)
     except Exception:
         handler.handleError(_access.makeRecord("tripod.access", 20, "", 0, "", (), None))
-
-
-def service_name() -> str:
-    """The ``service.name`` written in every record."""
-    return _service_name
 
 
 def get_logger(name: str | None = None) -> logging.Logger:

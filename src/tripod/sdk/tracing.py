@@ -25,6 +25,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
+from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import (
     ALWAYS_OFF,
     ALWAYS_ON,
@@ -48,6 +49,7 @@ __all__ = [
     "shutdown",
     "span",
     "traced",
+    "use_id_generator",
 ]
 
 P = ParamSpec("P")
@@ -59,6 +61,7 @@ _server_spans: ServerSpanFactory | None = None
 _processors: list[BoundedSpanProcessor] = []
 _settings: Settings | None = None
 _on_drop: DropCounter = lambda signal, n: None  # noqa: E731
+_id_generator: IdGenerator | None = None
 
 
 def build_resource(settings: Settings) -> Resource:
@@ -171,13 +174,25 @@ def configure(settings: Settings, resource: Resource, on_drop: DropCounter) -> N
     if not settings.traces_enabled:
         return
     exporter = _otlp_exporter(settings) if settings.otlp_endpoint else None
-    provider = TracerProvider(resource=resource, sampler=_sampler(settings), shutdown_on_exit=False)
+    provider = TracerProvider(
+        resource=resource,
+        sampler=_sampler(settings),
+        shutdown_on_exit=False,
+        id_generator=_id_generator,
+    )
     _settings, _on_drop, _provider = settings, on_drop, provider
     if exporter is not None:
         add_exporter(exporter)
     _tracer = provider.get_tracer("tripod")
     _server_spans = ServerSpanFactory(provider, _server_span_ended)
     _install_global()
+
+
+def use_id_generator(ids: IdGenerator | None) -> None:
+    """Providers built from now on take span and trace ids from ``ids`` (None: random ids,
+    the default). For tests: :class:`tripod.testing.Capture` uses fixed ids."""
+    global _id_generator
+    _id_generator = ids
 
 
 def _server_span_ended(span: ServerSpan) -> None:

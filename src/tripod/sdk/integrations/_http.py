@@ -20,9 +20,9 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from tripod.catalog import UNMATCHED_ROUTE
 from tripod.config import Settings
-from tripod.sdk import context as tctx
-from tripod.sdk import logs, metrics, tracing
+from tripod.sdk import logs, metrics, propagation, tracing
 from tripod.sdk.metrics import HttpServerMetrics
+from tripod.sdk.propagation import BAGGAGE_KEY, span_ids
 
 __all__ = ["Recorder", "RequestState", "normalize_method"]
 
@@ -83,7 +83,7 @@ class RequestState:
         self.start = time.perf_counter()
         self.method = method
         self.correlation_id = correlation_id
-        self.corr_token: Token[str | None] = tctx.set_correlation_id(correlation_id)
+        self.corr_token: Token[str | None] = propagation.set_correlation_id(correlation_id)
         self.span: Span | None = None
         self.ctx_token: Token[otel_context.Context] | None = None
         self.metrics: HttpServerMetrics | None = None
@@ -113,7 +113,7 @@ class Recorder:
     ) -> RequestState:
         """Open the server span and bind the correlation id; ``attrs`` are its start attributes."""
         method = normalize_method(raw_method)
-        corr = tctx.clean_correlation_id(correlation_id)
+        corr = propagation.clean_correlation_id(correlation_id)
         state = RequestState(method, corr)
         try:
             if self.metrics_enabled:
@@ -136,11 +136,11 @@ class Recorder:
                 base = parent if parent is not None else otel_context.get_current()
                 bag = base.get(_KEYS[1]) if _KEYS is not None else ()
                 if _KEYS is not None and (bag is None or isinstance(bag, dict)):
-                    entries = {**bag, tctx.BAGGAGE_KEY: corr} if bag else {tctx.BAGGAGE_KEY: corr}
+                    entries = {**bag, BAGGAGE_KEY: corr} if bag else {BAGGAGE_KEY: corr}
                     ctx = otel_context.Context({**base, _KEYS[0]: span, _KEYS[1]: entries})
                 else:
                     ctx = trace.set_span_in_context(span, parent)
-                    ctx = baggage.set_baggage(tctx.BAGGAGE_KEY, corr, ctx)
+                    ctx = baggage.set_baggage(BAGGAGE_KEY, corr, ctx)
                 state.ctx_token = otel_context.attach(ctx)
         except Exception:
             self._internal_error()
@@ -152,7 +152,7 @@ class Recorder:
             if state.ctx_token is not None:
                 otel_context.detach(state.ctx_token)
                 state.ctx_token = None
-            tctx.reset_correlation_id(state.corr_token)
+            propagation.reset_correlation_id(state.corr_token)
         except Exception:
             self._internal_error()
 
@@ -191,8 +191,7 @@ class Recorder:
                 span.set_attributes(end_attrs)
                 span.end()
                 sc = span.get_span_context()
-                trace_id = format(sc.trace_id, "032x")
-                span_id = format(sc.span_id, "016x")
+                trace_id, span_id = span_ids(sc)
                 if sc.trace_flags.sampled:
                     exemplar_trace, exemplar_span = trace_id, span_id
             if state.metrics is not None:

@@ -9,7 +9,7 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from tripod.sdk._metrics_children import log_once, safe_repr
+from tripod.sdk.metrics._children import log_once, safe_repr
 
 __all__ = ["MetricsServer", "make_asgi_app", "make_wsgi_app", "serve"]
 

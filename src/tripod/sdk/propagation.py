@@ -1,5 +1,7 @@
-"""Correlation: the request's correlation id, bound log fields, and W3C propagation helpers.
+"""Propagation: the request's correlation id, bound log fields, W3C headers and trace ids.
 
+Trace and span ids are spelt here, once, as W3C Trace Context spells them (32 and 16
+lower-case hex digits): logs, exemplars and the access log all take them from :func:`span_ids`.
 The correlation id and bound fields live in :mod:`contextvars`, so they follow a request across
 ``await`` and into threads started with a copied context, and never leak between requests.
 Outgoing calls get ``traceparent``/``tracestate``/``baggage`` from OpenTelemetry's propagators and
@@ -16,7 +18,7 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from contextvars import ContextVar, Token
 from typing import Any
 
-from opentelemetry import baggage, propagate
+from opentelemetry import baggage, propagate, trace
 from opentelemetry import context as otel_context
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.propagators.composite import CompositePropagator
@@ -39,9 +41,12 @@ __all__ = [
     "clean_correlation_id",
     "configure",
     "correlation_id",
+    "current_span_ids",
     "extract",
     "inject_headers",
     "new_correlation_id",
+    "sampled_span_ids",
+    "span_ids",
     "unbind",
 ]
 
@@ -59,6 +64,23 @@ _bound: ContextVar[Mapping[str, Any]] = ContextVar("tripod_bound_fields", defaul
 # What we accept from a client as a correlation id: short, printable, no separators that would
 # let a caller forge log fields or headers.
 _VALID_ID = re.compile(r"[A-Za-z0-9._:/+=@-]{1,128}")
+
+
+def span_ids(ctx: trace.SpanContext) -> tuple[str, str]:
+    """(trace id, span id) of ``ctx`` in W3C hex: 32 and 16 lower-case digits."""
+    return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
+
+
+def current_span_ids() -> tuple[str, str] | None:
+    """The ids of the current span, or None outside a valid span."""
+    ctx = trace.get_current_span().get_span_context()
+    return span_ids(ctx) if ctx.is_valid else None
+
+
+def sampled_span_ids() -> tuple[str, str] | None:
+    """The ids of the current span if it is sampled (what an exemplar may point to), else None."""
+    ctx = trace.get_current_span().get_span_context()
+    return span_ids(ctx) if ctx.trace_flags.sampled else None
 
 
 def new_correlation_id() -> str:

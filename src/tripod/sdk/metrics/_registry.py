@@ -6,10 +6,10 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from tripod.sdk._exposition import render_families, render_foreign
-from tripod.sdk._metrics_children import log_once
-from tripod.sdk._metrics_instruments import Family
-from tripod.sdk._metrics_values import LocalValueFactory, ValueFactory
+from tripod.sdk.metrics._children import log_once
+from tripod.sdk.metrics._exposition import render_families, render_foreign
+from tripod.sdk.metrics._instruments import Family
+from tripod.sdk.metrics._values import LocalValueFactory, ValueFactory
 
 __all__ = ["Collector", "MetricsRegistry"]
 

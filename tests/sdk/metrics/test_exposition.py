@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import shutil
 import subprocess
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +15,7 @@ from prometheus_client.openmetrics.parser import (
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 from tripod.sdk import metrics
-from tripod.sdk._exposition import format_value, wants_openmetrics
+from tripod.sdk.metrics._exposition import format_value, wants_openmetrics
 
 OM = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 TEXT = "text/plain; version=0.0.4; charset=utf-8"
@@ -27,13 +26,6 @@ PROMETHEUS_ACCEPT = (
 )
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 SPAN_ID = "b7ad6b7169203331"
-
-
-@pytest.fixture(autouse=True)
-def fresh_metrics() -> Iterator[None]:
-    metrics.reset()
-    yield
-    metrics.reset()
 
 
 def _text() -> str:

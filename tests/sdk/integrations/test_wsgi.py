@@ -12,13 +12,8 @@ from opentelemetry import context as otel_context
 from prometheus_client.parser import text_string_to_metric_families
 
 import tripod
-from tests.sdk.sdk_support import Captured, clean
 from tripod.sdk.integrations.wsgi import ROUTE_KEY
-
-
-@pytest.fixture(autouse=True)
-def _clean() -> Iterator[None]:
-    yield from clean()
+from tripod.testing import Capture
 
 
 class OopsError(Exception):
@@ -60,28 +55,28 @@ def series(app: Flask) -> dict[tuple[str, str], float]:
 
 
 def test_flask_route_template_span_metrics_logs() -> None:
-    cap = Captured(service_name="wsgi")
+    cap = Capture(service_name="wsgi").start()
     app = make_app()
     assert tripod.instrument(app) is app
     c = app.test_client()
     response = c.get("/orders/12", headers={"X-Correlation-ID": "w-1"})
     assert response.text == "order 12"
     assert response.headers["X-Correlation-ID"] == "w-1"
-    [span] = cap.spans()
+    [span] = cap.spans
     assert span.name == "GET /orders/<int:order_id>"
     attrs = dict(span.attributes or {})
     assert attrs["http.route"] == "/orders/<int:order_id>"
     assert attrs["url.path"] == "/orders/12"
     assert attrs["http.response.status_code"] == 200
     assert attrs["correlation_id"] == "w-1"
-    [access] = [line for line in cap.lines() if line["logger"] == "tripod.access"]
+    [access] = [line for line in cap.records() if line["logger"] == "tripod.access"]
     assert access["trace_id"] == format(span.context.trace_id, "032x")
     assert access["correlation_id"] == "w-1"
     assert series(app) == {("/orders/<int:order_id>", "200"): 1.0}
 
 
 def test_flask_cardinality_404_and_errors() -> None:
-    cap = Captured(access_log=False)
+    cap = Capture(access_log=False).start()
     app = tripod.instrument(make_app())
     app.config["PROPAGATE_EXCEPTIONS"] = False
     c = app.test_client()
@@ -97,14 +92,14 @@ def test_flask_cardinality_404_and_errors() -> None:
         ("__unmatched__", "404"): 1.0,
         ("/fail", "500"): 1.0,
     }
-    [failed] = [s for s in cap.spans() if s.name == "GET /fail"]
+    [failed] = [s for s in cap.spans if s.name == "GET /fail"]
     assert failed.status.status_code.name == "ERROR"
     assert (failed.attributes or {})["error.type"] == "OopsError"
     assert [e.name for e in failed.events] == ["exception"]
 
 
 def test_exceptions_propagate_unchanged_when_flask_propagates() -> None:
-    Captured()
+    Capture().start()
     app = tripod.instrument(make_app())
     app.config["PROPAGATE_EXCEPTIONS"] = True
     with pytest.raises(OopsError, match="nope"):
@@ -112,7 +107,7 @@ def test_exceptions_propagate_unchanged_when_flask_propagates() -> None:
 
 
 def test_streamed_body_is_sized_when_closed() -> None:
-    Captured()
+    Capture().start()
     app = tripod.instrument(make_app())
     assert app.test_client().get("/stream").text == "a" * 10 + "b" * 5
     text = app.test_client().get("/metrics").text
@@ -126,7 +121,7 @@ def test_streamed_body_is_sized_when_closed() -> None:
 
 
 def test_plain_wsgi_callable_is_wrapped() -> None:
-    cap = Captured(access_log=False)
+    cap = Capture(access_log=False).start()
 
     def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         environ[ROUTE_KEY] = "/hello/{name}"
@@ -146,12 +141,12 @@ def test_plain_wsgi_callable_is_wrapped() -> None:
     assert list(body) == [b"hi"]
     body.close()  # type: ignore[attr-defined]
     assert ("X-Correlation-ID", "r-1") in headers
-    [span] = cap.spans()
+    [span] = cap.spans
     assert span.name == "GET /hello/{name}"
 
 
 def test_handler_sees_server_span_and_baggage_with_correlation_id() -> None:
-    cap = Captured(access_log=False)
+    cap = Capture(access_log=False).start()
     app = make_app()
     seen: dict[str, Any] = {}
 
@@ -168,7 +163,7 @@ def test_handler_sees_server_span_and_baggage_with_correlation_id() -> None:
     assert app.test_client().get("/ctx", headers=headers).text == "ok"
     assert otel_context.get_current() == before  # the request's context was left
     assert seen["baggage"] == {"tenant": "acme", "correlation_id": "c-9"}
-    [span] = cap.spans()
+    [span] = cap.spans
     assert seen["span"].get_span_context() == span.context
     assert format(span.context.trace_id, "032x") == "0af7651916cd43dd8448eb211c80319c"
     assert span.parent is not None

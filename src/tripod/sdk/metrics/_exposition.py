@@ -16,7 +16,7 @@ from typing import Any
 from prometheus_client.exposition import generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
-from tripod.sdk._metrics_instruments import Family
+from tripod.sdk.metrics._instruments import Family
 
 __all__ = [
     "OPENMETRICS_CONTENT_TYPE",

@@ -5,20 +5,14 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Iterator
 
 import pytest
 from starlette.applications import Starlette
 
 import tripod
-from tests.sdk.sdk_support import Captured, clean
 from tripod.sdk import logs, tracing
 from tripod.sdk.logs import TripodHandler
-
-
-@pytest.fixture(autouse=True)
-def _clean() -> Iterator[None]:
-    yield from clean()
+from tripod.testing import Capture
 
 
 def tripod_handlers() -> list[logging.Handler]:
@@ -60,12 +54,12 @@ def test_init_twice_replaces_the_previous_setup() -> None:
     tripod.init(service_name="first")
     tripod.init(service_name="second")
     assert len(tripod_handlers()) == 1
-    cap = Captured(service_name="third")
+    cap = Capture(service_name="third").start()
     logging.getLogger("x").warning("hello")
-    assert cap.lines()[0]["service.name"] == "third"
+    assert cap.records()[0]["service.name"] == "third"
     with tripod.span("s"):
         pass
-    [span] = cap.spans()
+    [span] = cap.spans
     assert span.resource.attributes["service.name"] == "third"
     tripod.shutdown()
     tripod.shutdown()
@@ -74,15 +68,15 @@ def test_init_twice_replaces_the_previous_setup() -> None:
 
 
 def test_resource_attributes() -> None:
-    cap = Captured(
+    cap = Capture(
         service_name="svc",
         service_version="1.2.3",
         environment="staging",
         resource_attributes="team=payments",
-    )
+    ).start()
     with tripod.span("s"):
         pass
-    attrs = cap.spans()[0].resource.attributes
+    attrs = cap.spans[0].resource.attributes
     assert attrs["service.name"] == "svc"
     assert attrs["service.version"] == "1.2.3"
     assert attrs["deployment.environment.name"] == "staging"
@@ -133,12 +127,12 @@ def test_shutdown_is_bounded_with_a_dead_collector() -> None:
 
 
 def test_set_log_level_at_runtime() -> None:
-    cap = Captured(log_level="warning")
+    cap = Capture(log_level="warning").start()
     log = tripod.get_logger("lvl")
     log.info("hidden")
     tripod.set_log_level("debug")
     log.debug("shown")
-    assert [line["message"] for line in cap.lines()] == ["shown"]
+    assert [line["message"] for line in cap.records()] == ["shown"]
     with pytest.raises(tripod.ConfigError, match="not one of"):
         tripod.set_log_level("chatty")
 

@@ -4,27 +4,20 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 
 import pytest
 
 import tripod
-from tests.sdk.sdk_support import Captured, clean
-from tripod.sdk import context as tctx
-from tripod.sdk import logs
+from tripod.sdk import logs, propagation
+from tripod.testing import Capture
 
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 
-@pytest.fixture(autouse=True)
-def _clean() -> Iterator[None]:
-    yield from clean()
-
-
 def test_json_line_fields() -> None:
-    cap = Captured(service_name="logsvc")
+    cap = Capture(service_name="logsvc").start()
     tripod.get_logger("app.orders").info("placed %s", "order-1", extra={"order_id": 7})
-    [line] = cap.lines()
+    [line] = cap.records()
     assert RFC3339_UTC.match(line["timestamp"]), line["timestamp"]
     assert line["level"] == "INFO"
     assert line["logger"] == "app.orders"
@@ -37,15 +30,15 @@ def test_json_line_fields() -> None:
 
 
 def test_trace_and_correlation_context() -> None:
-    cap = Captured()
-    token = tctx.set_correlation_id("corr-123")
+    cap = Capture().start()
+    token = propagation.set_correlation_id("corr-123")
     try:
         with tripod.span("work") as span:
             tripod.get_logger("t").warning("inside")
     finally:
-        tctx.reset_correlation_id(token)
+        propagation.reset_correlation_id(token)
     tripod.get_logger("t").warning("outside")
-    inside, outside = cap.lines()
+    inside, outside = cap.records()
     ctx = span.get_span_context()
     assert inside["trace_id"] == format(ctx.trace_id, "032x")
     assert inside["span_id"] == format(ctx.span_id, "016x")
@@ -55,7 +48,7 @@ def test_trace_and_correlation_context() -> None:
 
 
 def test_bound_fields_follow_the_context() -> None:
-    cap = Captured()
+    cap = Capture().start()
     log = tripod.get_logger("b")
     with tripod.bound(tenant="acme"):
         tripod.bind(user_id=42)
@@ -63,7 +56,7 @@ def test_bound_fields_follow_the_context() -> None:
         tripod.unbind("user_id")
         log.info("two")
     log.info("three")
-    one, two, three = cap.lines()
+    one, two, three = cap.records()
     assert (one["tenant"], one["user_id"]) == ("acme", 42)
     assert two["tenant"] == "acme"
     assert "user_id" not in two
@@ -71,13 +64,13 @@ def test_bound_fields_follow_the_context() -> None:
 
 
 def test_exception_fields() -> None:
-    cap = Captured()
+    cap = Capture().start()
     try:
         msg = "card declined"
         raise ValueError(msg)
     except ValueError:
         tripod.get_logger("e").exception("payment failed")
-    [line] = cap.lines()
+    [line] = cap.records()
     assert line["level"] == "ERROR"
     assert line["exception.type"] == "ValueError"
     assert line["exception.message"] == "card declined"
@@ -86,7 +79,7 @@ def test_exception_fields() -> None:
 
 
 def test_redaction_by_key_and_bearer_values() -> None:
-    cap = Captured(redact_keys="ssn,internal_note")
+    cap = Capture(redact_keys="ssn,internal_note").start()
     log = tripod.get_logger("r")
     tripod.bind(session_token="abc")
     log.info(
@@ -104,7 +97,7 @@ def test_redaction_by_key_and_bearer_values() -> None:
             "user": "ann",
         },
     )
-    [line] = cap.lines()
+    [line] = cap.records()
     for key in ("password", "db_passwd", "Authorization", "ssn", "internal_note", "apikey",
                 "client_secret", "session_token"):  # fmt: skip
         assert line[key] == "[REDACTED]", key
@@ -112,15 +105,15 @@ def test_redaction_by_key_and_bearer_values() -> None:
     assert line["message"] == "calling with Authorization: Bearer [REDACTED] now"
     assert line["note"] == "token is Bearer [REDACTED]"
     assert line["user"] == "ann"
-    assert "hunter2" not in cap.stream.getvalue()
-    assert "eyJhbGciOi" not in cap.stream.getvalue()
+    assert "hunter2" not in cap.log_text
+    assert "eyJhbGciOi" not in cap.log_text
 
 
 def test_console_format_is_readable() -> None:
-    cap = Captured(log_format="console")
+    cap = Capture(log_format="console").start()
     with tripod.span("s"):
         tripod.get_logger("c").info("hello", extra={"k": "v", "token": "t"})
-    text = cap.stream.getvalue()
+    text = cap.log_text
     assert not text.startswith("{")
     assert "INFO" in text
     assert "c: hello" in text
@@ -130,14 +123,14 @@ def test_console_format_is_readable() -> None:
 
 
 def test_unserialisable_extra_does_not_break_logging() -> None:
-    cap = Captured()
+    cap = Capture().start()
 
     class Thing:
         def __repr__(self) -> str:
             return "<thing>"
 
     tripod.get_logger("u").info("odd", extra={"thing": Thing(), "raw": b"\x00"})
-    [line] = cap.lines()
+    [line] = cap.records()
     assert line["thing"] == "<thing>"
 
 
@@ -145,7 +138,7 @@ def test_structlog_chain_adds_the_same_fields() -> None:
     structlog = pytest.importorskip("structlog")
     import json
 
-    cap = Captured(service_name="slog")
+    cap = Capture(service_name="slog").start()
     out: list[str] = []
 
     def sink(_logger: object, _name: str, event: str) -> str:
@@ -158,10 +151,10 @@ def test_structlog_chain_adds_the_same_fields() -> None:
         cache_logger_on_first_use=False,
     )
     try:
-        token = tctx.set_correlation_id("c-9")
+        token = propagation.set_correlation_id("c-9")
         with tripod.span("s") as span:
             structlog.get_logger().info("charged", amount=3, password="p")
-        tctx.reset_correlation_id(token)
+        propagation.reset_correlation_id(token)
     finally:
         structlog.reset_defaults()
     event = json.loads(out[0])
@@ -173,11 +166,11 @@ def test_structlog_chain_adds_the_same_fields() -> None:
     assert event["password"] == "[REDACTED]"
     assert event["amount"] == 3
     assert event["timestamp"].endswith("Z")
-    assert cap.lines() == []
+    assert cap.records() == []
 
 
 def test_records_below_level_cost_no_formatting() -> None:
-    cap = Captured(log_level="error")
+    cap = Capture(log_level="error").start()
     calls = []
 
     class Spy:
@@ -187,5 +180,5 @@ def test_records_below_level_cost_no_formatting() -> None:
 
     tripod.get_logger("q").info("%s", Spy())
     assert calls == []
-    assert cap.lines() == []
+    assert cap.records() == []
     assert logging.getLogger().level == logging.ERROR

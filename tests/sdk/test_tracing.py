@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 from opentelemetry import trace
@@ -11,12 +10,7 @@ from opentelemetry.trace import StatusCode
 
 import tripod
 from tests.helpers.otlp_receiver import OtlpReceiver
-from tests.sdk.sdk_support import Captured, clean
-
-
-@pytest.fixture(autouse=True)
-def _clean() -> Iterator[None]:
-    yield from clean()
+from tripod.testing import Capture
 
 
 @tripod.traced
@@ -38,11 +32,11 @@ class Service:
 
 
 def test_traced_sync_async_and_nested_spans() -> None:
-    cap = Captured()
+    cap = Capture().start()
     assert add(1, 2) == 3
     assert asyncio.run(fetch(4)) == 8
     assert Service().method() == "ok"
-    spans = {s.name: s for s in cap.spans()}
+    spans = {s.name: s for s in cap.spans}
     assert set(spans) == {"add", "custom name", "Service.method", "inner"}
     assert spans["custom name"].attributes is not None
     assert spans["custom name"].attributes["kind"] == "demo"
@@ -56,7 +50,7 @@ def test_traced_sync_async_and_nested_spans() -> None:
 
 
 def test_exceptions_are_recorded_and_propagate_unchanged() -> None:
-    cap = Captured()
+    cap = Capture().start()
 
     class BoomError(Exception):
         pass
@@ -67,29 +61,29 @@ def test_exceptions_are_recorded_and_propagate_unchanged() -> None:
 
     with pytest.raises(BoomError):
         explode()
-    [span] = cap.spans()
+    [span] = cap.spans
     assert span.status.status_code is StatusCode.ERROR
     assert [e.name for e in span.events] == ["exception"]
 
 
 def test_ratio_sampler_zero_exports_nothing() -> None:
-    cap = Captured(traces_sampler="parentbased_traceidratio", traces_sampler_arg=0.0)
+    cap = Capture(traces_sampler="parentbased_traceidratio", traces_sampler_arg=0.0).start()
     for _ in range(20):
         with tripod.span("unsampled") as span:
             assert not span.get_span_context().trace_flags.sampled
-    assert cap.spans() == []
+    assert cap.spans == []
 
 
 def test_third_party_tracers_follow_reinitialisation() -> None:
     tracer = trace.get_tracer("some.library")
-    first = Captured(service_name="one")
+    first = Capture(service_name="one").start()
     with tracer.start_as_current_span("lib"):
         pass
-    assert [s.resource.attributes["service.name"] for s in first.spans()] == ["one"]
-    second = Captured(service_name="two")
+    assert [s.resource.attributes["service.name"] for s in first.spans] == ["one"]
+    second = Capture(service_name="two").start()
     with tracer.start_as_current_span("lib"):
         pass
-    assert [s.resource.attributes["service.name"] for s in second.spans()] == ["two"]
+    assert [s.resource.attributes["service.name"] for s in second.spans] == ["two"]
     tripod.shutdown()
     with tracer.start_as_current_span("after") as span:
         assert not span.is_recording()
@@ -97,7 +91,7 @@ def test_third_party_tracers_follow_reinitialisation() -> None:
 
 def test_spans_and_logs_reach_a_real_otlp_receiver() -> None:
     with OtlpReceiver() as receiver:
-        Captured(service_name="wire", otlp_endpoint=receiver.url)
+        Capture(service_name="wire", otlp_endpoint=receiver.url).start()
         with tripod.span("checkout", items=3) as span:
             tripod.get_logger("wire").info("inside", extra={"step": 1})
         tripod.force_flush(10)
@@ -120,7 +114,7 @@ def test_export_keeps_working_in_a_forked_child() -> None:
     import os
 
     with OtlpReceiver() as receiver:
-        Captured(service_name="forked", otlp_endpoint=receiver.url, logs_enabled=False)
+        Capture(service_name="forked", otlp_endpoint=receiver.url, logs_enabled=False).start()
         pid = os.fork()
         if pid == 0:  # the child: a gunicorn --preload worker, say
             code = 1

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -15,13 +17,6 @@ from prometheus_client.parser import text_string_to_metric_families as parse_tex
 from tripod import catalog
 from tripod.config import load_settings
 from tripod.sdk import metrics
-
-
-@pytest.fixture(autouse=True)
-def fresh_metrics() -> Iterator[None]:
-    metrics.reset()
-    yield
-    metrics.reset()
 
 
 def _samples() -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -239,8 +234,23 @@ def test_timed_attaches_the_current_sampled_span_as_exemplar() -> None:
 # --- HTTP server metrics --------------------------------------------------------------------
 
 
+def test_import_creates_no_family_first_use_and_init_do() -> None:
+    """``import tripod`` registers nothing; a family appears when first used or at init()."""
+    script = (
+        "import tripod\n"
+        "from tripod.sdk import metrics\n"
+        "print(sorted(f.name for f in metrics.REGISTRY.families()))\n"
+        "metrics.record_dropped('spans')\n"
+        "print(sorted(f.name for f in metrics.REGISTRY.families()))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    ).stdout.splitlines()
+    assert out == ["[]", "['tripod_telemetry_dropped']"]
+
+
 def test_http_metrics_follow_the_catalog() -> None:
-    metrics.http_server_metrics()
+    metrics.configure(load_settings({}, environ={}, pyproject=False))
     for spec in (
         catalog.HTTP_SERVER_REQUEST_DURATION,
         catalog.HTTP_SERVER_REQUEST_BODY_SIZE,
@@ -421,14 +431,18 @@ def test_process_and_runtime_metrics_once_each() -> None:
         prometheus_client.REGISTRY.register(prometheus_client.PROCESS_COLLECTOR)
 
 
-def test_histogram_time_and_public_names() -> None:
+def test_histogram_time() -> None:
     h = metrics.histogram("block", "B.", unit="seconds")
     with h.time():
         pass
     assert _value("block_seconds_count") == 1
-    for name in metrics.__all__:
-        assert hasattr(metrics, name), name
-    assert metrics.__all__ == sorted(metrics.__all__)
+    labelled = metrics.histogram("block_by", "B.", ["k"], unit="seconds")
+    with labelled.time():  # needs .labels() first: dropped, logged once, never raised
+        pass
+    assert metrics.sample_value("block_by_seconds_count", {"k": "x"}) is None
+    with metrics.timed(labelled, k="x"):
+        pass
+    assert _value("block_by_seconds_count", k="x") == 1
 
 
 def test_odd_label_values_never_raise_and_never_break_a_scrape() -> None:

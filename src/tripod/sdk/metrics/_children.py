@@ -18,7 +18,7 @@ from typing import Any
 
 from prometheus_client.utils import floatToGoString
 
-from tripod.sdk._metrics_values import Buckets, Exemplar, Scalar
+from tripod.sdk.metrics._values import Buckets, Exemplar, Scalar
 
 __all__ = [
     "LABEL_NAME",

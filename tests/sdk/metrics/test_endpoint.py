@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -26,13 +25,11 @@ SPAN_ID = "b7ad6b7169203331"
 
 
 @pytest.fixture(autouse=True)
-def fresh_metrics() -> Iterator[None]:
-    metrics.reset()
+def one_request() -> None:
+    """Every test here serves a registry holding one recorded request (with an exemplar)."""
     hm = metrics.http_server_metrics()
     hm.start("GET")
     hm.finish("GET", "/orders/{id}", 200, 0.02, trace_id=TRACE_ID, span_id=SPAN_ID)
-    yield
-    metrics.reset()
 
 
 def _check_metrics_endpoint(url: str) -> None:

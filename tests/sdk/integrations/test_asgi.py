@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,14 +16,9 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 import tripod
-from tests.sdk.sdk_support import Captured, clean
 from tripod.sdk.integrations._http import normalize_method
 from tripod.sdk.integrations.asgi import TripodASGIMiddleware
-
-
-@pytest.fixture(autouse=True)
-def _clean() -> Iterator[None]:
-    yield from clean()
+from tripod.testing import Capture
 
 
 class OopsError(Exception):
@@ -86,7 +80,7 @@ def durations(text: str) -> list[Any]:
 
 
 def test_route_template_span_metrics_and_access_log() -> None:
-    cap = Captured(service_name="asgi")
+    cap = Capture(service_name="asgi").start()
     app = tripod.instrument(make_app())
 
     async def go() -> tuple[httpx.Response, str]:
@@ -97,7 +91,7 @@ def test_route_template_span_metrics_and_access_log() -> None:
     response, scrape = run(go())
     assert response.text == "item 17"
     assert response.headers["x-correlation-id"] == "c-1"
-    [span] = cap.spans()
+    [span] = cap.spans
     assert span.name == "GET /items/{item_id}"
     assert span.kind.name == "SERVER"
     assert dict(span.attributes or {}) == {
@@ -115,7 +109,7 @@ def test_route_template_span_metrics_and_access_log() -> None:
     [sample] = durations(scrape)
     assert sample.labels == {"http_request_method": "GET", "http_route": "/items/{item_id}",
                              "http_response_status_code": "200"}  # fmt: skip
-    [access] = [line for line in cap.lines() if line["logger"] == "tripod.access"]
+    [access] = [line for line in cap.records() if line["logger"] == "tripod.access"]
     assert access["trace_id"] == format(span.context.trace_id, "032x")
     assert access["span_id"] == format(span.context.span_id, "016x")
     assert access["correlation_id"] == "c-1"
@@ -125,7 +119,7 @@ def test_route_template_span_metrics_and_access_log() -> None:
 
 
 def test_a_thousand_ids_make_one_series() -> None:
-    Captured(access_log=False)
+    Capture(access_log=False).start()
     app = tripod.instrument(make_app())
 
     async def go() -> str:
@@ -144,7 +138,7 @@ def test_a_thousand_ids_make_one_series() -> None:
 
 
 def test_body_sizes_errors_and_unknown_methods() -> None:
-    cap = Captured()
+    cap = Capture().start()
     app = tripod.instrument(make_app())
 
     async def go() -> str:
@@ -165,7 +159,7 @@ def test_body_sizes_errors_and_unknown_methods() -> None:
     }
     assert sizes[("http_server_request_body_size_bytes_sum", "/upload")] == 300
     assert sizes[("http_server_response_body_size_bytes_sum", "/upload")] == 300
-    spans = {s.attributes["url.path"]: s for s in cap.spans() if s.attributes}
+    spans = {s.attributes["url.path"]: s for s in cap.spans if s.attributes}
     assert spans["/unavailable"].status.status_code.name == "ERROR"
     assert spans["/unavailable"].attributes["error.type"] == "503"  # type: ignore[index]
     failed = spans["/fail"]
@@ -188,7 +182,7 @@ def test_method_normalization() -> None:
 
 
 def test_invalid_correlation_ids_are_replaced_and_request_id_accepted() -> None:
-    Captured(access_log=False)
+    Capture(access_log=False).start()
     app = tripod.instrument(make_app())
 
     async def go() -> list[httpx.Response]:
@@ -206,7 +200,7 @@ def test_invalid_correlation_ids_are_replaced_and_request_id_accepted() -> None:
 
 
 def test_custom_correlation_header() -> None:
-    Captured(correlation_header="X-Trace-Tag")
+    Capture(correlation_header="X-Trace-Tag").start()
     app = tripod.instrument(make_app())
 
     async def go() -> httpx.Response:
@@ -217,7 +211,7 @@ def test_custom_correlation_header() -> None:
 
 
 def test_incoming_traceparent_and_baggage() -> None:
-    cap = Captured()
+    cap = Capture().start()
     app = tripod.instrument(make_app())
     parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
@@ -226,7 +220,7 @@ def test_incoming_traceparent_and_baggage() -> None:
             await c.get("/items/1", headers={"traceparent": parent, "baggage": "tenant=acme"})
 
     run(go())
-    [span] = cap.spans()
+    [span] = cap.spans
     assert format(span.context.trace_id, "032x") == "0af7651916cd43dd8448eb211c80319c"
     assert span.parent is not None
     assert format(span.parent.span_id, "016x") == "b7ad6b7169203331"
@@ -234,7 +228,7 @@ def test_incoming_traceparent_and_baggage() -> None:
 
 
 def test_non_http_scopes_pass_through() -> None:
-    Captured()
+    Capture().start()
     seen: list[str] = []
 
     async def raw(scope: Any, receive: Any, send: Any) -> None:
@@ -266,7 +260,7 @@ def test_non_http_scopes_pass_through() -> None:
 
 
 def test_fastapi_app_is_instrumented_in_place_with_one_server_span() -> None:
-    cap = Captured(access_log=False)
+    cap = Capture(access_log=False).start()
     app = FastAPI()
     same = tripod.instrument(app)
     assert same is app
@@ -280,12 +274,12 @@ def test_fastapi_app_is_instrumented_in_place_with_one_server_span() -> None:
             assert (await c.get("/users/3")).json() == {"id": 3}
 
     run(go())
-    assert [s.name for s in cap.spans()] == ["GET /users/{user_id}"]
+    assert [s.name for s in cap.spans] == ["GET /users/{user_id}"]
     assert tripod.instrument(app) is app  # twice: no second layer
 
 
 def test_metrics_endpoint_path_is_configurable() -> None:
-    Captured(metrics_path="/internal/metrics")
+    Capture(metrics_path="/internal/metrics").start()
     app = tripod.instrument(make_app())
 
     async def go() -> tuple[int, int]:
@@ -299,7 +293,7 @@ def test_metrics_endpoint_path_is_configurable() -> None:
 
 
 def test_a_reused_response_does_not_collect_headers() -> None:
-    Captured(access_log=False)
+    Capture(access_log=False).start()
     shared = PlainTextResponse("same object every time")
 
     async def cached(request: Request) -> Response:
@@ -317,7 +311,7 @@ def test_a_reused_response_does_not_collect_headers() -> None:
 
 
 def test_unsampled_requests_keep_ids_in_logs_but_export_nothing() -> None:
-    cap = Captured(traces_sampler="traceidratio", traces_sampler_arg=0.0)
+    cap = Capture(traces_sampler="traceidratio", traces_sampler_arg=0.0).start()
     app = tripod.instrument(make_app())
 
     async def go() -> str:
@@ -328,7 +322,7 @@ def test_unsampled_requests_keep_ids_in_logs_but_export_nothing() -> None:
             ).text
 
     scrape = run(go())
-    assert cap.spans() == []
-    [access] = [line for line in cap.lines() if line["logger"] == "tripod.access"]
+    assert cap.spans == []
+    [access] = [line for line in cap.records() if line["logger"] == "tripod.access"]
     assert len(access["trace_id"]) == 32
     assert "trace_id=" not in scrape  # exemplars only for sampled requests

@@ -11,13 +11,8 @@ from opentelemetry import baggage
 
 import tripod
 from tests.helpers.otlp_receiver import HeaderRecorder
-from tests.sdk.sdk_support import Captured, clean
-from tripod.sdk import context as tctx
-
-
-@pytest.fixture(autouse=True)
-def _clean() -> Iterator[None]:
-    yield from clean()
+from tripod.sdk import propagation
+from tripod.testing import Capture
 
 
 @pytest.fixture
@@ -27,13 +22,13 @@ def recorder() -> Iterator[HeaderRecorder]:
 
 
 def test_inject_headers_carries_trace_and_correlation() -> None:
-    Captured()
-    token = tctx.set_correlation_id("corr-out")
+    Capture().start()
+    token = propagation.set_correlation_id("corr-out")
     try:
         with tripod.span("call") as span:
             headers = tripod.inject_headers({"accept": "json"})
     finally:
-        tctx.reset_correlation_id(token)
+        propagation.reset_correlation_id(token)
     trace_id = format(span.get_span_context().trace_id, "032x")
     span_id = format(span.get_span_context().span_id, "016x")
     assert headers["accept"] == "json"
@@ -43,14 +38,14 @@ def test_inject_headers_carries_trace_and_correlation() -> None:
 
 
 def test_outgoing_httpx_and_requests_calls_carry_context(recorder: HeaderRecorder) -> None:
-    Captured(correlation_header="X-Correlation-ID")
-    token = tctx.set_correlation_id("corr-client")
+    Capture(correlation_header="X-Correlation-ID").start()
+    token = propagation.set_correlation_id("corr-client")
     try:
         with tripod.span("handler") as span:
             httpx.get(recorder.url + "/a")
             requests.get(recorder.url + "/b", timeout=5)
     finally:
-        tctx.reset_correlation_id(token)
+        propagation.reset_correlation_id(token)
     trace_id = format(span.get_span_context().trace_id, "032x")
     assert len(recorder.requests) == 2
     for headers in recorder.requests:
@@ -59,19 +54,19 @@ def test_outgoing_httpx_and_requests_calls_carry_context(recorder: HeaderRecorde
 
 
 def test_extract_reads_correlation_into_baggage() -> None:
-    Captured()
-    ctx = tctx.extract(
+    Capture().start()
+    ctx = propagation.extract(
         {
             "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
             "x-request-id": "from-upstream",
         }
     )
-    assert baggage.get_baggage(tctx.BAGGAGE_KEY, ctx) == "from-upstream"
+    assert baggage.get_baggage(propagation.BAGGAGE_KEY, ctx) == "from-upstream"
 
 
 def test_correlation_ids_are_validated() -> None:
-    assert tctx.clean_correlation_id("abc-123_x.y") == "abc-123_x.y"
+    assert propagation.clean_correlation_id("abc-123_x.y") == "abc-123_x.y"
     for bad in ("", None, "a" * 200, "has space", 'quote"', "new\nline"):
-        fresh = tctx.clean_correlation_id(bad)
+        fresh = propagation.clean_correlation_id(bad)
         assert len(fresh) == 32
         assert fresh != bad

@@ -1,5 +1,5 @@
 """Counter, gauge and histogram families: names and labels validated at creation, one cached
-child per label-value tuple (the children are in ``_metrics_children``)."""
+child per label-value tuple (the children are in ``_children``, the timer in ``_timer``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tripod.sdk._metrics_children import (
+from tripod.sdk.metrics._children import (
     LABEL_NAME,
     NOOP,
     CounterChild,
@@ -20,7 +20,8 @@ from tripod.sdk._metrics_children import (
     log_once,
     utf8,
 )
-from tripod.sdk._metrics_values import ValueFactory
+from tripod.sdk.metrics._timer import Timer
+from tripod.sdk.metrics._values import ValueFactory
 
 __all__ = ["Counter", "Family", "Gauge", "Histogram", "family_name"]
 
@@ -282,11 +283,9 @@ class Histogram(Family):
     def observe_trace(self, value: float, trace_id: str, span_id: str) -> None:
         self._unlabelled("observe").observe_trace(value, trace_id, span_id)
 
-    def time(self) -> Any:
+    def time(self) -> Timer:
         """Time a block or function into this (unlabelled) histogram; see ``tripod.timed``."""
-        from tripod.sdk.metrics import timed
-
-        return timed(self)
+        return Timer(self._unlabelled("time"))
 
 
 def _check_buckets(name: str, buckets: Sequence[float]) -> list[float]:

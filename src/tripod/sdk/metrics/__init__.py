@@ -1,0 +1,55 @@
+"""Prometheus metrics for the app tripod instruments: instruments, /metrics, the RED metrics.
+
+The face of the package; the rooms behind it, from the ground up: ``_values`` (where numbers
+live), ``_children`` (one series each), ``_timer``, ``_instruments`` (families),
+``_exposition`` (text formats), ``_registry``, ``_endpoint`` (serving), ``_default`` (the
+process-wide registry and its helpers) and ``_builtin`` (the catalog's metrics and settings).
+"""
+
+from tripod.sdk.metrics._builtin import (
+    HttpServerMetrics,
+    configure,
+    http_server_metrics,
+    record_dropped,
+    reset,
+)
+from tripod.sdk.metrics._default import (
+    REGISTRY,
+    asgi_app,
+    counter,
+    gauge,
+    histogram,
+    render,
+    sample_value,
+    start_http_server,
+    timed,
+    wsgi_app,
+)
+from tripod.sdk.metrics._endpoint import MetricsServer
+from tripod.sdk.metrics._instruments import Counter, Gauge, Histogram
+from tripod.sdk.metrics._registry import MetricsRegistry
+from tripod.sdk.metrics._timer import Timer
+
+__all__ = [
+    "REGISTRY",
+    "Counter",
+    "Gauge",
+    "Histogram",
+    "HttpServerMetrics",
+    "MetricsRegistry",
+    "MetricsServer",
+    "Timer",
+    "asgi_app",
+    "configure",
+    "counter",
+    "gauge",
+    "histogram",
+    "http_server_metrics",
+    "record_dropped",
+    "render",
+    "reset",
+    "sample_value",
+    "start_http_server",
+    "timed",
+    "wsgi_app",
+]

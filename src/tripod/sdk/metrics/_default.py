@@ -1,0 +1,137 @@
+"""The process-wide registry and the functions over it: create instruments, render /metrics.
+
+- :func:`counter`, :func:`gauge`, :func:`histogram` create (or return the same) instruments.
+- :func:`timed` times a function (sync or async) or a block into a histogram.
+- :func:`render` writes Prometheus text 0.0.4 or OpenMetrics 1.0 (with exemplars);
+  :data:`asgi_app`, :data:`wsgi_app` and :func:`start_http_server` serve it.
+
+Everything registered on prometheus_client's default ``REGISTRY`` (including its process and
+GC collectors) is exposed too, so existing instrumentation keeps working. Nothing here creates
+a family at import: each appears when it is first asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import prometheus_client
+from prometheus_client.parser import text_string_to_metric_families
+
+from tripod.config import DEFAULT_HTTP_BUCKETS
+from tripod.sdk.metrics._children import HistogramChild
+from tripod.sdk.metrics._endpoint import MetricsServer, make_asgi_app, make_wsgi_app, serve
+from tripod.sdk.metrics._exposition import (
+    OPENMETRICS_CONTENT_TYPE,
+    TEXT_CONTENT_TYPE,
+    wants_openmetrics,
+)
+from tripod.sdk.metrics._instruments import Counter, Gauge, Histogram, family_name
+from tripod.sdk.metrics._process import RuntimeCollector
+from tripod.sdk.metrics._registry import MetricsRegistry
+from tripod.sdk.metrics._timer import Timer
+
+__all__ = [
+    "REGISTRY",
+    "asgi_app",
+    "counter",
+    "gauge",
+    "histogram",
+    "render",
+    "sample_value",
+    "start_http_server",
+    "timed",
+    "wsgi_app",
+]
+
+#: The process-wide registry: tripod's families, then prometheus_client's default registry,
+#: then process/runtime metrics if that registry no longer provides them.
+REGISTRY = MetricsRegistry(
+    sources=[(prometheus_client.REGISTRY, True), (RuntimeCollector(), False)]
+)
+
+
+def counter(name: str, help: str, labels: Sequence[str] = (), unit: str = "") -> Counter:
+    """A counter (exposed as ``<name>_total``); the same definition returns the same object."""
+    return REGISTRY.register(lambda f: Counter(name, help, labels, unit, factory=f), Counter)
+
+
+def gauge(name: str, help: str, labels: Sequence[str] = (), unit: str = "") -> Gauge:
+    """A gauge; the same definition returns the same object."""
+    return REGISTRY.register(lambda f: Gauge(name, help, labels, unit, factory=f), Gauge)
+
+
+def histogram(
+    name: str,
+    help: str,
+    labels: Sequence[str] = (),
+    unit: str = "",
+    buckets: Sequence[float] | None = None,
+) -> Histogram:
+    """A histogram; ``buckets`` default to the HTTP duration buckets (seconds).
+
+    Asking again without ``buckets`` returns the existing histogram whatever its buckets.
+    """
+    if buckets is None:
+        existing = REGISTRY.get(family_name(name, "histogram", unit))
+        if isinstance(existing, Histogram) and existing.labelnames == tuple(labels):
+            return existing
+        buckets = DEFAULT_HTTP_BUCKETS
+    bounds = buckets
+    return REGISTRY.register(
+        lambda f: Histogram(name, help, labels, unit, factory=f, buckets=bounds), Histogram
+    )
+
+
+def timed(metric: Histogram | str, **labels: str) -> Timer:
+    """Time a function (sync or async, as a decorator) or a ``with`` block into a histogram.
+
+    ``metric`` is a histogram or its name; a name not registered yet creates a histogram in
+    seconds (``<name>_seconds``) with the given label names. Exceptions are timed too.
+    """
+    if isinstance(metric, str):
+        found = REGISTRY.get(family_name(metric, "histogram", "seconds")) or REGISTRY.get(metric)
+        if found is None:
+            found = histogram(
+                metric, f"Duration of {metric}.", labels=sorted(labels), unit="seconds"
+            )
+        if not isinstance(found, Histogram):
+            msg = f"timed({metric!r}) needs a histogram, but {metric!r} is a {found.kind}"
+            raise TypeError(msg)
+        metric = found
+    if not isinstance(metric, Histogram):
+        msg = f"timed() needs a tripod histogram or its name, got {type(metric).__name__}"
+        raise TypeError(msg)
+    target: HistogramChild | Histogram = metric.labels(**labels) if labels else metric
+    return Timer(target)
+
+
+def render(accept: str | None = None) -> tuple[bytes, str]:
+    """The /metrics body and its content type, negotiated from an ``Accept`` header."""
+    if wants_openmetrics(accept):
+        return REGISTRY.render(openmetrics=True), OPENMETRICS_CONTENT_TYPE
+    return REGISTRY.render(openmetrics=False), TEXT_CONTENT_TYPE
+
+
+def sample_value(name: str, labels: Mapping[str, str] | None = None) -> float | None:
+    """The current value of one sample as /metrics shows it, or None: a helper for tests.
+
+    ``sample_value("jobs_total", {"queue": "email"})``; like prometheus_client's
+    ``REGISTRY.get_sample_value``, it parses a full scrape, so keep it out of hot paths.
+    """
+    wanted = dict(labels or {})
+    for family in text_string_to_metric_families(render()[0].decode("utf-8")):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == wanted:
+                return float(sample.value)
+    return None
+
+
+asgi_app = make_asgi_app(render)
+asgi_app.__doc__ = "ASGI app serving :func:`render` (GET/HEAD; content negotiated)."
+wsgi_app = make_wsgi_app(render)
+wsgi_app.__doc__ = "WSGI app serving :func:`render` (GET/HEAD; content negotiated)."
+
+
+def start_http_server(port: int, host: str = "127.0.0.1") -> MetricsServer:
+    """Serve /metrics on its own thread at ``host:port`` (0: a free port; see ``.port``)."""
+    return serve(render, port, host)
