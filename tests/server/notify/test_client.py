@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from tests.server.notify.sinks import HttpSink, alertmanager, poll
-from tripod.server.config.relabel import parse_relabel_configs, relabel
+from tripod.server.config import parse_relabel_configs, relabel
 from tripod.server.notify import Alert
 from tripod.server.notify._wire import fingerprint
 from tripod.server.notify.client import (

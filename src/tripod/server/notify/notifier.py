@@ -1,0 +1,127 @@
+"""The built-in notifier: an :class:`~tripod.server.notify.model.AlertSink` for a laptop with no
+Alertmanager, configured by an alertmanager.yml (the subset in :mod:`.amconfig`).
+
+Time comes from an injectable clock. Tests call :meth:`BuiltinNotifier.tick` with the times they
+choose; ``start()`` runs a thread that ticks whenever a group falls due (and at least once a
+second), for production. Silences live in a :class:`~.silences.SilenceStore`, shared with the
+``/api/v2/silences`` routes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import httpx
+
+from tripod.server.notify.amconfig import NotifierConfig, load_config
+from tripod.server.notify.dispatch import Dispatcher
+from tripod.server.notify.model import Alert
+from tripod.server.notify.receivers import (
+    EmailIntegration,
+    Integration,
+    SlackIntegration,
+    WebhookIntegration,
+    make_http,
+)
+from tripod.server.notify.silences import SilenceStore
+
+__all__ = ["SILENCES_FILE", "BuiltinNotifier"]
+
+SILENCES_FILE = "silences.json"
+_log = logging.getLogger("tripod.server.notify")
+
+
+class BuiltinNotifier:
+    """Routes, groups, inhibits, silences and delivers alerts as Alertmanager would."""
+
+    def __init__(
+        self,
+        config: NotifierConfig,
+        *,
+        silences: SilenceStore | None = None,
+        clock: Callable[[], float] = time.time,
+        external_url: str = "http://127.0.0.1:4318",
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.clock = clock
+        self.silences = silences if silences is not None else SilenceStore(clock=clock)
+        self._http = make_http(transport)
+        self._external_url = external_url
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.dispatcher = self._dispatcher(config)
+
+    @classmethod
+    def from_file(
+        cls,
+        path: Path,
+        data_dir: Path | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        external_url: str = "http://127.0.0.1:4318",
+        transport: httpx.BaseTransport | None = None,
+    ) -> BuiltinNotifier:
+        """Load ``path`` (raises ConfigError naming the field); silences persist in data_dir."""
+        store = SilenceStore(data_dir / SILENCES_FILE if data_dir else None, clock=clock)
+        return cls(load_config(path), silences=store, clock=clock, external_url=external_url,
+                   transport=transport)  # fmt: skip
+
+    def _dispatcher(self, config: NotifierConfig) -> Dispatcher:
+        integrations: dict[str, list[Integration]] = {}
+        for name, rc in config.receivers.items():
+            found: list[Integration] = []
+            found.extend(WebhookIntegration(c, self._http) for c in rc.webhooks)
+            found.extend(SlackIntegration(c, self._http) for c in rc.slacks)
+            found.extend(EmailIntegration(c) for c in rc.emails)
+            integrations[name] = found
+        return Dispatcher(
+            config, integrations, mutes=self.silences.mutes, external_url=self._external_url
+        )
+
+    def apply_config(self, config: NotifierConfig) -> None:
+        """Use a new routing file; like an Alertmanager reload, groups start afresh."""
+        self.dispatcher = self._dispatcher(config)
+        self._wake.set()
+
+    def send(self, alerts: Sequence[Alert]) -> None:
+        """Take alerts from the rule evaluator; never blocks on the network, never raises."""
+        try:
+            self.dispatcher.put(alerts, self.clock())
+        except Exception:
+            _log.exception("built-in notifier could not take alerts")
+        self._wake.set()
+
+    def tick(self, now: float | None = None) -> None:
+        """Flush the groups due at ``now`` (default: the clock)."""
+        self.dispatcher.tick(self.clock() if now is None else now)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="tripod-notifier", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self._http.client.close()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            due = self.dispatcher.next_due()
+            wait = 1.0 if due is None else min(1.0, max(0.0, due - self.clock()))
+            self._wake.wait(wait)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                self.tick()
+            except Exception:
+                _log.exception("built-in notifier tick failed")
