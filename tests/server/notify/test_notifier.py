@@ -213,7 +213,8 @@ def test_group_by_all_and_continue(tmp_path: Path) -> None:
         route = load_config(path).route
         db = {"alertname": "Slow", "team": "db", "severity": "warning"}
         [only] = route.match(db)
-        assert only.group_by_all and only.receiver == "hook"
+        assert only.group_by_all
+        assert only.receiver == "hook"
         assert only.group_labels(db) == db
         page_db = {**db, "severity": "page"}
         assert [r.receiver for r in route.match(page_db)] == ["mail", "hook"]

@@ -219,9 +219,11 @@ class Dispatcher:
             chosen = [s for s in alerts if integration.send_resolved or not s.resolved(now)]
             if chosen:
                 data = notification_data(
-                    quote_meta(receiver), group.labels, [self._view(s, now) for s in chosen],
+                    quote_meta(receiver),
+                    group.labels,
+                    [self._view(s, now) for s in chosen],
                     self._external_url,
-                )  # fmt: skip
+                )
                 try:
                     integration.notify(data, group.key)
                 except NotifyError as exc:

@@ -101,7 +101,7 @@ class SilenceStore:
 
     def __init__(self, path: Path | None = None, clock: Callable[[], float] = time.time) -> None:
         self._path = path
-        self._clock = clock
+        self.clock = clock
         self._lock = threading.Lock()
         self._silences: dict[str, Silence] = {}
         if path is not None and path.exists():
@@ -147,7 +147,7 @@ class SilenceStore:
         if starts >= ends:
             msg = "Failed to create silence: start time must be before end time"
             raise SilenceError(msg)
-        now = self._clock()
+        now = self.clock()
         if ends < now:
             msg = "Failed to create silence: end time can't be in the past"
             raise SilenceError(msg)
@@ -196,7 +196,7 @@ class SilenceStore:
             silence = self._silences.get(silence_id)
             if silence is None:
                 raise SilenceNotFoundError(silence_id)
-            self._expire(silence, self._clock())
+            self._expire(silence, self.clock())
             self._save()
 
     def get(self, silence_id: str) -> Silence:
@@ -208,7 +208,7 @@ class SilenceStore:
 
     def list(self, filters: Sequence[Matcher] = ()) -> list[Silence]:
         """Silences whose matchers include every filter matcher, in Alertmanager's order."""
-        now = self._clock()
+        now = self.clock()
         with self._lock:
             stale = [k for k, s in self._silences.items() if s.ends_at + RETENTION_S < now]
             for key in stale:
