@@ -12,6 +12,7 @@ external labels {cluster="eu1"} and external URL http://tripod.example:9090.
 from __future__ import annotations
 
 import math
+import random
 import re
 import shutil
 import subprocess
@@ -339,3 +340,40 @@ def test_promtool_expansion_errors_agree(tmp_path: Path) -> None:
         with pytest.raises(TemplateError) as info:
             _render(i, text, 1.0, engine)
         assert str(info.value).endswith(f": {why}"), str(info.value)
+
+
+def _random_values(count: int) -> list[float]:
+    """Seeded values across magnitudes, signs and digit counts (for the formatting families)."""
+    rng = random.Random(20260)
+    out = [0.0, -0.0, 1.0, 0.5, 0.05, 999.95, 999.5, 1023.9, 1024.0, 59.9999, 86400.0, 1e-7]
+    while len(out) < count:
+        mantissa = rng.choice([rng.random(), round(rng.random(), rng.randint(0, 4))])
+        value = mantissa * 10 ** rng.randint(-12, 24)
+        out.append(-value if rng.random() < 0.2 else value)
+    return out
+
+
+@pytest.mark.prometheus
+def test_promtool_agrees_on_number_formatting(tmp_path: Path) -> None:
+    text = (
+        "{{ $value }}|{{ humanize $value }}|{{ humanize1024 $value }}|"
+        "{{ humanizeDuration $value }}|{{ humanizePercentage $value }}|"
+        '{{ printf "%.3g|%e|%.2f|%g|%v|%8.1e|%+.4f" $value $value $value $value $value $value $value }}'
+    )
+    engine = _query_engine()
+    values = _random_values(150)
+    ours = [_render(i, text, value, engine) for i, value in enumerate(values)]
+    _promtool(tmp_path, [(text, value) for value in values], ours)
+
+
+@pytest.mark.prometheus
+def test_promtool_agrees_on_timestamps(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    values = [0.0, -1.5, 1e-3, 9.2e9, -9.2e9, -1e9, 1.0005, 1234567890.0019]
+    values += [rng.uniform(-9e9, 9e9) for _ in range(40)] + [
+        rng.uniform(0, 2e9) for _ in range(20)
+    ]
+    text = "{{ humanizeTimestamp $value }}|{{ $value | humanizeTimestamp }}"
+    engine = _query_engine()
+    ours = [_render(i, text, value, engine) for i, value in enumerate(values)]
+    _promtool(tmp_path, [(text, value) for value in values], ours)

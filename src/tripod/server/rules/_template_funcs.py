@@ -131,6 +131,24 @@ def _humanize1024(arg: Value) -> str:
     return _g4(v) + prefix
 
 
+def _go_int64(v: float) -> int:
+    """Go's int64(v) on amd64: out of range gives the "integer indefinite" MinInt64."""
+    if not -(2**63) <= v < 2**63:
+        return -(2**63)
+    return int(v)
+
+
+def _quo(a: int, b: int) -> int:
+    """Go's integer division (truncates toward zero)."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+def _rem(a: int, b: int) -> int:
+    """Go's % (the sign of the dividend)."""
+    return a - _quo(a, b) * b
+
+
 def _humanize_duration(arg: Value) -> str:
     v = _to_float(arg)
     if math.isnan(v) or math.isinf(v):
@@ -140,9 +158,9 @@ def _humanize_duration(arg: Value) -> str:
     if abs(v) >= 1:
         sign = "-" if v < 0 else ""
         v = abs(v)
-        total = int(v)
-        seconds, minutes = total % 60, (total // 60) % 60
-        hours, days = (total // 3600) % 24, total // 86400
+        total = _go_int64(v)
+        seconds, minutes = _rem(total, 60), _rem(_quo(total, 60), 60)
+        hours, days = _rem(_quo(total, 3600), 24), _quo(total, 86400)
         if days:
             return f"{sign}{days}d {hours}h {minutes}m {seconds}s"
         if hours:

@@ -78,8 +78,8 @@ def _check_function(name: str) -> str | None:
         return None
     supported = ", ".join(SUPPORTED_FUNCTIONS)
     if name in UNSUPPORTED_PROMETHEUS:
-        return f"function {name!r} is not supported by tripod's templates (supported: {supported})"
-    return f"function {name!r} not defined (supported: {supported})"
+        return f'function "{name}" is not supported by tripod\'s templates (supported: {supported})'
+    return f'function "{name}" not defined (supported: {supported})'
 
 
 def compile_template(text: str, *, name: str) -> Template:
