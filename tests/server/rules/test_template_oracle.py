@@ -370,9 +370,7 @@ def test_promtool_agrees_on_number_formatting(tmp_path: Path) -> None:
 def test_promtool_agrees_on_timestamps(tmp_path: Path) -> None:
     rng = random.Random(7)
     values = [0.0, -1.5, 1e-3, 9.2e9, -9.2e9, -1e9, 1.0005, 1234567890.0019]
-    values += [rng.uniform(-9e9, 9e9) for _ in range(40)] + [
-        rng.uniform(0, 2e9) for _ in range(20)
-    ]
+    values += [rng.uniform(-9e9, 9e9) for _ in range(40)] + [rng.uniform(0, 2e9) for _ in range(20)]
     text = "{{ humanizeTimestamp $value }}|{{ $value | humanizeTimestamp }}"
     engine = _query_engine()
     ours = [_render(i, text, value, engine) for i, value in enumerate(values)]
