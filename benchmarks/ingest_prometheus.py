@@ -24,13 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.helpers.procs import start_tripod_serve
 
-from tripod.server.config import Limits, ServerConfig
+from tripod.server.config import Limits, ServerConfig, parse_scrape_configs
 from tripod.server.deps import ServerContext
 from tripod.server.ingest._prom_remote import LabelCache, decode_write_request, decompress
 from tripod.server.ingest._prompb import WriteRequest
-from tripod.server.ingest._scrape_store import TargetWriter
-from tripod.server.ingest._scrape_targets import targets_for
-from tripod.server.ingest.scrape import validate_scrape_configs
+from tripod.server.ingest.scrape import TargetWriter, targets_for
 from tripod.server.store.db import Database
 from tripod.server.store.samples import DuckSampleStore
 
@@ -169,7 +167,7 @@ def scrape_rate(series: int, scrapes: int) -> tuple[float, float]:
             logs=None,
             registry=CollectorRegistry(),
         )
-        (cfg,) = validate_scrape_configs(
+        (cfg,) = parse_scrape_configs(
             [{"job_name": "big", "static_configs": [{"targets": ["h:1"]}]}]
         )
         (target,) = targets_for(cfg, cfg.static_configs).values()

@@ -22,7 +22,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-from tripod.server.config import ServerConfig  # noqa: E402
+from tripod.server.config import ServerConfig, StorageConfig  # noqa: E402
 from tripod.server.store.open import open_context  # noqa: E402
 
 SERIES = 2_000
@@ -50,7 +50,9 @@ def _values(rng: np.random.Generator) -> np.ndarray:
 
 
 def samples(pattern: str, tmp: Path) -> float:
-    ctx = open_context(ServerConfig(data_dir=tmp / pattern, retention_time_s=0))
+    ctx = open_context(
+        ServerConfig(data_dir=tmp / pattern, storage=StorageConfig(retention_time_s=0))
+    )
     store = ctx.samples
     ref = store.ref  # type: ignore[attr-defined]
     names = [
@@ -87,7 +89,9 @@ def spans_and_logs(tmp: Path, n: int = 200_000) -> tuple[float, float]:
     from tripod.server.ingest.otlp_convert import logs_to_columns, spans_to_columns
     from tripod.server.store.model import AppendResult
 
-    ctx = open_context(ServerConfig(data_dir=tmp / "otlp", retention_time_s=0))
+    ctx = open_context(
+        ServerConfig(data_dir=tmp / "otlp", storage=StorageConfig(retention_time_s=0))
+    )
     base = _file_size(ctx)
     for i in range(n // 1000):
         req = trace_pb.ExportTraceServiceRequest.FromString(span_request(i))

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 from tests.helpers.procs import free_port  # noqa: E402
 
-from tripod.server.config import ServerConfig  # noqa: E402
+from tripod.server.config import ServerConfig, StorageConfig  # noqa: E402
 from tripod.server.store.open import open_context  # noqa: E402
 
 DAY_NS = 86_400 * 10**9
@@ -43,7 +43,7 @@ LEVELS = [("info", 9), ("debug", 5), ("warn", 13), ("error", 17)]
 
 def fill(data: Path, n: int) -> list[str]:
     """Write ``n`` spans and ``n`` log records; return the trace ids."""
-    ctx = open_context(ServerConfig(data_dir=data, retention_time_s=0))
+    ctx = open_context(ServerConfig(data_dir=data, storage=StorageConfig(retention_time_s=0)))
     rng = np.random.default_rng(3)
     t0 = time.time_ns() - DAY_NS
     traces = [os.urandom(16).hex() for _ in range(n // 10)]

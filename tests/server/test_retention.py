@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from tests.helpers.procs import start_tripod_serve
-from tripod.server.config import ServerConfig
+from tripod.server.config import ServerConfig, StorageConfig
 from tripod.server.deps import ServerContext
 from tripod.server.store.model import Matcher
 from tripod.server.store.open import open_context
@@ -25,7 +25,9 @@ DAY_MS = 86_400_000
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> Iterator[ServerContext]:
-    context = open_context(ServerConfig(data_dir=tmp_path / "data", retention_time_s=0))
+    context = open_context(
+        ServerConfig(data_dir=tmp_path / "data", storage=StorageConfig(retention_time_s=0))
+    )
     yield context
     context.db.close()
 
@@ -80,7 +82,9 @@ def test_age_retention_deletes_old_data_of_every_signal_and_shrinks_the_file(
     fill(ctx, now_ms)
     before = ctx.db.size_bytes()
     assert counts(ctx) == (600_000, 12_000, 12_000)
-    ctx.config = dataclasses.replace(ctx.config, retention_time_s=2.5 * 86400)
+    ctx.config = dataclasses.replace(
+        ctx.config, storage=StorageConfig(retention_time_s=2.5 * 86400)
+    )
     report = apply_retention(ctx, now_s=now_ms / 1000)
     assert counts(ctx) == (200_000, 4000, 4000)
     assert report.compacted
@@ -98,7 +102,9 @@ def test_size_retention_drops_oldest_data_until_under_the_limit(ctx: ServerConte
     with ctx.db.write_lock:
         ctx.db.con.execute("CHECKPOINT")
     size = ctx.db.size_bytes()
-    ctx.config = dataclasses.replace(ctx.config, retention_size_bytes=size // 2)
+    ctx.config = dataclasses.replace(
+        ctx.config, storage=StorageConfig(retention_time_s=0, retention_size_bytes=size // 2)
+    )
     report = apply_retention(ctx, now_s=now_ms / 1000)
     assert report.size_after <= size // 2
     samples, spans, _ = counts(ctx)

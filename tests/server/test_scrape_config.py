@@ -8,10 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tripod.server.ingest._scrape_config import parse_duration
-from tripod.server.ingest._scrape_relabel import parse_relabel_configs, relabel
-from tripod.server.ingest._scrape_targets import FileSD, load_sd_file, targets_for
-from tripod.server.ingest.scrape import validate_scrape_configs
+from tripod.server.config import (
+    ServerConfig,
+    load_server_config,
+    parse_duration,
+    parse_relabel_configs,
+    parse_scrape_configs,
+    relabel,
+)
+from tripod.server.ingest.scrape import FileSD, load_sd_file, targets_for
 
 
 def _rl(*steps: dict[str, object]) -> tuple:  # type: ignore[type-arg]
@@ -31,12 +36,12 @@ def test_prometheus_durations(text: str, seconds: float) -> None:
 
 @pytest.mark.parametrize("text", ["", "15", "1.5s", "s", "1m1h", "-1s", "fast"])
 def test_bad_durations_are_refused(text: str) -> None:
-    with pytest.raises(ValueError, match="not a duration"):
+    with pytest.raises(ValueError, match=r"x: .* is not valid; expected a Prometheus duration"):
         parse_duration(text, "x")
 
 
 def test_defaults_match_prometheus() -> None:
-    (cfg,) = validate_scrape_configs([{"job_name": "a"}])
+    (cfg,) = parse_scrape_configs([{"job_name": "a"}])
     assert cfg.scrape_interval_s == 60
     assert cfg.scrape_timeout_s == 10
     assert cfg.metrics_path == "/metrics"
@@ -46,9 +51,10 @@ def test_defaults_match_prometheus() -> None:
 
 
 def test_global_section_sets_interval_and_timeout_is_capped_by_interval() -> None:
-    cfgs = validate_scrape_configs(
+    cfgs = parse_scrape_configs(
         [{"job_name": "a"}, {"job_name": "b", "scrape_interval": "5s"}],
-        {"scrape_interval": "30s", "scrape_timeout": "20s"},
+        scrape_interval_s=30,
+        scrape_timeout_s=20,
     )
     assert (cfgs[0].scrape_interval_s, cfgs[0].scrape_timeout_s) == (30, 20)
     assert (cfgs[1].scrape_interval_s, cfgs[1].scrape_timeout_s) == (5, 5)
@@ -57,7 +63,10 @@ def test_global_section_sets_interval_and_timeout_is_capped_by_interval() -> Non
 @pytest.mark.parametrize(
     ("config", "needle"),
     [
-        ({"job_name": "j", "scrape_interval": "soon"}, r"job 'j'.*scrape_interval.*not a duration"),
+        (
+            {"job_name": "j", "scrape_interval": "soon"},
+            r"job 'j'.*scrape_interval: 'soon' is not valid; expected a Prom",
+        ),
         (
             {"job_name": "j", "scrape_interval": "1s", "scrape_timeout": "2s"},
             r"'j'.*scrape_timeout",
@@ -87,19 +96,26 @@ def test_global_section_sets_interval_and_timeout_is_capped_by_interval() -> Non
 )
 def test_bad_configs_name_job_and_field(config: dict[str, object], needle: str) -> None:
     with pytest.raises(ValueError, match=needle):
-        validate_scrape_configs([config])
+        parse_scrape_configs([config])
 
 
-def test_bad_global_section_is_refused() -> None:
-    with pytest.raises(ValueError, match=r"global\.scrape_interval"):
-        validate_scrape_configs([], {"scrape_interval": "often"})
-    with pytest.raises(ValueError, match=r"global\.scrape_timeout.*greater"):
-        validate_scrape_configs([], {"scrape_interval": "5s", "scrape_timeout": "10s"})
+def test_bad_global_section_is_refused(tmp_path: Path) -> None:
+    def load(text: str) -> ServerConfig:
+        path = tmp_path / "tripod.yml"
+        path.write_text(text)
+        return load_server_config(ServerConfig(data_dir=tmp_path), path)
+
+    with pytest.raises(ValueError, match=r"global\.scrape_interval: 'often'"):
+        load("global: {scrape_interval: often}\n")
+    with pytest.raises(ValueError, match=r"global\.scrape_timeout: '10s'.*at most"):
+        load("global: {scrape_interval: 5s, scrape_timeout: 10s}\n")
+    cfg = load("global: {scrape_interval: 5s}\nscrape_configs: [{job_name: a}]\n")
+    assert cfg.scrape_configs[0].scrape_timeout_s == 5  # the default 10s, capped
 
 
 def test_duplicate_job_names_are_refused() -> None:
     with pytest.raises(ValueError, match="'a' appears twice"):
-        validate_scrape_configs([{"job_name": "a"}, {"job_name": "a"}])
+        parse_scrape_configs([{"job_name": "a"}, {"job_name": "a"}])
 
 
 # --- relabelling -----------------------------------------------------------------------------
@@ -184,7 +200,7 @@ def test_hashmod_lowercase_and_keepequal() -> None:
 
 
 def test_target_labels_url_params_and_instance() -> None:
-    (cfg,) = validate_scrape_configs(
+    (cfg,) = parse_scrape_configs(
         [
             {
                 "job_name": "node",
@@ -209,7 +225,7 @@ def test_target_labels_url_params_and_instance() -> None:
 
 
 def test_instance_defaults_to_the_address_and_meta_labels_vanish() -> None:
-    (cfg,) = validate_scrape_configs(
+    (cfg,) = parse_scrape_configs(
         [
             {
                 "job_name": "j",
@@ -236,7 +252,7 @@ def test_file_sd_json_and_yaml_with_filepath_label(tmp_path: Path) -> None:
     assert [g.targets for g in load_sd_file(js)] == [("h:1", "h:2")]
     (group,) = load_sd_file(ym)
     assert group.labels == {"__meta_filepath": str(ym)}
-    (cfg,) = validate_scrape_configs(
+    (cfg,) = parse_scrape_configs(
         [{"job_name": "f", "file_sd_configs": [{"files": [str(tmp_path / "*.json"), "b.yml"]}]}]
     )
     sd = FileSD(cfg.file_sd_configs[0], base=tmp_path)
@@ -250,7 +266,7 @@ def test_file_sd_bad_file_keeps_previous_targets_and_removed_file_drops_them(
 ) -> None:
     js = tmp_path / "t.json"
     js.write_text(json.dumps([{"targets": ["h:1"]}]))
-    (cfg,) = validate_scrape_configs([{"job_name": "f", "file_sd_configs": [{"files": [str(js)]}]}])
+    (cfg,) = parse_scrape_configs([{"job_name": "f", "file_sd_configs": [{"files": [str(js)]}]}])
     sd = FileSD(cfg.file_sd_configs[0])
     sd.poll()
     js.write_text("[{not json")

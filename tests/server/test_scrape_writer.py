@@ -11,11 +11,9 @@ import numpy.typing as npt
 import pytest
 from prometheus_client import CollectorRegistry
 
-from tripod.server.config import Limits, ServerConfig
+from tripod.server.config import Limits, ServerConfig, parse_scrape_configs
 from tripod.server.deps import ServerContext
-from tripod.server.ingest._scrape_store import TargetWriter, merge_target_labels
-from tripod.server.ingest._scrape_targets import targets_for
-from tripod.server.ingest.scrape import validate_scrape_configs
+from tripod.server.ingest.scrape import TargetWriter, merge_target_labels, targets_for
 from tripod.server.store.db import Database
 from tripod.server.store.logs import DuckLogStore
 from tripod.server.store.model import AppendResult, LabelError, Sample, is_stale
@@ -85,7 +83,7 @@ def _context(
 def _writer(db: Database, tmp_path: Path, **job: object) -> tuple[TargetWriter, ListStore]:
     store = ListStore()
     ctx = _context(db, tmp_path, store)
-    (cfg,) = validate_scrape_configs(
+    (cfg,) = parse_scrape_configs(
         [{"job_name": "app", "static_configs": [{"targets": ["h:1"]}], **job}]
     )
     (target,) = targets_for(cfg, cfg.static_configs).values()
@@ -231,9 +229,7 @@ def test_series_with_explicit_timestamps_are_not_marked_stale(db: Database, tmp_
 def test_refused_series_are_counted_and_the_rest_kept(db: Database, tmp_path: Path) -> None:
     store = ListStore(max_value=20)
     ctx = _context(db, tmp_path, store)
-    (cfg,) = validate_scrape_configs(
-        [{"job_name": "app", "static_configs": [{"targets": ["h:1"]}]}]
-    )
+    (cfg,) = parse_scrape_configs([{"job_name": "app", "static_configs": [{"targets": ["h:1"]}]}])
     (target,) = targets_for(cfg, cfg.static_configs).values()
     writer = TargetWriter(ctx, cfg, target)
     body = f'ok 1\nbad{{v="{"x" * 30}"}} 2\n'
@@ -253,7 +249,7 @@ def test_target_labels_the_store_refuses_do_not_break_scrape(db: Database, tmp_p
     store = ListStore(max_value=20)
     ctx = _context(db, tmp_path, store)
     group = {"targets": ["h:1"], "labels": {"team": "t" * 30}}
-    (cfg,) = validate_scrape_configs([{"job_name": "app", "static_configs": [group]}])
+    (cfg,) = parse_scrape_configs([{"job_name": "app", "static_configs": [group]}])
     (target,) = targets_for(cfg, cfg.static_configs).values()
     writer = TargetWriter(ctx, cfg, target)
     result = writer.success("ok 1\n", openmetrics=False, scrape_ms=T0, duration_s=0.1)
@@ -299,7 +295,12 @@ def test_manager_start_scrape_and_stop_cancels_everything(db: Database, tmp_path
         {"job_name": "hang", "scrape_interval": "200ms", "metrics_path": "/hang",
          "static_configs": [{"targets": [address]}]},
     ]  # fmt: skip
-    ctx = _context(db, tmp_path, store, ServerConfig(data_dir=tmp_path, scrape_configs=tuple(jobs)))
+    ctx = _context(
+        db,
+        tmp_path,
+        store,
+        ServerConfig(data_dir=tmp_path, scrape_configs=parse_scrape_configs(jobs)),
+    )
 
     async def scenario() -> None:
         manager = ScrapeManager(ctx)

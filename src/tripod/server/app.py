@@ -90,7 +90,7 @@ def _own_routes(ctx: ServerContext) -> list[BaseRoute]:
 
 
 def _all_routes(ctx: ServerContext) -> list[BaseRoute]:
-    from tripod.server.ingest import _scrape_api, import_text, otlp, remote_write
+    from tripod.server.ingest import import_text, otlp, remote_write, scrape
     from tripod.server.promql import api as promql_api
     from tripod.server.query import api as query_api
 
@@ -99,7 +99,7 @@ def _all_routes(ctx: ServerContext) -> list[BaseRoute]:
         *import_text.routes(ctx),
         *otlp.routes(ctx),
         *remote_write.routes(ctx),
-        *_scrape_api.routes(ctx),
+        *scrape.routes(ctx),
         *query_api.routes(ctx),
         *promql_api.routes(ctx),
     ]

@@ -17,13 +17,11 @@ __all__ = ["open_context"]
 
 def open_context(config: ServerConfig) -> ServerContext:
     """Open (or create) the database in ``config.data_dir``; raises StoreError if it cannot."""
-    storage = config.raw.get("storage") or {}
-    memory = storage.get("memory_limit", "1GB") if isinstance(storage, dict) else "1GB"
-    db = Database(config.data_dir, str(memory))
+    db = Database(config.data_dir, f"{config.storage.memory_limit_bytes}B")
     ctx = ServerContext(
         config=config,
         db=db,
-        samples=DuckSampleStore(db, config.limits, config.retention_time_s),
+        samples=DuckSampleStore(db, config.limits, config.storage.retention_time_s),
         spans=DuckSpanStore(db, config.limits),
         logs=DuckLogStore(db, config.limits),
         registry=CollectorRegistry(),

@@ -1,11 +1,11 @@
 """Retention by age and by size, and giving the freed space back to the disk.
 
-Every ``storage.retention_check_interval`` (default 1m) the loop deletes samples, spans and log
-records older than ``--retention-time``; when the store is larger than ``--retention-size`` it
-deletes the oldest share of each table that brings it to 80% of the limit. DuckDB reuses the
-blocks of deleted rows but never shrinks its file, so when a quarter or more of the file is free
-(or the size limit is still exceeded) the database is rewritten into a new file
-(:meth:`Database.compact`), which does shrink it.
+Every ``storage.retention_check_interval`` of the ``--config`` file (default 1m) the loop deletes
+samples, spans and log records older than ``--retention-time``; when the store is larger than
+``--retention-size`` it deletes the oldest share of each table that brings it to 80% of the
+limit. DuckDB reuses the blocks of deleted rows but never shrinks its file, so when a quarter or
+more of the file is free (or the size limit is still exceeded) the database is rewritten into a
+new file (:meth:`Database.compact`), which does shrink it.
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ import asyncio
 import dataclasses
 import logging
 import time
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from tripod.server.config import parse_duration
 from tripod.server.deps import ServerContext
 from tripod.server.store.db import Database
 
@@ -77,7 +75,10 @@ def _finish(ctx: ServerContext, db: Database, report: RetentionReport, rows_befo
     if (
         deleted >= _COMPACT_FREE_FRACTION * max(rows_before, 1)
         or db.free_fraction() >= _COMPACT_FREE_FRACTION
-        or (ctx.config.retention_size_bytes and db.size_bytes() > ctx.config.retention_size_bytes)
+        or (
+            ctx.config.storage.retention_size_bytes
+            and db.size_bytes() > ctx.config.storage.retention_size_bytes
+        )
     ):
         db.compact()
         report.compacted = True
@@ -86,7 +87,7 @@ def _finish(ctx: ServerContext, db: Database, report: RetentionReport, rows_befo
 def apply_retention(ctx: ServerContext, now_s: float | None = None) -> RetentionReport:
     """One retention pass (blocking: run it off the event loop)."""
     db = ctx.db
-    cfg = ctx.config
+    cfg = ctx.config.storage
     now_s = time.time() if now_s is None else now_s
     report = RetentionReport(size_before=db.size_bytes())
     rows_before = _row_count(db)
@@ -118,20 +119,13 @@ def apply_retention(ctx: ServerContext, now_s: float | None = None) -> Retention
     return report
 
 
-def check_interval_s(raw: dict[str, Any]) -> float:
-    """``storage.retention_check_interval`` from the --config YAML, in seconds (default 60)."""
-    storage = raw.get("storage") or {}
-    value = storage.get("retention_check_interval", "1m") if isinstance(storage, dict) else "1m"
-    seconds = parse_duration(str(value))
-    return seconds if seconds > 0 else 60.0
-
-
 async def retention_loop(ctx: ServerContext) -> None:
     """Apply retention forever, every check interval; errors are logged, never fatal."""
-    interval = check_interval_s(ctx.config.raw)
+    interval = ctx.config.storage.retention_check_interval_s
     while True:
         await asyncio.sleep(interval)
-        if not ctx.config.retention_time_s and not ctx.config.retention_size_bytes:
+        storage = ctx.config.storage
+        if not storage.retention_time_s and not storage.retention_size_bytes:
             continue
         try:
             report = await run_in_threadpool(apply_retention, ctx)

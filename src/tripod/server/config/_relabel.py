@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from tripod.server.config._units import ConfigError
+
 __all__ = ["ACTIONS", "RelabelConfig", "expand", "parse_relabel_configs", "relabel"]
 
 ACTIONS = (
@@ -72,53 +74,53 @@ def parse_relabel_configs(raw: Any, where: str) -> tuple[RelabelConfig, ...]:
         return ()
     if not isinstance(raw, list):
         msg = f"{where}: expected a list of relabel configs, got {type(raw).__name__}"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     return tuple(_parse_one(item, f"{where}[{i}]") for i, item in enumerate(raw))
 
 
 def _parse_one(raw: Any, where: str) -> RelabelConfig:
     if not isinstance(raw, dict):
         msg = f"{where}: expected a mapping with 'action', 'source_labels', ..., got {raw!r}"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     unknown = sorted(set(raw) - _FIELDS)
     if unknown:
         msg = f"{where}: unknown field {unknown[0]!r}; supported: {', '.join(sorted(_FIELDS))}"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     action = str(raw.get("action", "replace")).lower()
     if action not in ACTIONS:
         msg = f"{where}.action: unknown action {action!r}; expected one of {', '.join(ACTIONS)}"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     sources = raw.get("source_labels") or []
     if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
         msg = f"{where}.source_labels: expected a list of label names, got {sources!r}"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     for name in sources:
         if not _LABEL_NAME_RE.match(name):
             msg = f"{where}.source_labels: {name!r} is not a valid label name"
-            raise ValueError(msg)
+            raise ConfigError(msg)
     pattern = raw.get("regex", "(.*)")
     try:
         regex = _anchor(_convert_go_regex(str(pattern)))
     except re.error as exc:
         msg = f"{where}.regex: {pattern!r} is not a valid regular expression ({exc})"
-        raise ValueError(msg) from None
+        raise ConfigError(msg) from None
     target = str(raw.get("target_label", ""))
     if action in _NEEDS_TARGET and not target:
         msg = f"{where}.target_label: the {action!r} action needs a target_label"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     if target and action == "replace" and not _TARGET_TEMPLATE_RE.match(target):
         msg = f"{where}.target_label: {target!r} is not a valid label name or $-template"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     if target and action != "replace" and not _LABEL_NAME_RE.match(target):
         msg = f"{where}.target_label: {target!r} is not a valid label name"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     modulus = raw.get("modulus", 0)
     if action == "hashmod" and (not isinstance(modulus, int) or modulus <= 0):
         msg = f"{where}.modulus: the hashmod action needs a positive integer, got {modulus!r}"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     if action in {"labeldrop", "labelkeep"} and (sources or target):
         msg = f"{where}: the {action!r} action takes only 'regex' (no source_labels/target_label)"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     return RelabelConfig(
         action=action,
         source_labels=tuple(sources),

@@ -14,14 +14,15 @@ from urllib.parse import urlencode
 
 import yaml
 
-from tripod.server.ingest._scrape_config import (
+from tripod.server.config import (
     FileSDConfig,
     ScrapeConfig,
     TargetGroup,
+    format_duration,
     parse_duration,
     parse_target_groups,
+    relabel,
 )
-from tripod.server.ingest._scrape_relabel import relabel
 
 __all__ = ["FileSD", "Target", "load_sd_file", "targets_for"]
 
@@ -54,8 +55,8 @@ def populate(cfg: ScrapeConfig, group: TargetGroup, address: str) -> Target | No
         "job": cfg.job_name,
         "__scheme__": cfg.scheme,
         "__metrics_path__": cfg.metrics_path,
-        "__scrape_interval__": _fmt_duration(cfg.scrape_interval_s),
-        "__scrape_timeout__": _fmt_duration(cfg.scrape_timeout_s),
+        "__scrape_interval__": format_duration(cfg.scrape_interval_s),
+        "__scrape_timeout__": format_duration(cfg.scrape_timeout_s),
     }
     for name, values in cfg.params.items():
         if values:
@@ -102,13 +103,6 @@ def populate(cfg: ScrapeConfig, group: TargetGroup, address: str) -> Target | No
     public = {k: v for k, v in result.items() if not k.startswith("__") and v}
     public.setdefault("instance", addr)
     return Target(cfg.job_name, url, public, interval, timeout, discovered)
-
-
-def _fmt_duration(seconds: float) -> str:
-    ms = round(seconds * 1000)
-    if ms % 1000:
-        return f"{ms}ms"
-    return f"{ms // 1000}s"
 
 
 def targets_for(

@@ -16,16 +16,15 @@ from typing import Any
 
 import numpy as np
 
+from tripod.server.config import ScrapeConfig, relabel
 from tripod.server.deps import ServerContext
 from tripod.server.ingest._prom_metrics import record
-from tripod.server.ingest._scrape_config import ScrapeConfig
-from tripod.server.ingest._scrape_relabel import relabel
-from tripod.server.ingest._scrape_targets import Target
 from tripod.server.ingest.import_text import (
     ExpositionError,
     ParsedExposition,
     parse_exposition,
 )
+from tripod.server.ingest.scrape._targets import Target
 from tripod.server.store.model import STALE_NAN, AppendResult, LabelError
 
 __all__ = ["ScrapeResult", "TargetWriter", "merge_target_labels"]

@@ -14,25 +14,21 @@ import contextlib
 import hashlib
 import logging
 import time
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from tripod import __version__
+from tripod.server.config import ScrapeConfig
 from tripod.server.deps import ServerContext
 from tripod.server.ingest._prom_metrics import scrape_metrics
-from tripod.server.ingest._scrape_config import ScrapeConfig, validate_scrape_configs
-from tripod.server.ingest._scrape_store import ScrapeResult, TargetWriter
-from tripod.server.ingest._scrape_targets import FileSD, Target, targets_for
+from tripod.server.ingest.scrape._targets import FileSD, Target, targets_for
+from tripod.server.ingest.scrape._writer import ScrapeResult, TargetWriter
 
 __all__ = [
     "ACCEPT",
-    "ScrapeConfig",
     "ScrapeManager",
     "running_manager",
-    "validate_scrape_configs",
 ]
 
 _log = logging.getLogger("tripod.server.scrape")
@@ -217,8 +213,8 @@ def running_manager(ctx: ServerContext) -> ScrapeManager | None:
 class ScrapeManager:
     """Scrapes ``ctx.config.scrape_configs`` targets into ``ctx.samples`` while started.
 
-    ``start()`` validates the configs first (ValueError naming job and field); relative
-    file_sd paths are resolved against ``base_dir`` (default: the current directory).
+    The configs were validated when the settings were read; relative file_sd paths are
+    resolved against ``base_dir`` (default: the current directory).
     """
 
     def __init__(self, ctx: ServerContext, base_dir: Path | None = None) -> None:
@@ -227,13 +223,8 @@ class ScrapeManager:
         self.jobs: list[_Job] = []
         self._client: httpx.AsyncClient | None = None
 
-    def configs(self) -> list[ScrapeConfig]:
-        raw: Sequence[Any] = self.ctx.config.scrape_configs
-        global_: Any = (self.ctx.config.raw or {}).get("global") or {}
-        return validate_scrape_configs(raw, global_ if isinstance(global_, Mapping) else {})
-
     async def start(self) -> None:
-        configs = self.configs()
+        configs = self.ctx.config.scrape_configs
         _RUNNING[id(self.ctx)] = self
         if not configs:
             return

@@ -10,20 +10,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from tripod.server.config import format_duration
 from tripod.server.deps import ServerContext
+from tripod.server.ingest.scrape._manager import running_manager
 
 __all__ = ["routes"]
 
 _NEVER = "0001-01-01T00:00:00Z"
-
-
-def _duration(seconds: float) -> str:
-    ms = round(seconds * 1000)
-    if ms % 1000:
-        return f"{ms}ms"
-    if ms % 60_000:
-        return f"{ms // 1000}s"
-    return f"{ms // 60_000}m"
 
 
 def _active(loop: Any) -> dict[str, Any]:
@@ -45,14 +38,13 @@ def _active(loop: Any) -> dict[str, Any]:
         "lastScrape": when,
         "lastScrapeDuration": loop.last_duration_s,
         "health": health,
-        "scrapeInterval": _duration(target.interval_s),
-        "scrapeTimeout": _duration(target.timeout_s),
+        "scrapeInterval": format_duration(target.interval_s),
+        "scrapeTimeout": format_duration(target.timeout_s),
     }
 
 
 def routes(ctx: ServerContext) -> list[BaseRoute]:
     """``GET /api/v1/targets[?state=active|dropped|any]`` for the scrape manager of ``ctx``."""
-    from tripod.server.ingest.scrape import running_manager
 
     async def targets(request: Request) -> Response:
         state = request.query_params.get("state", "any")

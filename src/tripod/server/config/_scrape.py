@@ -14,23 +14,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tripod.server.ingest._scrape_relabel import RelabelConfig, parse_relabel_configs
+from tripod.server.config._relabel import RelabelConfig, parse_relabel_configs
+from tripod.server.config._units import ConfigError, parse_duration
 
 __all__ = [
+    "JOB_FIELDS",
     "FileSDConfig",
     "ScrapeConfig",
     "TargetGroup",
-    "parse_duration",
+    "parse_scrape_configs",
     "parse_target_groups",
-    "validate_scrape_configs",
 ]
 
-_DURATION_RE = re.compile(
-    r"(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?\Z"
-)
-_UNITS = (365 * 86400.0, 7 * 86400.0, 86400.0, 3600.0, 60.0, 1.0, 0.001)
 _LABEL_NAME_RE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
-_JOB_FIELDS = {
+JOB_FIELDS = {  # the supported subset of a Prometheus scrape config
     "job_name",
     "scrape_interval",
     "scrape_timeout",
@@ -70,18 +67,6 @@ _UNSUPPORTED = {
 }
 
 
-def parse_duration(raw: Any, where: str) -> float:
-    """A Prometheus duration (``1m``, ``30s``, ``1h30m``, ``500ms``, ``0``) in seconds."""
-    text = str(raw).strip() if isinstance(raw, str | int) and not isinstance(raw, bool) else ""
-    match = _DURATION_RE.match(text) if text else None
-    if text == "0":
-        return 0.0
-    if match is None or not any(match.groups()):
-        msg = f"{where}: {raw!r} is not a duration; expected e.g. 15s, 1m, 1h30m, 500ms"
-        raise ValueError(msg)
-    return sum(int(g) * unit for g, unit in zip(match.groups(), _UNITS, strict=True) if g)
-
-
 @dataclasses.dataclass(frozen=True)
 class TargetGroup:
     """``targets`` sharing ``labels``; ``source`` says where it came from (for messages)."""
@@ -116,23 +101,23 @@ class ScrapeConfig:
     metric_relabel_configs: tuple[RelabelConfig, ...] = ()
 
 
-def _unknown_field(name: str, where: str) -> ValueError:
+def _unknown_field(name: str, where: str) -> ConfigError:
     if name in _UNSUPPORTED:
         msg = (
             f"{where}: {name!r} is a Prometheus setting tripod does not support; remove it "
-            "(supported: " + ", ".join(sorted(_JOB_FIELDS)) + ")"
+            "(supported: " + ", ".join(sorted(JOB_FIELDS)) + ")"
         )
-        return ValueError(msg)
-    close = difflib.get_close_matches(name, sorted(_JOB_FIELDS), n=1)
+        return ConfigError(msg)
+    close = difflib.get_close_matches(name, sorted(JOB_FIELDS), n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     msg = f"{where}: unknown field {name!r}{hint}"
-    return ValueError(msg)
+    return ConfigError(msg)
 
 
 def _bool(raw: Any, where: str) -> bool:
     if not isinstance(raw, bool):
         msg = f"{where}: expected true or false, got {raw!r}"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     return raw
 
 
@@ -141,15 +126,15 @@ def _labels(raw: Any, where: str) -> dict[str, str]:
         return {}
     if not isinstance(raw, dict):
         msg = f"{where}: expected a mapping of label names to values, got {raw!r}"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     out: dict[str, str] = {}
     for name, value in raw.items():
         if not isinstance(name, str) or not _LABEL_NAME_RE.match(name):
             msg = f"{where}: {name!r} is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*)"
-            raise ValueError(msg)
+            raise ConfigError(msg)
         if value is None or isinstance(value, dict | list):
             msg = f"{where}.{name}: expected a string value, got {value!r}"
-            raise ValueError(msg)
+            raise ConfigError(msg)
         out[name] = str(value)
     return out
 
@@ -160,28 +145,28 @@ def parse_target_groups(raw: Any, where: str) -> tuple[TargetGroup, ...]:
         return ()
     if not isinstance(raw, list):
         msg = f"{where}: expected a list of {{targets: [...], labels: {{...}}}}, got {raw!r}"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     groups: list[TargetGroup] = []
     for i, item in enumerate(raw):
         here = f"{where}[{i}]"
         if not isinstance(item, dict):
             msg = f"{here}: expected a mapping with 'targets', got {item!r}"
-            raise ValueError(msg)
+            raise ConfigError(msg)
         extra = sorted(set(item) - {"targets", "labels"})
         if extra:
             msg = f"{here}: unknown field {extra[0]!r}; a target group has 'targets' and 'labels'"
-            raise ValueError(msg)
+            raise ConfigError(msg)
         targets = item.get("targets") or []
         if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
             msg = f"{here}.targets: expected a list of 'host:port' strings, got {targets!r}"
-            raise ValueError(msg)
+            raise ConfigError(msg)
         for target in targets:
             if "/" in target or not target.strip():
                 msg = (
                     f"{here}.targets: {target!r} is not 'host:port'; put the path in "
                     "metrics_path and the scheme in scheme"
                 )
-                raise ValueError(msg)
+                raise ConfigError(msg)
         groups.append(TargetGroup(tuple(targets), _labels(item.get("labels"), f"{here}.labels")))
     return tuple(groups)
 
@@ -191,28 +176,28 @@ def _file_sd(raw: Any, where: str, default_refresh: float) -> tuple[FileSDConfig
         return ()
     if not isinstance(raw, list):
         msg = f"{where}: expected a list of {{files: [...], refresh_interval: 5m}}, got {raw!r}"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     out: list[FileSDConfig] = []
     for i, item in enumerate(raw):
         here = f"{where}[{i}]"
         if not isinstance(item, dict):
             msg = f"{here}: expected a mapping with 'files', got {item!r}"
-            raise ValueError(msg)
+            raise ConfigError(msg)
         extra = sorted(set(item) - {"files", "refresh_interval"})
         if extra:
             msg = (
                 f"{here}: unknown field {extra[0]!r}; "
                 "file_sd_configs take 'files' and 'refresh_interval'"
             )
-            raise ValueError(msg)
+            raise ConfigError(msg)
         files = item.get("files") or []
         if not files or not isinstance(files, list) or not all(isinstance(f, str) for f in files):
             msg = f"{here}.files: expected a non-empty list of file paths or globs, got {files!r}"
-            raise ValueError(msg)
+            raise ConfigError(msg)
         for name in files:
             if Path(name).suffix not in {".json", ".yml", ".yaml"}:
                 msg = f"{here}.files: {name!r} must end in .json, .yml or .yaml (the file format)"
-                raise ValueError(msg)
+                raise ConfigError(msg)
         refresh = item.get("refresh_interval")
         seconds = (
             default_refresh
@@ -221,7 +206,7 @@ def _file_sd(raw: Any, where: str, default_refresh: float) -> tuple[FileSDConfig
         )
         if seconds <= 0:
             msg = f"{here}.refresh_interval: must be positive, got {refresh!r}"
-            raise ValueError(msg)
+            raise ConfigError(msg)
         out.append(FileSDConfig(tuple(files), seconds))
     return tuple(out)
 
@@ -231,60 +216,61 @@ def _params(raw: Any, where: str) -> dict[str, tuple[str, ...]]:
         return {}
     if not isinstance(raw, dict):
         msg = f"{where}: expected a mapping of parameter names to lists of values, got {raw!r}"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     out: dict[str, tuple[str, ...]] = {}
     for name, values in raw.items():
         if not isinstance(values, list) or not all(
             isinstance(v, str | int | float) for v in values
         ):
             msg = f'{where}.{name}: expected a list of values (e.g. ["a"]), got {values!r}'
-            raise ValueError(msg)
+            raise ConfigError(msg)
         out[str(name)] = tuple(str(v) for v in values)
     return out
 
 
-def _one(raw: Any, index: int, global_: Mapping[str, Any]) -> ScrapeConfig:
+def _one(raw: Any, index: int, default_interval: float, default_timeout: float) -> ScrapeConfig:
     if not isinstance(raw, dict):
         msg = f"scrape_configs[{index}]: expected a mapping with job_name, got {raw!r}"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     job = raw.get("job_name")
     if not isinstance(job, str) or not job:
         msg = f"scrape_configs[{index}].job_name: every scrape config needs a job_name string"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     where = f"scrape_configs[{index}] (job {job!r})"
     for name in raw:
-        if name not in _JOB_FIELDS:
+        if name not in JOB_FIELDS:
             raise _unknown_field(str(name), where)
-    interval_raw = raw.get("scrape_interval", global_.get("scrape_interval", "1m"))
-    interval = parse_duration(interval_raw, f"{where}.scrape_interval")
+    interval_raw = raw.get("scrape_interval")
+    interval = (
+        default_interval
+        if interval_raw is None
+        else parse_duration(interval_raw, f"{where}.scrape_interval")
+    )
     if interval <= 0:
         msg = f"{where}.scrape_interval: must be positive, got {interval_raw!r}"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     if "scrape_timeout" in raw:
         timeout = parse_duration(raw["scrape_timeout"], f"{where}.scrape_timeout")
     else:  # Prometheus: the global timeout, capped by this job's interval
-        global_timeout = parse_duration(
-            global_.get("scrape_timeout", "10s"), "global.scrape_timeout"
-        )
-        timeout = min(global_timeout, interval)
+        timeout = min(default_timeout, interval)
     if timeout <= 0 or timeout > interval:
         msg = (
             f"{where}.scrape_timeout: {timeout:g}s must be positive and not greater than "
             f"scrape_interval ({interval:g}s)"
         )
-        raise ValueError(msg)
+        raise ConfigError(msg)
     path = raw.get("metrics_path", "/metrics")
     if not isinstance(path, str) or not path.startswith("/"):
         msg = f"{where}.metrics_path: expected a path starting with '/', got {path!r}"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     scheme = raw.get("scheme", "http")
     if scheme not in ("http", "https"):
         msg = f"{where}.scheme: expected http or https, got {scheme!r}"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     limit = raw.get("sample_limit", 0)
     if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
         msg = f"{where}.sample_limit: expected a non-negative integer (0 = none), got {limit!r}"
-        raise ValueError(msg)
+        raise ConfigError(msg)
     sd_refresh = 300.0
     return ScrapeConfig(
         job_name=job,
@@ -309,30 +295,23 @@ def _one(raw: Any, index: int, global_: Mapping[str, Any]) -> ScrapeConfig:
     )
 
 
-def validate_scrape_configs(
-    raw: Sequence[Any], global_config: Mapping[str, Any] | None = None
-) -> list[ScrapeConfig]:
-    """Validate the ``scrape_configs`` list (with the file's ``global:`` section for
-    scrape_interval/scrape_timeout defaults); raises ValueError naming job and field."""
+def parse_scrape_configs(
+    raw: Any, scrape_interval_s: float = 60.0, scrape_timeout_s: float = 10.0
+) -> tuple[ScrapeConfig, ...]:
+    """Validate the ``scrape_configs`` list, with the ``global:`` section's scrape_interval and
+    scrape_timeout as defaults; raises :class:`ConfigError` naming the job and the field."""
+    if raw is None:
+        return ()
     if isinstance(raw, str | bytes) or not isinstance(raw, Sequence):
         msg = f"scrape_configs: expected a list of scrape configs, got {type(raw).__name__}"
-        raise ValueError(msg)
-    global_ = dict(global_config or {})
-    interval = parse_duration(global_.get("scrape_interval", "1m"), "global.scrape_interval")
-    timeout = parse_duration(global_.get("scrape_timeout", "10s"), "global.scrape_timeout")
-    if "scrape_timeout" in global_ and timeout > interval:
-        msg = (
-            f"global.scrape_timeout: {timeout:g}s is greater than global.scrape_interval "
-            f"({interval:g}s); lower the timeout"
-        )
-        raise ValueError(msg)
-    configs = [_one(item, i, global_) for i, item in enumerate(raw)]
+        raise ConfigError(msg, "scrape_configs")
+    configs = [_one(item, i, scrape_interval_s, scrape_timeout_s) for i, item in enumerate(raw)]
     seen: set[str] = set()
     for cfg in configs:
         if cfg.job_name in seen:
             msg = (
                 f"scrape_configs: job_name {cfg.job_name!r} appears twice; job names must be unique"
             )
-            raise ValueError(msg)
+            raise ConfigError(msg, "scrape_configs")
         seen.add(cfg.job_name)
-    return configs
+    return tuple(configs)
