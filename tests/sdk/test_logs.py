@@ -29,8 +29,8 @@ def test_json_line_fields() -> None:
     assert list(line)[:5] == ["timestamp", "level", "logger", "message", "service.name"]
 
 
-def test_trace_and_correlation_context() -> None:
-    cap = Capture().start()
+def test_trace_and_correlation_context(tripod_capture: Capture) -> None:
+    cap = tripod_capture
     token = propagation.set_correlation_id("corr-123")
     try:
         with tripod.span("work") as span:
@@ -47,8 +47,8 @@ def test_trace_and_correlation_context() -> None:
     assert "correlation_id" not in outside
 
 
-def test_bound_fields_follow_the_context() -> None:
-    cap = Capture().start()
+def test_bound_fields_follow_the_context(tripod_capture: Capture) -> None:
+    cap = tripod_capture
     log = tripod.get_logger("b")
     with tripod.bound(tenant="acme"):
         tripod.bind(user_id=42)
@@ -63,8 +63,8 @@ def test_bound_fields_follow_the_context() -> None:
     assert "tenant" not in three
 
 
-def test_exception_fields() -> None:
-    cap = Capture().start()
+def test_exception_fields(tripod_capture: Capture) -> None:
+    cap = tripod_capture
     try:
         msg = "card declined"
         raise ValueError(msg)
@@ -122,8 +122,8 @@ def test_console_format_is_readable() -> None:
     assert "trace_id=" in text
 
 
-def test_unserialisable_extra_does_not_break_logging() -> None:
-    cap = Capture().start()
+def test_unserialisable_extra_does_not_break_logging(tripod_capture: Capture) -> None:
+    cap = tripod_capture
 
     class Thing:
         def __repr__(self) -> str:

@@ -21,8 +21,8 @@ def recorder() -> Iterator[HeaderRecorder]:
         yield server
 
 
+@pytest.mark.usefixtures("tripod_capture")
 def test_inject_headers_carries_trace_and_correlation() -> None:
-    Capture().start()
     token = propagation.set_correlation_id("corr-out")
     try:
         with tripod.span("call") as span:
@@ -53,8 +53,8 @@ def test_outgoing_httpx_and_requests_calls_carry_context(recorder: HeaderRecorde
         assert headers["x-correlation-id"] == "corr-client"
 
 
+@pytest.mark.usefixtures("tripod_capture")
 def test_extract_reads_correlation_into_baggage() -> None:
-    Capture().start()
     ctx = propagation.extract(
         {
             "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",

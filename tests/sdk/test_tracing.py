@@ -31,8 +31,8 @@ class Service:
             return "ok"
 
 
-def test_traced_sync_async_and_nested_spans() -> None:
-    cap = Capture().start()
+def test_traced_sync_async_and_nested_spans(tripod_capture: Capture) -> None:
+    cap = tripod_capture
     assert add(1, 2) == 3
     assert asyncio.run(fetch(4)) == 8
     assert Service().method() == "ok"
@@ -49,8 +49,8 @@ def test_traced_sync_async_and_nested_spans() -> None:
     assert str(inner.attributes["obj"]).startswith("<object object")
 
 
-def test_exceptions_are_recorded_and_propagate_unchanged() -> None:
-    cap = Capture().start()
+def test_exceptions_are_recorded_and_propagate_unchanged(tripod_capture: Capture) -> None:
+    cap = tripod_capture
 
     class BoomError(Exception):
         pass

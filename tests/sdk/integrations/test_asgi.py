@@ -137,8 +137,8 @@ def test_a_thousand_ids_make_one_series() -> None:
     }
 
 
-def test_body_sizes_errors_and_unknown_methods() -> None:
-    cap = Capture().start()
+def test_body_sizes_errors_and_unknown_methods(tripod_capture: Capture) -> None:
+    cap = tripod_capture
     app = tripod.instrument(make_app())
 
     async def go() -> str:
@@ -210,8 +210,8 @@ def test_custom_correlation_header() -> None:
     assert run(go()).headers["x-trace-tag"] == "tag-1"
 
 
-def test_incoming_traceparent_and_baggage() -> None:
-    cap = Capture().start()
+def test_incoming_traceparent_and_baggage(tripod_capture: Capture) -> None:
+    cap = tripod_capture
     app = tripod.instrument(make_app())
     parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
@@ -227,8 +227,8 @@ def test_incoming_traceparent_and_baggage() -> None:
     assert span.parent.is_remote
 
 
+@pytest.mark.usefixtures("tripod_capture")
 def test_non_http_scopes_pass_through() -> None:
-    Capture().start()
     seen: list[str] = []
 
     async def raw(scope: Any, receive: Any, send: Any) -> None:

@@ -98,16 +98,16 @@ def test_flask_cardinality_404_and_errors() -> None:
     assert [e.name for e in failed.events] == ["exception"]
 
 
+@pytest.mark.usefixtures("tripod_capture")
 def test_exceptions_propagate_unchanged_when_flask_propagates() -> None:
-    Capture().start()
     app = tripod.instrument(make_app())
     app.config["PROPAGATE_EXCEPTIONS"] = True
     with pytest.raises(OopsError, match="nope"):
         app.test_client().get("/fail")
 
 
+@pytest.mark.usefixtures("tripod_capture")
 def test_streamed_body_is_sized_when_closed() -> None:
-    Capture().start()
     app = tripod.instrument(make_app())
     assert app.test_client().get("/stream").text == "a" * 10 + "b" * 5
     text = app.test_client().get("/metrics").text
