@@ -15,6 +15,9 @@ from tripod import __version__
 _SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "serve": ("tripod.server.cli:serve_command", "server", "Run the embedded backend."),
     "query": ("tripod.server.promql.cli:query_command", "server", "Run a PromQL query."),
+    "silence": ("tripod.server.notify.cli:silence_command", "server", "Manage silences."),
+    "rules": ("tripod.server.rules.cli:rules_command", "server", "Check Prometheus rule files."),
+    "test": ("tripod.server.rules.cli:test_command", "server", "Unit-test rules (promtool format)."),
 }
 
 

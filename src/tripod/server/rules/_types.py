@@ -1,0 +1,77 @@
+"""Small shared types of rule evaluation: the query function, template expansion, rule errors."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Protocol
+
+from tripod.server.promql import Engine, PromQLError
+
+__all__ = [
+    "LITERAL",
+    "Expander",
+    "QueryFunc",
+    "RuleEvalError",
+    "TemplateData",
+    "engine_query_func",
+    "set_label",
+]
+
+#: ``(query, time_ms) -> [(labels, value)]``: an instant query whose answer is a vector (a
+#: scalar becomes one sample with no labels), as Prometheus's ``EngineQueryFunc``.
+QueryFunc = Callable[[str, int], list[tuple[dict[str, str], float]]]
+
+
+class RuleEvalError(Exception):
+    """A rule's evaluation failed; the message is what Prometheus reports as ``lastError``."""
+
+
+def engine_query_func(engine: Engine) -> QueryFunc:
+    def query(expr: str, time_ms: int) -> list[tuple[dict[str, str], float]]:
+        try:
+            result = engine.instant(expr, time_ms)
+        except PromQLError as exc:
+            raise RuleEvalError(str(exc)) from exc
+        if result.kind not in {"vector", "scalar"}:
+            msg = "rule result is not a vector or scalar"
+            raise RuleEvalError(msg)
+        return result.samples()
+
+    return query
+
+
+@dataclasses.dataclass(frozen=True)
+class TemplateData:
+    """What a label or annotation template sees: ``$labels``, ``$externalLabels``,
+    ``$externalURL``, ``$value``, and the evaluation time and query function for ``query``."""
+
+    labels: Mapping[str, str]
+    external_labels: Mapping[str, str]
+    external_url: str
+    value: float
+    time_ms: int
+    query: QueryFunc | None = None
+
+
+class Expander(Protocol):
+    """Expands one Go template; a failure is returned as Prometheus's
+    ``<error expanding template: ...>`` text, never raised."""
+
+    def __call__(self, text: str, data: TemplateData, alert_name: str) -> str: ...
+
+
+def _literal(text: str, data: TemplateData, alert_name: str) -> str:
+    return text
+
+
+#: The expander used when none is given: returns the text unchanged.
+LITERAL: Expander = _literal
+
+
+def set_label(labels: dict[str, str], name: str, value: str) -> None:
+    """Prometheus's ``labels.Builder.Set``: an empty value deletes the label."""
+    if value == "":
+        labels.pop(name, None)
+    else:
+        labels[name] = value

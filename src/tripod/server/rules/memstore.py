@@ -1,0 +1,133 @@
+"""An in-memory :class:`~tripod.server.store.model.SampleStore` for ``tripod test rules``.
+
+Nothing is durable: a unit test loads its input series, evaluates rules and throws the store
+away. Append follows the contract (and Prometheus's head): per series, an older sample is
+``out_of_order``, the same timestamp with another value ``duplicate_timestamp``, an identical
+duplicate is accepted silently. Labels with empty values are dropped, as Prometheus drops them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import struct
+import threading
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from tripod.server.store.model import AppendResult, FlatSelection, Matcher, Sample, SeriesData
+
+__all__ = ["MemorySampleStore"]
+
+_Key = tuple[tuple[str, str], ...]
+
+
+def _bits(value: float) -> bytes:
+    return struct.pack("<d", value)
+
+
+class _Series:
+    __slots__ = ("labels", "times", "values")
+
+    def __init__(self, labels: dict[str, str]) -> None:
+        self.labels = labels
+        self.times: list[int] = []
+        self.values: list[float] = []
+
+
+class MemorySampleStore:
+    """Series held in lists, selected by matcher; safe to call from several threads."""
+
+    def __init__(self) -> None:
+        self._series: dict[_Key, _Series] = {}
+        self._meta: dict[str, list[dict[str, str]]] = {}
+        self._lock = threading.Lock()
+
+    def append(self, samples: Iterable[Sample]) -> AppendResult:
+        result = AppendResult()
+        with self._lock:
+            for s in samples:
+                key = tuple(sorted((k, v) for k, v in s.labels.items() if v != ""))
+                series = self._series.get(key)
+                if series is None:
+                    series = self._series[key] = _Series(dict(key))
+                if series.times and s.timestamp_ms <= series.times[-1]:
+                    if s.timestamp_ms < series.times[-1]:
+                        result.reject("out_of_order", f"out of order sample for {dict(key)}")
+                    elif _bits(s.value) != _bits(series.values[-1]):
+                        result.reject(
+                            "duplicate_timestamp", f"duplicate sample for timestamp {dict(key)}"
+                        )
+                    continue
+                series.times.append(s.timestamp_ms)
+                series.values.append(float(s.value))
+                result.accepted += 1
+        return result
+
+    def _matching(self, matchers: Sequence[Matcher]) -> list[_Series]:
+        out = [
+            s
+            for s in self._series.values()
+            if all(m.matches(s.labels.get(m.name, "")) for m in matchers)
+        ]
+        out.sort(key=lambda s: sorted(s.labels.items()))
+        return out
+
+    def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
+        out = []
+        with self._lock:
+            for s in self._matching(matchers):
+                lo = bisect.bisect_left(s.times, start_ms)
+                hi = bisect.bisect_right(s.times, end_ms)
+                if lo >= hi:
+                    continue
+                out.append(
+                    SeriesData(
+                        dict(s.labels),
+                        np.array(s.times[lo:hi], dtype=np.int64),
+                        np.array(s.values[lo:hi], dtype=np.float64),
+                    )
+                )
+        return out
+
+    def select_flat(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> FlatSelection:
+        found = self.select(matchers, start_ms, end_ms)
+        sizes = np.array([len(s.timestamps) for s in found], dtype=np.int64)
+        ends = np.cumsum(sizes, dtype=np.int64)
+        starts = ends - sizes
+        if found:
+            ts = np.concatenate([s.timestamps for s in found])
+            values = np.concatenate([s.values for s in found])
+        else:
+            ts, values = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        return [s.labels for s in found], ts, values, starts, ends
+
+    def series(
+        self, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int, end_ms: int
+    ) -> list[dict[str, str]]:
+        seen: dict[_Key, dict[str, str]] = {}
+        for matchers in matcher_sets:
+            for s in self.select(matchers, start_ms, end_ms):
+                seen[tuple(sorted(s.labels.items()))] = s.labels
+        return [seen[k] for k in sorted(seen)]
+
+    def _sets(self, matcher_sets: Sequence[Sequence[Matcher]]) -> Sequence[Sequence[Matcher]]:
+        return matcher_sets or [[Matcher("__name__", "=~", ".+")]]
+
+    def label_names(
+        self, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int, end_ms: int
+    ) -> list[str]:
+        found = self.series(self._sets(matcher_sets), start_ms, end_ms)
+        return sorted({k for labels in found for k in labels})
+
+    def label_values(
+        self, name: str, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int, end_ms: int
+    ) -> list[str]:
+        found = self.series(self._sets(matcher_sets), start_ms, end_ms)
+        return sorted({labels[name] for labels in found if name in labels})
+
+    def set_metadata(self, metric: str, type_: str, help_: str, unit: str = "") -> None:
+        self._meta[metric] = [{"type": type_, "help": help_, "unit": unit}]
+
+    def metadata(self) -> dict[str, list[dict[str, str]]]:
+        return dict(self._meta)
