@@ -1,0 +1,101 @@
+"""The same routing file and alerts through a real Alertmanager 0.25 and through the built-in
+notifier: the webhook and Slack bodies and the email subject must agree field by field."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.server.notify.sinks import HttpSink, SmtpSink, alertmanager
+from tripod.server.notify import Alert
+from tripod.server.notify.amconfig import parse_config
+from tripod.server.notify.client import AlertmanagerClient, parse_alerting
+from tripod.server.notify.notifier import BuiltinNotifier
+
+ROUTING = """
+global:
+  slack_api_url: {sink}/slack
+  smtp_smarthost: 127.0.0.1:{smtp_port}
+  smtp_from: am@example.org
+  smtp_require_tls: false
+route:
+  receiver: team-x
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 1h
+  routes:
+    - matchers: ['severity="page"']
+      receiver: pager
+receivers:
+  - name: team-x
+    webhook_configs:
+      - url: {sink}/hook
+        max_alerts: 2
+    slack_configs:
+      - channel: '#ops'
+        text: '{{{{ range .Alerts }}}}{{{{ .Labels.job }}}}: {{{{ .Annotations.summary }}}} {{{{ end }}}}'
+  - name: pager
+    email_configs:
+      - to: oncall@example.org
+"""
+
+
+def _alerts(now: float) -> list[Alert]:
+    start = round(now - 120, 3)  # Alertmanager keeps milliseconds
+    return [
+        Alert({"alertname": "HighErrorRate", "job": job, "severity": "warning", "env": "prod"},
+              {"summary": f"{job} errors", "runbook": "http://rb/x"}, start, start + 3600,
+              f"http://tripod/graph?job={job}")
+        for job in ("api", "web", "db")
+    ] + [Alert({"alertname": "ServiceDown", "job": "api", "severity": "page"},
+               {"summary": "api down"}, start, start + 3600, "")]  # fmt: skip
+
+
+def _by_path(sink: HttpSink, path: str) -> list[Any]:
+    return [b for (p, _, _), b in zip(sink.posts, sink.bodies(), strict=True) if p == path]
+
+
+def _raw(sink: HttpSink, path: str) -> bytes:
+    [body] = [b for p, _, b in sink.posts if p == path]
+    return body
+
+
+def test_webhook_slack_email_agree_with_alertmanager(tmp_path: Path) -> None:
+    with HttpSink() as theirs_sink, HttpSink() as ours_sink, SmtpSink() as smtp:
+        now = time.time()
+        alerts = _alerts(now)
+        their_cfg = ROUTING.format(sink=theirs_sink.url, smtp_port=smtp.port)
+        with alertmanager(tmp_path / "am", their_cfg) as am:
+            client = AlertmanagerClient(parse_alerting(None, [am.url]))
+            client.start()
+            try:
+                client.send(alerts)
+                theirs_sink.wait_for(2)
+                their_mail = smtp.wait_for(1)[0][1]
+            finally:
+                client.stop()
+            external = am.url
+
+        our_cfg = parse_config(yaml.safe_load(ROUTING.format(sink=ours_sink.url,
+                                                             smtp_port=smtp.port)))  # fmt: skip
+        notifier = BuiltinNotifier(our_cfg, external_url=external)
+        try:
+            notifier.send(alerts)
+            notifier.tick(now + 2)
+            ours_sink.wait_for(2)
+            our_mail = smtp.wait_for(2)[1][1]
+        finally:
+            notifier.stop()
+
+    [their_hook], [our_hook] = _by_path(theirs_sink, "/hook"), _by_path(ours_sink, "/hook")
+    assert our_hook == their_hook
+    assert our_hook["truncatedAlerts"] == 1
+    assert _raw(ours_sink, "/hook") == _raw(theirs_sink, "/hook")  # byte for byte
+    [their_slack], [our_slack] = _by_path(theirs_sink, "/slack"), _by_path(ours_sink, "/slack")
+    assert our_slack == their_slack
+    assert _raw(ours_sink, "/slack") == _raw(theirs_sink, "/slack")
+    for header in ("Subject", "To", "From"):
+        assert our_mail[header] == their_mail[header], header
