@@ -7,6 +7,9 @@ Every case renders as an annotation of an alert on the series
 `case_NN{job="api",instance="host-1:9090",path="/v1/users"}` with the case's value, beside
 `http_requests{job="a",code="500"} 5` and `http_requests{job="b",code="200"} 7` for `query`, with
 external labels {cluster="eu1"} and external URL http://tripod.example:9090.
+
+Prometheus (and promtool, which loads test series from a Go map) returns a query's series in no
+fixed order, so every case that reads more than one series sorts them with `sortByLabel`.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.server.promql.memstore import MemStore
 
+from tests.server.promql.memstore import MemStore
 from tripod.server.promql import Engine
 from tripod.server.rules.template import (
     QuerySample,
@@ -154,9 +157,13 @@ CASES: list[tuple[str, float, str]] = [
         "__name__=case_37;instance=host-1:9090;job=api;path=/v1/users;",
     ),
     ("{{ range $labels }}[{{ . }}]{{ end }}", 1.0, "[case_38][host-1:9090][api][/v1/users]"),
-    ('{{ range query "http_requests" }}{{ .Labels.job }}:{{ .Value }} {{ end }}', 1.0, "b:7 a:5 "),
     (
-        '{{ range $i, $s := query "http_requests" }}{{ $i }}={{ $s.Labels.code }} {{ else }}none{{ end }}',
+        '{{ range query "http_requests" | sortByLabel "job" }}{{ .Labels.job }}:{{ .Value }} {{ end }}',
+        1.0,
+        "a:5 b:7 ",
+    ),
+    (
+        '{{ range $i, $s := query "http_requests" | sortByLabel "code" }}{{ $i }}={{ $s.Labels.code }} {{ else }}none{{ end }}',
         1.0,
         "0=200 1=500 ",
     ),
@@ -212,6 +219,143 @@ CASES: list[tuple[str, float, str]] = [
         "eu1 http://tripod.example:9090 map[cluster:eu1]",
     ),
     ("Line1\n{{ if true -}}\n  indented\n{{- end }}\nLine3", 1.0, "Line1\nindented\nLine3"),
+    (
+        "{{ . | }}",
+        1.5,
+        "{map[__name__:case_57 instance:host-1:9090 job:api path:/v1/users] map[cluster:eu1] http://tripod.example:9090 1.5}",
+    ),
+    ('{{ $labels.job | printf "%s-%s" "x" }}', 1.0, "x-api"),
+    (
+        '{{ range $i, $e := query "http_requests" | sortByLabel "job" }}{{ $.Labels.job }}{{ $i }}{{ $e.Value }}{{ end }}',
+        1.0,
+        "api05api17",
+    ),
+    (
+        '{{ index (query "http_requests" | sortByLabel "job") 1 | value }} {{ len (query "http_requests") }}',
+        1.0,
+        "7 2",
+    ),
+    ("{{ if and (gt $value 1.0) (lt $value 10.0) }}in{{ else }}out{{ end }}", 5.0, "in"),
+    (
+        '{{ printf "%s" (humanize $value) }} {{ "a" | eq "a" }} {{ reReplaceAll "[^a-z]" "_" "A-b.c" }}',
+        5.0,
+        "5 true __b_c",
+    ),
+    (
+        '{{ title "élan vital" }} {{ toUpper "ßa" }} {{ humanize1024 "1e9" }} {{ humanizeDuration "3600" }}',
+        1.0,
+        "Élan Vital ßA 953.7Mi 1h 0m 0s",
+    ),
+    (
+        '{{ printf "%5.2f%%" (humanizePercentage 0.5) }} {{ printf "%d" $labels }} {{ args 1 "a" }}',
+        1.0,
+        "%!f(string=   50)% map[%!d(string=__name__):%!d(string=case_64) %!d(string=instance):%!d(string=host-1:9090) %!d(string=job):%!d(string=api) %!d(string=path):%!d(string=/v1/users)] map[arg0:1 arg1:a]",
+    ),
+    (
+        '{{ $labels.job | len }} {{ index $labels "job" | toUpper }} {{ printf "%08.3f|%-8.3s|%x|%+.1e" -1.5 "abcdef" -255 12345.0 }}',
+        1.0,
+        "3 API -001.500|abc     |-ff|+1.2e+04",
+    ),
+    (
+        '{{ printf "% x|%5t|%c|%U|%q" "hi" true 0x1F600 65 "é\\x01" }}',
+        1.0,
+        '68 69| true|😀|U+0041|"é\\x01"',
+    ),
+    (
+        '{{ printf "%v" nil }} {{ print nil }} {{ print $labels.nope }} {{ print (args).x }} {{ (args).x }}',
+        1.0,
+        "<nil> <nil>  <nil> <no value>",
+    ),
+    (
+        '{{ 0.1e1 }} {{ 1_000 }} {{ 0b101 }} {{ 0o17 }} {{ 017 }} {{ -0x10 }} {{ 1e-7 }} {{ \'a\' | printf "%c" }} {{ "\\u00e9" | len }}',
+        1.0,
+        "1 1000 5 15 15 -16 1e-07 a 2",
+    ),
+    (
+        '{{ range $k, $v := (args "a" "b") }}{{$k}}={{$v}};{{end}} {{ with $labels.nope }}x{{ else }}y{{ end }}',
+        1.0,
+        "arg0=a;arg1=b; y",
+    ),
+    ("{{ $labels.job }}{{- /* c */ -}}  {{ $value }}", 2.0, "api2"),
+    (
+        '{{ if eq $labels.job "web" "api" }}yes{{ end }} {{ ne $labels.job "x" }} {{ le 2 2 }} {{ gt $value 1.0 }}',
+        NAN,
+        "yes true true true",
+    ),
+    (
+        '{{ printf "%.0f %.1f %.2f %.3f" 0.5 0.25 1.005 2.0005 }} {{ printf "%6.3v" 3.14159 }} {{ printf "%.3v" "abcdef" }}',
+        1.0,
+        "0 0.2 1.00 2.001   3.14 abc",
+    ),
+    (
+        '{{ printf "%s %v" (query "http_requests" | sortByLabel "job" | first).Labels $labels }}',
+        1.0,
+        "map[__name__:http_requests code:500 job:a] map[__name__:case_73 instance:host-1:9090 job:api path:/v1/users]",
+    ),
+    (
+        '{{ printf "%v|%s|%d" (args 1 "x" 2.5 true) (args 1) (args 1) }}',
+        1.0,
+        "map[arg0:1 arg1:x arg2:2.5 arg3:true]|map[arg0:%!s(int=1)]|map[%!d(string=arg0):1]",
+    ),
+    (
+        "{{ humanize 1e-30 }} {{ humanize -0.0005 }} {{ humanize 1e27 }} {{ humanizeDuration 1e-12 }} {{ humanizeDuration -0.5 }} {{ humanizePercentage -0.0001 }}",
+        1.0,
+        "1e-06y -500u 1000Y 1ps -500ms -0.01%",
+    ),
+    (
+        '{{ humanize "NaN" }} {{ humanize "-Inf" }} {{ humanize "0x10p0" }} {{ humanizeDuration "inf" }} {{ humanize1024 "-1" }}',
+        1.0,
+        "NaN -Inf 16 +Inf -1",
+    ),
+    (
+        '{{ reReplaceAll "(?i)API" "x" $labels.job }} {{ reReplaceAll "a|" "-" "banana" }} {{ reReplaceAll "(?P<h>[a-z-]+)-\\\\d" "${h}" $labels.instance }} {{ reReplaceAll "o" "$$" "foo" }}',
+        1.0,
+        "x -b-n-n- host:9090 f$$",
+    ),
+    (
+        '{{ match "^api$" $labels.job }} {{ match "\\\\d+" "a1" }} {{ match "" "" }}',
+        1.0,
+        "true true true",
+    ),
+    (
+        '{{ stripPort ":80" }}|{{ stripPort "[a]b:1" }}|{{ stripPort "a]:1" }}|{{ stripPort "[::1]:80:9" }}|{{ stripPort "" }}',
+        1.0,
+        "|[a]b:1|a]:1|[::1]:80:9|",
+    ),
+    (
+        "{{ with $x := $labels.job }}{{ $x }}{{ . }}{{ end }} {{ range $v := $labels }}{{ $v }},{{ end }}",
+        1.0,
+        "apiapi case_80,host-1:9090,api,/v1/users,",
+    ),
+    (
+        '{{ $x := "a" }}{{ range $labels }}{{ $x = . }}{{ end }}{{ $x }} {{ $value = 3.5 }}{{ $value }} {{ .Value }}',
+        1.0,
+        "/v1/users 3.5 1",
+    ),
+    ('{{ printf "%T" 1 }}', 1.0, "int"),
+    (
+        '{{ printf "%e|%E|%.0e|%g|%G" 0.0 1e-300 5.5 1e100 1e-10 }}',
+        1.0,
+        "0.000000e+00|1.000000E-300|6e+00|1e+100|1E-10",
+    ),
+    (
+        '{{ printf "%d|%5d|%-5d|%05d|%x|%X|%o|%b|%c" 0 -42 -42 -42 3054 3054 64 6 9731 }}',
+        1.0,
+        "0|  -42|-42  |-0042|bee|BEE|100|110|☃",
+    ),
+    (
+        '{{ printf "%s|%10s|%-10s|%q|%x|%X" "" "ab" "ab" "" "" "xyz" }}',
+        1.0,
+        '|        ab|ab        |""||78797A',
+    ),
+    ("{{ $value }}", 123456.7, "123456.7"),
+    ("{{ $value }}", 1000000000000000.0, "1e+15"),
+    ("{{ $value }}", 0.000123456789, "0.000123456789"),
+    ("{{ $value }}", 5e-324, "5e-324"),
+    ("{{ $value }}", 1.7976931348623157e308, "1.7976931348623157e+308"),
+    ("{{ humanize $value }}", 1.7976931348623157e308, "1.798e+284Y"),
+    ("{{ humanizeDuration $value }}", 9.3e18, "-106751991167300d -15h -30m -8s"),
+    ("{{ humanizeTimestamp $value }}", -9200000000.0, "1678-06-18 12:26:40 +0000 UTC"),
 ]
 
 # Expansion errors: Prometheus's message ends with the same "<what>: <why>" as ours.

@@ -87,8 +87,12 @@ def go_quote(s: str) -> str:
     return "".join(out)
 
 
-def _v(value: Value, verb: str, top: bool) -> str:
-    """%v (or a verb applied element-wise) of one value, without width or flags."""
+_Spec = tuple[str, int | None, int | None]  # flags, width, precision
+_PLAIN: _Spec = ("", None, None)
+
+
+def _v(value: Value, verb: str, top: bool, spec: _Spec = _PLAIN) -> str:
+    """%v of one value; composites apply `verb` and `spec` to each element, as Go does."""
     if value is None:
         return "<nil>"
     if isinstance(value, bool):
@@ -100,17 +104,19 @@ def _v(value: Value, verb: str, top: bool) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, StrMap | AnyMap):
-        inner = " ".join(f"{k}:{_elem(v, verb)}" for k, v in sorted(value.items()))
+        inner = " ".join(
+            f"{_elem(k, verb, spec)}:{_elem(v, verb, spec)}" for k, v in sorted(value.items())
+        )
         return f"map[{inner}]"
     if isinstance(value, QuerySample):
-        body = f"{{{_elem(StrMap(value.labels), verb)} {_elem(value.value, verb)}}}"
+        body = f"{{{_elem(StrMap(value.labels), verb, spec)} {_elem(value.value, verb, spec)}}}"
         if top:
             return "&" + body
         msg = "a query sample can only be printed on its own, not inside another value"
         raise TemplateError(msg)
     if isinstance(value, Root):
         fields = (value.labels, value.external_labels, value.external_url, value.value)
-        return "{" + " ".join(_elem(f, verb) for f in fields) + "}"
+        return "{" + " ".join(_elem(f, verb, spec) for f in fields) + "}"
     if isinstance(value, QueryResult):
         msg = "a query result has no printed form (Go prints pointers); use range or first"
         raise TemplateError(msg)
@@ -118,10 +124,8 @@ def _v(value: Value, verb: str, top: bool) -> str:
     raise TemplateError(msg)
 
 
-def _elem(value: Value, verb: str) -> str:
-    if verb == "v":
-        return _v(value, verb, top=False)
-    return _format_one(value, verb, "", None, None, top=False)
+def _elem(value: Value, verb: str, spec: _Spec) -> str:
+    return _format_one(value, verb, *spec, top=False)
 
 
 def print_value(value: Value) -> str:
@@ -156,10 +160,11 @@ def _pad(text: str, flags: str, width: int | None, numeric: bool) -> str:
     return " " * fill + text
 
 
-def _bad(verb: str, value: Value) -> str:
+def _bad(verb: str, value: Value, spec: _Spec) -> str:
+    """Go's "%!d(float64=1.5)": the value printed with %v and the same flags and width."""
     if value is None:
         return f"%!{verb}(<nil>)"
-    return f"%!{verb}({go_type_name(value)}={_v(value, 'v', top=True)})"
+    return f"%!{verb}({go_type_name(value)}={_format_one(value, 'v', *spec)})"
 
 
 def _sign(text: str, flags: str, negative: bool) -> str:
@@ -214,34 +219,34 @@ def _format_one(
     numeric = False
     if isinstance(value, bool):
         if verb not in ("v", "t"):
-            return _bad(verb, value)
+            return _bad(verb, value, (flags, width, prec))
         text = "true" if value else "false"
     elif isinstance(value, int):
         if verb not in "dvxXobcqU":
-            return _bad(verb, value)
+            return _bad(verb, value, (flags, width, prec))
         text, numeric = _format_int(value, verb, flags, prec), verb not in "cqU"
     elif isinstance(value, float):
         if verb not in "veEfFgG":
-            return _bad(verb, value)
+            return _bad(verb, value, (flags, width, prec))
         text = _format_float(value, "g" if verb == "v" else verb, flags, prec)
         numeric = math.isfinite(value)
     elif isinstance(value, str):
         if verb not in "vsqxX":
-            return _bad(verb, value)
+            return _bad(verb, value, (flags, width, prec))
         s = value if prec is None else value[:prec]
         if verb == "q":
             text = go_quote(s)
         elif verb in ("x", "X"):
-            text = s.encode().hex()
+            text = s.encode().hex(" ") if " " in flags else s.encode().hex()
             text = text.upper() if verb == "X" else text
         else:
             text = s
     elif value is None:
         if verb != "v":
-            return _bad(verb, value)
+            return _bad(verb, value, (flags, width, prec))
         text = "<nil>"
-    else:
-        text = _v(value, verb, top=top)
+    else:  # composites: the verb, flags and width apply to each element
+        return _v(value, verb, top=top, spec=(flags, width, prec))
     return _pad(text, flags, width, numeric)
 
 
@@ -259,6 +264,12 @@ def sprintf(fmt: str, args: list[Value]) -> str:
             continue
         if not verb:
             out.append("%!(NOVERB)")
+            continue
+        if verb == "T" and argi < len(args):
+            out.append(
+                _pad(go_type_name(args[argi]), flags, None if width is None else int(width), False)
+            )
+            argi += 1
             continue
         if "#" in flags or verb in ("*", "["):
             msg = f"printf: {m.group()!r} is not supported (no '#' flag, '*' width or %[n])"

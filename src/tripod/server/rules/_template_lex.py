@@ -16,7 +16,10 @@ __all__ = ["Lexer", "Tok", "unquote"]
 
 _SPACE = " \t\r\n"
 _ALNUM = re.compile(r"[A-Za-z0-9_\u0080-\U0010ffff]*")
-_NUMBER = re.compile(r"[+-]?(0[xX][0-9a-fA-F_.]*([pP][+-]?[0-9_]+)?|[0-9_.]+([eE][+-]?[0-9_]+)?)")
+_NUMBER = re.compile(
+    r"[+-]?(0[xX][0-9a-fA-F_]*(\.[0-9a-fA-F_]*)?([pP][+-]?[0-9_]+)?|0[bB][01_]*|0[oO][0-7_]*"
+    r"|[0-9_]*(\.[0-9_]*)?([eE][+-]?[0-9_]+)?)"
+)
 _CHAR = re.compile(r"'(?:[^'\\\n]|\\.[^'\n]*?)'")
 _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 _ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
