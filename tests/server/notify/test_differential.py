@@ -17,8 +17,8 @@ from tripod.server.notify.notifier import BuiltinNotifier
 
 ROUTING = """
 global:
-  slack_api_url: {sink}/slack
-  smtp_smarthost: 127.0.0.1:{smtp_port}
+  slack_api_url: SINK/slack
+  smtp_smarthost: 127.0.0.1:SMTP_PORT
   smtp_from: am@example.org
   smtp_require_tls: false
 route:
@@ -32,15 +32,20 @@ route:
 receivers:
   - name: team-x
     webhook_configs:
-      - url: {sink}/hook
+      - url: SINK/hook
         max_alerts: 2
     slack_configs:
       - channel: '#ops'
-        text: '{{{{ range .Alerts }}}}{{{{ .Labels.job }}}}: {{{{ .Annotations.summary }}}} {{{{ end }}}}'
+        text: >-
+          {{ range .Alerts }}{{ .Labels.job }}: {{ .Annotations.summary }} {{ end }}
   - name: pager
     email_configs:
       - to: oncall@example.org
 """
+
+
+def _routing(sink: str, smtp_port: int) -> str:
+    return ROUTING.replace("SINK", sink).replace("SMTP_PORT", str(smtp_port))
 
 
 def _alerts(now: float) -> list[Alert]:
@@ -67,7 +72,7 @@ def test_webhook_slack_email_agree_with_alertmanager(tmp_path: Path) -> None:
     with HttpSink() as theirs_sink, HttpSink() as ours_sink, SmtpSink() as smtp:
         now = time.time()
         alerts = _alerts(now)
-        their_cfg = ROUTING.format(sink=theirs_sink.url, smtp_port=smtp.port)
+        their_cfg = _routing(theirs_sink.url, smtp.port)
         with alertmanager(tmp_path / "am", their_cfg) as am:
             client = AlertmanagerClient(parse_alerting(None, [am.url]))
             client.start()
@@ -79,8 +84,7 @@ def test_webhook_slack_email_agree_with_alertmanager(tmp_path: Path) -> None:
                 client.stop()
             external = am.url
 
-        our_cfg = parse_config(yaml.safe_load(ROUTING.format(sink=ours_sink.url,
-                                                             smtp_port=smtp.port)))  # fmt: skip
+        our_cfg = parse_config(yaml.safe_load(_routing(ours_sink.url, smtp.port)))
         notifier = BuiltinNotifier(our_cfg, external_url=external)
         try:
             notifier.send(alerts)
