@@ -23,6 +23,7 @@ __all__ = [
     "parse_duration",
     "parse_time",
     "quote_meta",
+    "truncate_millis",
 ]
 
 _GO_ZERO_MILLIS = "0001-01-01T00:00:00.000Z"
@@ -38,10 +39,17 @@ _UNITS = (365 * 86400.0, 7 * 86400.0, 86400.0, 3600.0, 60.0, 1.0, 0.001)
 
 
 def _split(ts: float) -> tuple[str, int]:
-    ns = round(ts * 1e9)
-    seconds, frac = divmod(ns, 1_000_000_000)
+    # Microseconds first: a float near 1.7e9 s has ~0.2 us resolution, so ts * 1e9 would
+    # invent nanosecond digits (and truncating to milliseconds could lose one).
+    us = round(ts * 1e6)
+    seconds, frac_us = divmod(us, 1_000_000)
     whole = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return whole, frac
+    return whole, frac_us * 1000
+
+
+def truncate_millis(ts: float) -> float:
+    """``ts`` cut to whole milliseconds, as a trip through the API v2 JSON would cut it."""
+    return (round(ts * 1e6) // 1000) / 1000
 
 
 def format_millis(ts: float | None) -> str:

@@ -18,7 +18,12 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from tripod.server.notify._wire import fingerprint, label_set_string, quote_meta
+from tripod.server.notify._wire import (
+    fingerprint,
+    label_set_string,
+    quote_meta,
+    truncate_millis,
+)
 from tripod.server.notify.amconfig import InhibitRule, NotifierConfig, Route
 from tripod.server.notify.matchers import matches_all
 from tripod.server.notify.model import Alert
@@ -119,9 +124,14 @@ class Dispatcher:
     def _put_one(self, alert: Alert, now: float) -> None:
         labels = {k: v for k, v in alert.labels.items() if v != ""}
         timeout = alert.ends_at is None
-        if timeout:
-            alert = dataclasses.replace(alert, ends_at=now + self.config.resolve_timeout)
-        alert = dataclasses.replace(alert, labels=labels)
+        ends = now + self.config.resolve_timeout if alert.ends_at is None else alert.ends_at
+        # Times as an Alertmanager would hold them after the API v2 trip: whole milliseconds.
+        alert = dataclasses.replace(
+            alert,
+            labels=labels,
+            starts_at=truncate_millis(alert.starts_at),
+            ends_at=truncate_millis(ends),
+        )
         stored = _Stored(alert, fingerprint(labels), now, timeout)
         old = self._store.get(stored.fp)
         if old is not None and _overlaps(old.alert, alert):

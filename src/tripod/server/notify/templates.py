@@ -104,8 +104,8 @@ class _GoTime:
     def __str__(self) -> str:  # Go's time.Time.String() in UTC
         if self.ts is None:
             return "0001-01-01 00:00:00 +0000 UTC"
-        ns = round(self.ts * 1e9)
-        sec, frac = divmod(ns, 1_000_000_000)
+        sec, frac_us = divmod(round(self.ts * 1e6), 1_000_000)
+        frac = frac_us * 1000
         whole = datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%d %H:%M:%S")
         digits = f"{frac:09d}".rstrip("0")
         return f"{whole}{'.' + digits if digits else ''} +0000 UTC"
