@@ -262,3 +262,23 @@ def test_generated_garbage_only_ever_raises_template_error() -> None:
     refused = len(messages)
     assert rendered > 10
     assert refused > 1000
+
+
+@pytest.mark.parametrize(
+    ("pattern", "what"),
+    [
+        ("(a)\\\\1", "backreferences"),
+        ("a(?=b)", "lookaround"),
+        ("(?<n>a)", "lookaround"),
+        ("a\\\\Z", "\\Z"),
+        ("\\\\pL", "does not translate"),
+        ("[[:alpha:]]", "does not translate"),
+        ("(", "regexp: Compile"),
+    ],
+)
+def test_regexps_go_would_read_differently_are_refused(pattern: str, what: str) -> None:
+    template = compile_template(f'{{{{ reReplaceAll "{pattern}" "x" "abc" }}}}', name="t")
+    with pytest.raises(TemplateError) as info:
+        template.render(DATA)
+    assert "error calling reReplaceAll" in str(info.value)
+    assert what in str(info.value)

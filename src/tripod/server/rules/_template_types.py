@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 __all__ = [
     "AnyMap",
+    "CallError",
     "QueryResult",
     "QuerySample",
     "Root",
@@ -19,6 +20,10 @@ __all__ = [
     "Value",
     "go_type_name",
 ]
+
+
+class CallError(Exception):
+    """A template function's error result (Go's `(T, error)` return): "error calling NAME: ..."."""
 
 
 class TemplateError(ValueError):
