@@ -5,11 +5,12 @@ Every routing file used here also passes Debian's ``amtool check-config``."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from tests.server.notify.sinks import HttpSink, SmtpSink, amtool_binary
-from tripod.server.notify import Alert
+from tripod.server.notify import Alert, Fanout
 from tripod.server.notify._wire import format_millis
 from tripod.server.notify.amconfig import load_config
 from tripod.server.notify.notifier import BuiltinNotifier
@@ -232,5 +233,21 @@ def test_real_thread_delivers(tmp_path: Path) -> None:
         try:
             notifier.send([Alert({"alertname": "Now", "service": "x"}, {}, 1.0, None)])
             assert statuses(hook.wait_for(1)[0]) == {"x": "firing"}
+        finally:
+            notifier.stop()
+
+
+def test_fanout_survives_a_failing_sink(tmp_path: Path) -> None:
+    class Broken:
+        def send(self, alerts: Sequence[Alert]) -> None:
+            raise RuntimeError("boom")
+
+    with HttpSink() as hook:
+        fast = ROUTING.format(smtp_port=25, hook_url=hook.url)
+        notifier = BuiltinNotifier.from_file(write(tmp_path, fast), clock=Clock(T0))
+        try:
+            Fanout([Broken(), notifier]).send([alert("HighErrorRate", "api", ends=T0 + 60)])
+            notifier.tick(T0 + 30)
+            assert statuses(hook.wait_for(1)[0]) == {"api": "firing"}
         finally:
             notifier.stop()
