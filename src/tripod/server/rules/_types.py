@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
@@ -16,6 +17,7 @@ __all__ = [
     "TemplateData",
     "engine_query_func",
     "set_label",
+    "with_subquery_step",
 ]
 
 #: ``(query, time_ms) -> [(labels, value)]``: an instant query whose answer is a vector (a
@@ -27,8 +29,33 @@ class RuleEvalError(Exception):
     """A rule's evaluation failed; the message is what Prometheus reports as ``lastError``."""
 
 
-def engine_query_func(engine: Engine) -> QueryFunc:
+_SUBQUERY_NO_STEP = re.compile(r"\[(\s*[0-9]+(?:ms|[smhdwy])(?:[0-9]+(?:ms|[smhdwy]))*\s*):\s*\]")
+_STRING = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|`[^`]*`")
+_ENGINE_SUBQUERY_STEP_MS = 60_000  # what the engine uses for a subquery without a step
+
+
+def with_subquery_step(expr: str, step_ms: int) -> str:
+    """``expr`` with every step-less subquery ``[10m:]`` given ``step_ms`` explicitly (string
+    literals untouched): how promtool's engine evaluates them, its default subquery step being
+    the evaluation interval where tripod's engine uses one minute."""
+    if step_ms == _ENGINE_SUBQUERY_STEP_MS or ":" not in expr:
+        return expr
+    out, pos = [], 0
+    for m in _STRING.finditer(expr):
+        out.append(_SUBQUERY_NO_STEP.sub(rf"[\1:{step_ms}ms]", expr[pos : m.start()]))
+        out.append(m.group())
+        pos = m.end()
+    out.append(_SUBQUERY_NO_STEP.sub(rf"[\1:{step_ms}ms]", expr[pos:]))
+    return "".join(out)
+
+
+def engine_query_func(engine: Engine, subquery_step_ms: int | None = None) -> QueryFunc:
+    """Instant queries on ``engine``; ``subquery_step_ms`` sets the step of subqueries written
+    without one (the engine's default is one minute, Prometheus's the evaluation interval)."""
+
     def query(expr: str, time_ms: int) -> list[tuple[dict[str, str], float]]:
+        if subquery_step_ms is not None:
+            expr = with_subquery_step(expr, subquery_step_ms)
         try:
             result = engine.instant(expr, time_ms)
         except PromQLError as exc:

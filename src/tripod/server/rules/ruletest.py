@@ -125,7 +125,7 @@ class _GroupRun:
         self.template_check = template_check
         self.store = MemorySampleStore()
         self.engine = Engine(self.store, timeout_s=QUERY_TIMEOUT_S, max_samples=MAX_SAMPLES)
-        self.query = engine_query_func(self.engine)
+        self.query = engine_query_func(self.engine, subquery_step_ms=interval_ms)
         self.pending: list[list[tuple[int, float, dict[str, str]]]] = []
 
     def _load_series(self) -> str | None:
