@@ -251,3 +251,28 @@ def test_fanout_survives_a_failing_sink(tmp_path: Path) -> None:
             assert statuses(hook.wait_for(1)[0]) == {"api": "firing"}
         finally:
             notifier.stop()
+
+
+def test_restart_does_not_repeat_a_sent_notification(tmp_path: Path) -> None:
+    with HttpSink() as hook:
+        path = write(tmp_path, ROUTING.format(smtp_port=25, hook_url=hook.url))
+        data = tmp_path / "data"
+        firing = [alert("HighErrorRate", "api", ends=T0 + 3600)]
+        first = BuiltinNotifier.from_file(path, data, clock=Clock(T0))
+        try:
+            first.send(firing)
+            first.tick(T0 + 30)
+            hook.wait_for(1)
+        finally:
+            first.stop()
+        later = Clock(T0 + 120)  # a new process: rules re-send what is still firing
+        second = BuiltinNotifier.from_file(path, data, clock=later)
+        try:
+            second.send(firing)
+            second.tick(T0 + 120)  # old alert: flushed at once, but already notified
+            assert len(hook.posts) == 1
+            second.send([*firing, alert("HighErrorRate", "web", ends=T0 + 3600)])
+            second.tick(T0 + 420)
+            assert statuses(hook.wait_for(2)[1]) == {"api": "firing", "web": "firing"}
+        finally:
+            second.stop()

@@ -18,6 +18,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from tripod.server.notify._nflog import LogEntry, NotificationLog
 from tripod.server.notify._wire import (
     fingerprint,
     label_set_string,
@@ -55,13 +56,6 @@ class _Group:
     next_flush: float
     alerts: dict[int, _Stored] = dataclasses.field(default_factory=dict)
     flushed: bool = False
-
-
-@dataclasses.dataclass(frozen=True)
-class _LogEntry:
-    firing: frozenset[int]
-    resolved: frozenset[int]
-    at: float
 
 
 def _merge(old: _Stored, new: _Stored, now: float) -> _Stored:
@@ -106,6 +100,7 @@ class Dispatcher:
         *,
         mutes: Callable[[Mapping[str, str], float], bool] = lambda labels, now: False,
         external_url: str = "",
+        nflog: NotificationLog | None = None,
     ) -> None:
         self.config = config
         self._integrations = integrations
@@ -114,7 +109,7 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._store: dict[int, _Stored] = {}
         self._groups: dict[tuple[str, int], _Group] = {}
-        self._nflog: dict[tuple[str, str, int], _LogEntry] = {}
+        self._nflog = nflog if nflog is not None else NotificationLog()
 
     def put(self, alerts: Iterable[Alert], now: float) -> None:
         with self._lock:
@@ -218,9 +213,7 @@ class Dispatcher:
         ok = True
         for index, integration in enumerate(self._integrations.get(receiver, ())):
             log_key = (group.key, receiver, index)
-            entry = self._nflog.get(log_key)
-            if entry is not None and entry.at + 2 * group.route.repeat_interval < now:
-                entry = None
+            entry = self._nflog.get(log_key, now)
             repeat, send_resolved = group.route.repeat_interval, integration.send_resolved
             if not self._needs_update(
                 entry, firing, resolved, repeat=repeat, send_resolved=send_resolved, now=now
@@ -240,12 +233,13 @@ class Dispatcher:
                     _log.error("notify %s/%s failed: %s", receiver, integration.name, exc)
                     ok = False
                     continue
-            self._nflog[log_key] = _LogEntry(firing, resolved, now)
+            expires = now + 2 * group.route.repeat_interval
+            self._nflog.log(log_key, LogEntry(firing, resolved, now, expires))
         return ok
 
     @staticmethod
     def _needs_update(
-        entry: _LogEntry | None,
+        entry: LogEntry | None,
         firing: frozenset[int],
         resolved: frozenset[int],
         *,

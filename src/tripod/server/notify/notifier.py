@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from tripod.server.notify._nflog import NotificationLog
 from tripod.server.notify.amconfig import NotifierConfig, load_config
 from tripod.server.notify.dispatch import Dispatcher
 from tripod.server.notify.model import Alert
@@ -29,9 +30,10 @@ from tripod.server.notify.receivers import (
 )
 from tripod.server.notify.silences import SilenceStore
 
-__all__ = ["SILENCES_FILE", "BuiltinNotifier"]
+__all__ = ["NFLOG_FILE", "SILENCES_FILE", "BuiltinNotifier"]
 
 SILENCES_FILE = "silences.json"
+NFLOG_FILE = "nflog.json"
 _log = logging.getLogger("tripod.server.notify")
 
 
@@ -46,8 +48,10 @@ class BuiltinNotifier:
         clock: Callable[[], float] = time.time,
         external_url: str = "http://127.0.0.1:4318",
         transport: httpx.BaseTransport | None = None,
+        nflog: NotificationLog | None = None,
     ) -> None:
         self.clock = clock
+        self._nflog = nflog if nflog is not None else NotificationLog()
         self.silences = silences if silences is not None else SilenceStore(clock=clock)
         self._http = make_http(transport)
         self._external_url = external_url
@@ -68,8 +72,9 @@ class BuiltinNotifier:
     ) -> BuiltinNotifier:
         """Load ``path`` (raises ConfigError naming the field); silences persist in data_dir."""
         store = SilenceStore(data_dir / SILENCES_FILE if data_dir else None, clock=clock)
+        nflog = NotificationLog(data_dir / NFLOG_FILE if data_dir else None)
         return cls(load_config(path), silences=store, clock=clock, external_url=external_url,
-                   transport=transport)  # fmt: skip
+                   transport=transport, nflog=nflog)  # fmt: skip
 
     def _dispatcher(self, config: NotifierConfig) -> Dispatcher:
         integrations: dict[str, list[Integration]] = {}
@@ -80,7 +85,11 @@ class BuiltinNotifier:
             found.extend(EmailIntegration(c) for c in rc.emails)
             integrations[name] = found
         return Dispatcher(
-            config, integrations, mutes=self.silences.mutes, external_url=self._external_url
+            config,
+            integrations,
+            mutes=self.silences.mutes,
+            external_url=self._external_url,
+            nflog=self._nflog,
         )
 
     def apply_config(self, config: NotifierConfig) -> None:
