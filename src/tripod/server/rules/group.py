@@ -200,9 +200,7 @@ class RuleGroup:
                 continue
             alert.last_sent_at_ms = ts_ms
             alert.valid_until_ms = ts_ms + 4 * delta
-            labels = dict(alert.labels)
-            for name, value in self.external_labels.items():
-                labels.setdefault(name, value)
+            labels = dict(alert.labels)  # external labels are the sink's to add, as in Prometheus
             ends = (
                 alert.resolved_at_ms if alert.resolved_at_ms is not None else alert.valid_until_ms
             )
