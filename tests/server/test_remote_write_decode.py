@@ -1,11 +1,11 @@
-"""Remote write decoding without a server: snappy, protobuf, labels, limits, stale markers."""
+"""Remote write decoding without a server: protobuf, labels, limits, stale markers (snappy is the
+body reader's: tests/server/test_http.py)."""
 
 from __future__ import annotations
 
 import math
 import struct
 
-import cramjam
 import pytest
 
 from tripod.server.config import Limits
@@ -14,7 +14,6 @@ from tripod.server.ingest._prom_remote import (
     LabelCache,
     RemoteWriteError,
     decode_write_request,
-    decompress,
 )
 from tripod.server.ingest._prompb import WriteRequest
 from tripod.server.store.model import STALE_NAN, STALE_NAN_BITS, AppendResult, Sample, is_stale
@@ -152,28 +151,6 @@ def test_truncated_protobuf_is_an_error_naming_the_problem() -> None:
 def test_garbage_is_not_a_write_request() -> None:
     with pytest.raises(RemoteWriteError, match=r"not a prometheus\.WriteRequest"):
         decode_write_request(b"\xff\xff\xff\xff garbage", Limits(), now_ms=NOW)
-
-
-def test_snappy_block_format_round_trip_and_errors() -> None:
-    raw = _request(({"__name__": "m"}, [(NOW, 1.0)]))
-    assert decompress(bytes(cramjam.snappy.compress_raw(raw)), Limits()) == raw
-    with pytest.raises(RemoteWriteError, match="not snappy"):
-        decompress(b"\x10not snappy at all", Limits())
-    framed = bytes(cramjam.snappy.compress(raw))  # the framed format is a different thing
-    with pytest.raises(RemoteWriteError, match="snappy"):
-        decompress(framed, Limits())
-
-
-def test_body_limits_answer_413() -> None:
-    limits = Limits(max_body_bytes=1000)
-    with pytest.raises(RemoteWriteError) as info:
-        decompress(b"x" * 1001, limits)
-    assert info.value.status == 413
-    bomb = bytes(cramjam.snappy.compress_raw(b"\x00" * 9000))
-    assert len(bomb) < 1000
-    with pytest.raises(RemoteWriteError, match="decompresses") as info:
-        decompress(bomb, limits)
-    assert info.value.status == 413
 
 
 def test_label_cache_reuses_decoded_label_sets() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -21,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from tripod.server._http import prometheus_error
 from tripod.server.deps import ServerContext
 
 __all__ = ["build_app"]
@@ -49,26 +49,12 @@ class BearerAuth:
         if hmac.compare_digest(given, self.expected):
             await self.app(scope, receive, send)
             return
-        body = json.dumps(
-            {
-                "status": "error",
-                "errorType": "unauthorized",
-                "error": "missing or wrong bearer token; send 'Authorization: Bearer <token>' "
-                "with the token tripod serve was started with",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 401,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"www-authenticate", b"Bearer"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
+        msg = (
+            "missing or wrong bearer token; send 'Authorization: Bearer <token>' with the token "
+            "tripod serve was started with"
         )
-        await send({"type": "http.response.body", "body": body})
+        reply = prometheus_error(401, "unauthorized", msg, {"WWW-Authenticate": "Bearer"})
+        await reply(scope, receive, send)
 
 
 def _own_routes(ctx: ServerContext) -> list[BaseRoute]:

@@ -30,7 +30,11 @@ class Limits:
     """Ingest and query limits (``limits:``): exceeding one is a counted rejection with a
     reason, not a crash."""
 
-    max_body_bytes: int = _doc(16 * 1024 * 1024, "Largest request body, after decompression.")
+    max_body_bytes: int = _doc(
+        16 * 1024 * 1024,
+        "Largest request body as sent; OTLP bodies also decompressed, import and remote write "
+        "bodies up to 8x that decompressed.",
+    )
     max_labels_per_series: int = _doc(64, "Labels per series, `__name__` included.")
     max_label_name_length: int = _doc(256, "Characters in a label name.")
     max_label_value_length: int = _doc(4096, "Characters in a label value.")

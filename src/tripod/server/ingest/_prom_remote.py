@@ -1,7 +1,8 @@
 """Decode and validate a Prometheus remote-write v1 body into store samples (pure functions).
 
 The HTTP handler (``remote_write.py``) does I/O and answers; everything here is testable without
-a server: snappy block decompression, protobuf decoding, label validation and limits.
+a server: protobuf decoding, label validation and limits (the body reader in ``server/_http.py``
+undoes the snappy compression).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import cramjam
 from google.protobuf.message import DecodeError
 
 from tripod.server.config import Limits
@@ -25,7 +25,6 @@ __all__ = [
     "LabelCache",
     "RemoteWriteError",
     "decode_write_request",
-    "decompress",
 ]
 
 #: Samples further than this in the future are refused, as Prometheus's receiver does
@@ -67,35 +66,6 @@ class DecodedWrite:
         return [
             Sample(k, t, v) for k, t, v in zip(self.keys, self.stamps, self.values, strict=True)
         ]
-
-
-def decompress(body: bytes, limits: Limits) -> bytes:
-    """Snappy *block* format (not framed), as remote write v1 sends it; bombs are refused."""
-    if len(body) > limits.max_body_bytes:
-        msg = (
-            f"remote write body of {len(body)} bytes exceeds the limit of "
-            f"{limits.max_body_bytes} bytes; send smaller batches (max_samples_per_send)"
-        )
-        raise RemoteWriteError(msg, 413)
-    try:
-        size = int(cramjam.snappy.decompress_raw_len(body))
-    except Exception:
-        size = -1
-    limit = limits.max_body_bytes * DECOMPRESSED_FACTOR
-    if size > limit:
-        msg = (
-            f"remote write body decompresses to {size} bytes, over the limit of {limit} bytes; "
-            "send smaller batches"
-        )
-        raise RemoteWriteError(msg, 413)
-    try:
-        return bytes(cramjam.snappy.decompress_raw(body))
-    except Exception as exc:
-        msg = (
-            f"body is not snappy block-compressed ({exc}); remote write v1 expects "
-            "Content-Encoding: snappy with the block (not framed) format"
-        )
-        raise RemoteWriteError(msg) from None
 
 
 def _check_labels(labels: dict[str, str], count: int, limits: Limits) -> tuple[str, str] | None:

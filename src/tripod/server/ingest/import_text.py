@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from tripod.server import selfmetrics
+from tripod.server._http import HttpError, prometheus_error, read_body
 from tripod.server.deps import ServerContext
 from tripod.server.store.model import AppendResult, LabelError
 
@@ -312,11 +314,6 @@ def _strip_exemplar(line: str) -> str:
     return line
 
 
-def _error(status: int, error_type: str, message: str) -> JSONResponse:
-    body = {"status": "error", "errorType": error_type, "error": message}
-    return JSONResponse(body, status_code=status)
-
-
 def store_parsed(
     ctx: ServerContext, parsed: ParsedExposition, cache: dict[str, int]
 ) -> AppendResult:
@@ -358,25 +355,18 @@ def store_parsed(
 
 
 def routes(ctx: ServerContext) -> list[BaseRoute]:
-    from tripod.server import selfmetrics
-    from tripod.server.ingest.otlp import OtlpError, decompress_limited, read_limited_body
-
     cache: dict[str, int] = {}
 
     async def import_prometheus(request: Request) -> Response:
         limit = ctx.config.limits.max_body_bytes
         ctype = request.headers.get("content-type", "text/plain").split(";")[0].strip().lower()
         openmetrics = ctype == "application/openmetrics-text"
-        encoding = request.headers.get("content-encoding", "").strip().lower()
         try:
-            body = await read_limited_body(request, limit)
-            raw = decompress_limited(body, encoding, limit * 8)
-        except OtlpError as exc:
-            reason = {413: "body_too_large", 415: "unsupported_media_type"}.get(
-                exc.status, "malformed"
-            )
-            selfmetrics.record_rejected(ctx, "samples", reason, 1)
-            return _error(exc.status, "bad_data", f"cannot import: {exc}; nothing was stored")
+            raw = await read_body(request, limit, max_decoded=limit * 8)
+        except HttpError as exc:
+            selfmetrics.record_rejected(ctx, "samples", exc.reason, 1)
+            msg = f"cannot import: {exc}; nothing was stored"
+            return prometheus_error(exc.status, "bad_data", msg)
 
         def work() -> AppendResult | str:
             try:
@@ -389,7 +379,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         result = await run_in_threadpool(work)  # parsing 100k lines takes ~0.2 s: off the loop
         if isinstance(result, str):
             selfmetrics.record_rejected(ctx, "samples", "malformed", 1)
-            return _error(400, "bad_data", result)
+            return prometheus_error(400, "bad_data", result)
         selfmetrics.record_ingested(ctx, "samples", "import", result.accepted)
         for reason, n in result.rejected.items():
             selfmetrics.record_rejected(ctx, "samples", reason, n)
@@ -397,7 +387,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             counts = ", ".join(f"{n} {r}" for r, n in sorted(result.rejected.items()))
             msg = (f"stored {result.accepted} samples, refused {counts}: "
                    + "; ".join(result.errors[:3]))  # fmt: skip
-            return _error(400, "bad_data", msg)
+            return prometheus_error(400, "bad_data", msg)
         return Response(status_code=204)
 
     return [Route("/api/v1/import/prometheus", import_prometheus, methods=["POST"])]

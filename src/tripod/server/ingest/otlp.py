@@ -11,48 +11,32 @@ committed before the response is sent.
 from __future__ import annotations
 
 import base64
-import json
 import time
-import zlib
 from collections.abc import Callable
 from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
-from google.rpc import status_pb2  # type: ignore[import-untyped]
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_pb
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from tripod.server import selfmetrics
+from tripod.server._http import HttpError, otlp_error, parse_json, read_body
 from tripod.server.deps import ServerContext
 from tripod.server.ingest.otlp_convert import logs_to_columns, spans_to_columns
 from tripod.server.ingest.otlp_metrics import MetricsConverter
 from tripod.server.store.model import AppendResult
 
-__all__ = [
-    "OtlpError",
-    "decode_body",
-    "decompress_limited",
-    "read_limited_body",
-    "routes",
-]
+__all__ = ["decode_body", "routes"]
 
 _PROTOBUF = "application/x-protobuf"
 _JSON = "application/json"
 _ID_KEYS = frozenset({"traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"})
-
-
-class OtlpError(Exception):
-    """A request the receiver refuses whole: HTTP ``status`` with a reason."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def _hex_ids_to_base64(node: Any) -> Any:
@@ -65,7 +49,7 @@ def _hex_ids_to_base64(node: Any) -> Any:
                     raw = bytes.fromhex(value)
                 except ValueError:
                     msg = f"{key} {value[:40]!r} is not a hex string; OTLP/JSON ids are hex"
-                    raise OtlpError(400, msg) from None
+                    raise HttpError(400, msg) from None
                 out[key] = base64.b64encode(raw).decode()
             else:
                 out[key] = _hex_ids_to_base64(value)
@@ -76,87 +60,33 @@ def _hex_ids_to_base64(node: Any) -> Any:
 
 
 def decode_body(body: bytes, content_type: str, message: Message) -> Message:
-    """Fill ``message`` from an OTLP/HTTP body of ``content_type``; OtlpError(400) if malformed."""
+    """Fill ``message`` from an OTLP/HTTP body of ``content_type``; HttpError(400) if malformed."""
     if content_type == _PROTOBUF:
         try:
             message.ParseFromString(body)
         except DecodeError as exc:
             msg = f"body is not a valid {type(message).__name__} protobuf: {exc}"
-            raise OtlpError(400, msg) from None
+            raise HttpError(400, msg) from None
         return message
-    try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise OtlpError(400, f"body is not JSON: {exc}") from None
+    doc = parse_json(body)
     if not isinstance(doc, dict):
         msg = f"body must be a JSON object ({type(message).__name__}), not {type(doc).__name__}"
-        raise OtlpError(400, msg)
+        raise HttpError(400, msg)
     try:
         json_format.ParseDict(_hex_ids_to_base64(doc), message, ignore_unknown_fields=True)
     except (json_format.ParseError, ValueError, TypeError) as exc:
         reason = str(exc).replace("\n", " ")[:300]
-        raise OtlpError(
-            400, f"body is not a valid OTLP/JSON {type(message).__name__}: {reason}"
-        ) from None
+        msg = f"body is not a valid OTLP/JSON {type(message).__name__}: {reason}"
+        raise HttpError(400, msg) from None
     return message
 
 
-async def read_limited_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with OtlpError(413) as soon as it passes ``limit`` bytes."""
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limit:
-        msg = (
-            f"body of {length} bytes exceeds limits.max_body_bytes ({limit}); send smaller batches"
-        )
-        raise OtlpError(413, msg)
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                msg = f"body exceeds limits.max_body_bytes ({limit}); send smaller batches"
-                raise OtlpError(413, msg)
-            chunks.append(chunk)
-    except ClientDisconnect:
-        raise OtlpError(400, "client disconnected before sending the whole body") from None
-    return b"".join(chunks)
-
-
-def decompress_limited(body: bytes, encoding: str, limit: int) -> bytes:
-    """``body`` decoded per Content-Encoding, never inflating past ``limit`` bytes (413)."""
-    if encoding in ("", "identity"):
-        return body
-    if encoding not in ("gzip", "x-gzip", "deflate"):
-        msg = f"Content-Encoding {encoding!r} is not supported; use gzip, deflate or none"
-        raise OtlpError(415, msg)
-    wbits = 16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS
-    inflater = zlib.decompressobj(wbits)
-    try:
-        out = inflater.decompress(body, limit + 1)
-    except zlib.error as exc:
-        raise OtlpError(400, f"body is not valid {encoding}: {exc}") from None
-    if len(out) > limit:
-        msg = (
-            f"decompressed body exceeds {limit} bytes (limits.max_body_bytes); send smaller batches"
-        )
-        raise OtlpError(413, msg)
-    if not inflater.eof:
-        raise OtlpError(400, f"body is truncated {encoding}")
-    return out
-
-
-def _reply(content_type: str, message: Message, status: int = 200) -> Response:
+def _reply(content_type: str, message: Message) -> Response:
     if content_type == _JSON:
         body = json_format.MessageToJson(message, indent=None).encode()
     else:
         body = message.SerializeToString()
-    return Response(body, status_code=status, media_type=content_type)
-
-
-def _error(content_type: str, exc: OtlpError) -> Response:
-    code = {400: 3, 413: 8, 415: 3}.get(exc.status, 2)  # gRPC codes in google.rpc.Status
-    return _reply(content_type, status_pb2.Status(code=code, message=str(exc)), exc.status)
+    return Response(body, media_type=content_type)
 
 
 def _make_route(
@@ -176,17 +106,12 @@ def _make_route(
             if ctype not in (_PROTOBUF, _JSON):
                 msg = (f"Content-Type {ctype or '(none)'!r} is not supported; send "
                        f"{_PROTOBUF} or {_JSON}")  # fmt: skip
-                raise OtlpError(415, msg)
-            body = await read_limited_body(request, limit)
-            encoding = request.headers.get("content-encoding", "").strip().lower()
-            raw = decompress_limited(body, encoding, limit)
-            message = await run_in_threadpool(decode_body, raw, ctype, request_type())
-        except OtlpError as exc:
-            reason = {413: "body_too_large", 415: "unsupported_media_type"}.get(
-                exc.status, "malformed"
-            )
-            selfmetrics.record_rejected(ctx, signal, reason, 1)
-            return _error(reply_type, exc)
+                raise HttpError(415, msg)
+            body = await read_body(request, limit)
+            message = await run_in_threadpool(decode_body, body, ctype, request_type())
+        except HttpError as exc:
+            selfmetrics.record_rejected(ctx, signal, exc.reason, 1)
+            return otlp_error(exc.status, str(exc), reply_type)
         result = AppendResult()
         await run_in_threadpool(store, message, result)
         selfmetrics.record_ingested(ctx, signal, "otlp", result.accepted)

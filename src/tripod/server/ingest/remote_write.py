@@ -15,17 +15,18 @@ import time
 import numpy as np
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from tripod.server._http import SNAPPY, HttpError, plain_error, read_body
 from tripod.server.deps import ServerContext
 from tripod.server.ingest._prom_metrics import record
 from tripod.server.ingest._prom_remote import (
+    DECOMPRESSED_FACTOR,
     DecodedWrite,
     LabelCache,
     RemoteWriteError,
     decode_write_request,
-    decompress,
 )
 from tripod.server.store.model import AppendResult
 
@@ -63,11 +64,10 @@ def _summary(refused: AppendResult, stored: AppendResult, total: int) -> str:
 
 
 def ingest_body(ctx: ServerContext, cache: LabelCache, body: bytes) -> tuple[int, str]:
-    """Decompress, decode, store; returns ``(status, reason)``. Runs in a worker thread."""
+    """Decode a decompressed WriteRequest and store it; returns ``(status, reason)``.
+    Runs in a worker thread."""
     try:
-        decoded = decode_write_request(
-            decompress(body, ctx.config.limits), ctx.config.limits, cache
-        )
+        decoded = decode_write_request(body, ctx.config.limits, cache)
     except RemoteWriteError as exc:
         record(ctx, "remote_write", 0, {"undecodable": 1})
         return exc.status, str(exc)
@@ -86,22 +86,6 @@ def ingest_body(ctx: ServerContext, cache: LabelCache, body: bytes) -> tuple[int
     return 400, _summary(refused, stored, total)
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        msg = f"remote write body of {declared} bytes exceeds the limit of {limit} bytes"
-        raise RemoteWriteError(msg, 413)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            msg = f"remote write body exceeds the limit of {limit} bytes; send smaller batches"
-            raise RemoteWriteError(msg, 413)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _check_headers(request: Request) -> None:
     # Like Prometheus, missing headers are tolerated (v1 and snappy assumed); wrong ones are not.
     media, *params = request.headers.get("content-type", "").lower().split(";")
@@ -111,7 +95,7 @@ def _check_headers(request: Request) -> None:
             f"Content-Type {content_type!r} is not accepted: remote write v1 sends "
             f"{_PROTOBUF} (prometheus.WriteRequest)"
         )
-        raise RemoteWriteError(msg, 415)
+        raise HttpError(415, msg)
     for param in params:
         name, _, value = param.strip().partition("=")
         if name == "proto" and value.strip() != "prometheus.writerequest":
@@ -120,11 +104,7 @@ def _check_headers(request: Request) -> None:
                 "1.0 (prometheus.WriteRequest); set the sender's protobuf_message to "
                 "prometheus.WriteRequest"
             )
-            raise RemoteWriteError(msg, 415)
-    encoding = request.headers.get("content-encoding", "").strip().lower()
-    if encoding and encoding != "snappy":
-        msg = f"Content-Encoding {encoding!r} is not accepted: remote write v1 uses snappy"
-        raise RemoteWriteError(msg, 415)
+            raise HttpError(415, msg)
 
 
 def routes(ctx: ServerContext) -> list[BaseRoute]:
@@ -134,24 +114,31 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
     warned_until = [0.0]
 
     async def write(request: Request) -> Response:
+        limit = ctx.config.limits.max_body_bytes
         try:
             _check_headers(request)
-            body = await _read_body(request, ctx.config.limits.max_body_bytes)
-        except RemoteWriteError as exc:
+            body = await read_body(
+                request,
+                limit,
+                encodings=SNAPPY,
+                default_encoding="snappy",
+                max_decoded=limit * DECOMPRESSED_FACTOR,
+            )
+        except HttpError as exc:
             record(ctx, "remote_write", 0, {"undecodable": 1})
-            return PlainTextResponse(str(exc) + "\n", status_code=exc.status)
+            return plain_error(exc.status, str(exc))
         try:
             status, reason = await run_in_threadpool(ingest_body, ctx, cache, body)
         except Exception:
             # The store failed (disk, database): 5xx so the sender retries the batch.
             _log.exception("remote write: storing a batch failed")
             reason = "storing the batch failed; see the server log (the sender will retry)"
-            return PlainTextResponse(reason + "\n", status_code=500)
+            return plain_error(500, reason)
         if status == 204:
             return Response(status_code=204)
         if status == 400 and time.monotonic() >= warned_until[0]:
             warned_until[0] = time.monotonic() + 10.0  # at most one warning per 10 s
             _log.warning("remote write refused (400): %s", reason)
-        return PlainTextResponse(reason + "\n", status_code=status)
+        return plain_error(status, reason)
 
     return [Route("/api/v1/write", write, methods=["POST"])]
