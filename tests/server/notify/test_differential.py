@@ -3,14 +3,17 @@ notifier: the webhook and Slack bodies and the email subject must agree field by
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
 
-from tests.server.notify.sinks import HttpSink, SmtpSink, alertmanager
+from tests.server.notify.sinks import HttpSink, SmtpSink, alertmanager, poll
 from tripod.server.notify import Alert
+from tripod.server.notify._wire import format_millis
 from tripod.server.notify.amconfig import parse_config
 from tripod.server.notify.client import AlertmanagerClient, parse_alerting
 from tripod.server.notify.notifier import BuiltinNotifier
@@ -103,3 +106,85 @@ def test_webhook_slack_email_agree_with_alertmanager(tmp_path: Path) -> None:
     assert _raw(ours_sink, "/slack") == _raw(theirs_sink, "/slack")
     for header in ("Subject", "To", "From"):
         assert our_mail[header] == their_mail[header], header
+
+
+ROUTING_2 = """
+route:
+  receiver: team-x
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 2s
+  routes:
+    - matchers: ['severity="page"']
+      receiver: pager
+inhibit_rules:
+  - source_matchers: ['alertname="ServiceDown"']
+    target_matchers: ['alertname="HighErrorRate"']
+    equal: [job]
+receivers:
+  - name: team-x
+    webhook_configs:
+      - url: SINK/hook
+        max_alerts: 2
+  - name: pager
+    webhook_configs:
+      - url: SINK/pager
+        send_resolved: false
+"""
+
+
+def test_inhibition_silence_and_resolve_agree_with_alertmanager(tmp_path: Path) -> None:
+    jobs = ("api", "web", "db", "cache", "queue")
+    now = time.time()
+    start = round(now - 120, 3)
+    errors = [
+        Alert({"alertname": "HighErrorRate", "job": j, "severity": "warning"},
+              {"summary": f"{j} errors"}, start, start + 3600, f"http://tripod/g?job={j}")
+        for j in jobs
+    ]  # fmt: skip
+    down = Alert({"alertname": "ServiceDown", "job": "api", "severity": "page"}, {}, start,
+                 start + 3600)  # fmt: skip
+    silence = {
+        "matchers": [{"name": "job", "value": "web", "isRegex": False, "isEqual": True}],
+        "startsAt": format_millis(now - 1), "endsAt": format_millis(now + 3600),
+        "createdBy": "test", "comment": "differential",
+    }  # fmt: skip
+    with HttpSink() as theirs, HttpSink() as ours:
+        with alertmanager(tmp_path / "am", ROUTING_2.replace("SINK", theirs.url)) as am:
+            assert httpx.post(am.url + "/api/v2/silences", json=silence).status_code == 200
+            client = AlertmanagerClient(parse_alerting(None, [am.url]))
+            client.start()
+            try:
+                client.send([down, *errors])
+                theirs.wait_for(2)  # the HighErrorRate group and the pager group
+                resolved_at = round(time.time(), 3)  # as Prometheus resolves: endsAt = now
+                resolved_db = dataclasses.replace(errors[2], ends_at=resolved_at)
+                client.send([resolved_db])
+                poll(lambda: len(_by_path(theirs, "/hook")) >= 2)
+            finally:
+                client.stop()
+            external = am.url
+
+        config = parse_config(yaml.safe_load(ROUTING_2.replace("SINK", ours.url)))
+        # our notifier runs on the same times, stepped by hand
+        notifier = BuiltinNotifier(config, external_url=external, clock=lambda: now)
+        try:
+            notifier.silences.set(silence)
+            notifier.dispatcher.put([down, *errors], now)
+            notifier.tick(now + 1)
+            notifier.dispatcher.put([resolved_db], resolved_at)
+            notifier.tick(max(resolved_at, now + 3))  # the next group_interval after it
+            ours.wait_for(3)
+        finally:
+            notifier.stop()
+
+    for path in ("/hook", "/pager"):
+        assert [b for p, _, b in ours.posts if p == path] == [
+            b for p, _, b in theirs.posts if p == path
+        ], path
+    first, second = _by_path(ours, "/hook")
+    assert [a["labels"]["job"] for a in first["alerts"]] == ["cache", "db"]  # api inhibited,
+    assert first["truncatedAlerts"] == 1  # web silenced, queue over max_alerts
+    assert [(a["labels"]["job"], a["status"]) for a in second["alerts"]] == [
+        ("cache", "firing"), ("db", "resolved")
+    ]  # fmt: skip
