@@ -330,15 +330,25 @@ def _index(item: Value, *indexes: Value) -> Value:
     if item is None:
         msg = "index of untyped nil"
         raise CallError(msg)
-    for index in indexes:
+    for depth, index in enumerate(indexes):
         if isinstance(item, str | QueryResult):
             if not isinstance(index, int) or isinstance(index, bool):
-                kind = "string" if isinstance(item, str) else "slice/array"
-                msg = f"cannot index {kind} with type {go_type_name(index)}"
+                msg = f"cannot index slice/array with type {go_type_name(index)}"
                 raise CallError(msg)
             size = len(item.encode()) if isinstance(item, str) else len(item)
-            if not 0 <= index < size:
+            # Go 1.19 (as promtool shows) refuses index == len with its own message only for a
+            # string given directly; otherwise reflect panics on it.
+            if (
+                index < 0
+                or index > size
+                or (index == size and isinstance(item, str) and depth == 0)
+            ):
                 msg = f"index out of range: {index}"
+                raise CallError(msg)
+            if index == size:
+                msg = (
+                    f"reflect: {'string' if isinstance(item, str) else 'slice'} index out of range"
+                )
                 raise CallError(msg)
             item = item.encode()[index] if isinstance(item, str) else item[index]
         elif isinstance(item, StrMap | AnyMap):

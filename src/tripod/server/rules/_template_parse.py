@@ -31,6 +31,7 @@ __all__ = [
     "Text",
     "Var",
     "Wrapper",
+    "node_string",
     "parse",
 ]
 
@@ -318,17 +319,19 @@ class _Parser:
 
     def operand(self) -> Arg:
         node = self.term()
+        first_field = self.peek().pos
         fields: list[str] = []
         while self.peek().kind == "field":
             fields.append(self.next().text[1:])
         if not fields:
             return node
+        # Go gives the combined node the position of the first appended field.
         if isinstance(node, Field):
-            return Field(node.pos, node.names + tuple(fields))
+            return Field(first_field, node.names + tuple(fields))
         if isinstance(node, Var):
-            return Var(node.pos, node.name, node.fields + tuple(fields))
+            return Var(first_field, node.name, node.fields + tuple(fields))
         if isinstance(node, Pipe):
-            return Chain(node.pos, node, tuple(fields))
+            return Chain(first_field, node, tuple(fields))
         raise self.error("unexpected . after term", node.pos)
 
     def term(self) -> Arg:
@@ -367,3 +370,33 @@ def parse(src: str, name: str, check_func: Callable[[str], str | None]) -> tuple
     parser = _Parser(src, name, check_func)
     nodes, _ = parser.list(stop=())
     return tuple(nodes)
+
+
+def node_string(node: object) -> str:
+    """Go's parse.Node String(): how an execution error names the node it failed at."""
+    if isinstance(node, Cmd):
+        return " ".join(
+            f"({node_string(a)})" if isinstance(a, Pipe) else node_string(a) for a in node.args
+        )
+    if isinstance(node, Pipe):
+        decl = ", ".join(node.decl) + (" := " if node.decl else "")
+        return decl + " | ".join(node_string(c) for c in node.cmds)
+    if isinstance(node, Action):
+        return "{{" + node_string(node.pipe) + "}}"
+    if isinstance(node, Chain):
+        return f"({node_string(node.node)})" + "".join("." + f for f in node.fields)
+    if isinstance(node, Field):
+        return "".join("." + f for f in node.names)
+    if isinstance(node, Var):
+        return ".".join((node.name, *node.fields))
+    if isinstance(node, Str | Num):
+        return node.text
+    if isinstance(node, Bool):
+        return "true" if node.value else "false"
+    if isinstance(node, Ident):
+        return node.name
+    if isinstance(node, Nil):
+        return "nil"
+    if isinstance(node, Dot):
+        return "."
+    return ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import re
 
+from tripod.server.rules._template_fmt import go_quote
 from tripod.server.rules._template_types import CallError
 
 __all__ = ["match", "re_replace_all"]
@@ -49,8 +50,23 @@ def _go_regex(pattern: str) -> re.Pattern[str]:
     try:
         return re.compile("".join(out), re.ASCII)
     except re.error as exc:
-        msg = f"regexp: Compile({pattern!r}): {exc}"
-        raise CallError(msg) from None
+        raise CallError(_compile_error(pattern, exc)) from None
+
+
+def _compile_error(pattern: str, exc: re.error) -> str:
+    """regexp.Compile's error, with Go's wording for the common syntax errors."""
+    pos = exc.pos or 0
+    if exc.msg.startswith("missing ), unterminated subpattern"):
+        why = f"missing closing ): `{pattern}`"
+    elif exc.msg.startswith("unbalanced parenthesis"):
+        why = f"unexpected ): `{pattern}`"
+    elif exc.msg.startswith("unterminated character set"):
+        why = f"missing closing ]: `{pattern[pos:]}`"
+    elif exc.msg.startswith("nothing to repeat"):
+        why = f"missing argument to repetition operator: `{pattern[pos : pos + 1]}`"
+    else:
+        why = exc.msg
+    return f"error parsing regexp: {why}"
 
 
 def _expand(repl: str, m: re.Match[str]) -> str:
@@ -92,7 +108,14 @@ def _expand(repl: str, m: re.Match[str]) -> str:
 
 def re_replace_all(pattern: str, repl: str, text: str) -> str:
     """Go's Regexp.ReplaceAllString, including its rule for empty matches after a match."""
-    rx = _go_regex(pattern)
+    try:
+        rx = _go_regex(pattern)
+    except CallError as exc:  # MustCompile panics; text/template reports the panic's text
+        quoted = (
+            f"`{pattern}`" if "`" not in pattern and pattern.isprintable() else go_quote(pattern)
+        )
+        msg = f"regexp: Compile({quoted}): {exc}"
+        raise CallError(msg) from None
     out: list[str] = []
     last = search = 0
     while search <= len(text):
