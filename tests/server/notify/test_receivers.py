@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from tests.server.notify.sinks import HttpSink, SmtpSink
 from tripod.server.notify import Alert
@@ -138,7 +139,8 @@ def test_email_starttls_and_auth(tmp_path: Path) -> None:
                 "send_resolved": True,
             }]}],
         }  # fmt: skip
-        notifier = BuiltinNotifier(parse_config(config))
+        registry = CollectorRegistry()
+        notifier = BuiltinNotifier(parse_config(config), registry=registry)
         try:
             notifier.send([Alert({"alertname": "Down"}, {}, T0, T0 + 600)])
             notifier.tick(T0 + 1)
@@ -148,6 +150,9 @@ def test_email_starttls_and_auth(tmp_path: Path) -> None:
         finally:
             notifier.stop()
         assert smtp.logins == ["alerts", "alerts"]
+        email = {"integration": "email"}
+        assert registry.get_sample_value("alertmanager_notifications_total", email) == 2
+        assert registry.get_sample_value("alertmanager_notifications_failed_total", email) == 0
         assert [m["Subject"] for _, m in messages] == ["Down is firing", "Down is resolved"]
         assert messages[0][0].rcpt_tos == ["a@example.org", "b@example.org"]
 
@@ -155,11 +160,12 @@ def test_email_starttls_and_auth(tmp_path: Path) -> None:
         plain = dict(config)
         plain["receivers"] = [{"name": "mail", "email_configs": [
             {"to": "a@example.org", "require_tls": False}]}]  # fmt: skip
-        notifier = BuiltinNotifier(parse_config(plain))
+        notifier = BuiltinNotifier(parse_config(plain), registry=registry)
         try:
             notifier.send([Alert({"alertname": "Other"}, {}, T0, T0 + 600)])
             notifier.tick(T0 + 1)
-            assert notifier.dispatcher.group_count() == 1
+            assert registry.get_sample_value("alertmanager_notifications_failed_total", email) == 1
+            assert registry.get_sample_value("alertmanager_notifications_total", email) == 3
         finally:
             notifier.stop()
         assert len(smtp.wait_for(2, timeout=0.1)) == 2

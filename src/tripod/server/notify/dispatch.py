@@ -101,8 +101,10 @@ class Dispatcher:
         mutes: Callable[[Mapping[str, str], float], bool] = lambda labels, now: False,
         external_url: str = "",
         nflog: NotificationLog | None = None,
+        on_result: Callable[[str, bool], None] = lambda integration, ok: None,
     ) -> None:
         self.config = config
+        self._on_result = on_result
         self._integrations = integrations
         self._silenced = mutes
         self._external_url = external_url
@@ -231,8 +233,10 @@ class Dispatcher:
                     integration.notify(data, group.key)
                 except NotifyError as exc:
                     _log.error("notify %s/%s failed: %s", receiver, integration.name, exc)
+                    self._on_result(integration.name, False)
                     ok = False
                     continue
+                self._on_result(integration.name, True)
             expires = now + 2 * group.route.repeat_interval
             self._nflog.log(log_key, LogEntry(firing, resolved, now, expires))
         return ok

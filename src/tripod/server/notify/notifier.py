@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx
+from prometheus_client import CollectorRegistry, Counter
 
 from tripod.server.notify._nflog import NotificationLog
 from tripod.server.notify.amconfig import NotifierConfig, load_config
@@ -35,6 +37,28 @@ __all__ = ["NFLOG_FILE", "SILENCES_FILE", "BuiltinNotifier"]
 SILENCES_FILE = "silences.json"
 NFLOG_FILE = "nflog.json"
 _log = logging.getLogger("tripod.server.notify")
+_BY_REGISTRY: weakref.WeakKeyDictionary[CollectorRegistry, tuple[Counter, Counter]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _instruments(registry: CollectorRegistry | None) -> tuple[Counter, Counter]:
+    """Alertmanager's own delivery counters, once per registry."""
+    if registry is not None and registry in _BY_REGISTRY:
+        return _BY_REGISTRY[registry]
+    reg = registry if registry is not None else CollectorRegistry()
+    made = (
+        Counter("alertmanager_notifications", "The total number of attempted notifications.",
+                ["integration"], registry=reg),
+        Counter("alertmanager_notifications_failed",
+                "The total number of failed notifications.", ["integration"], registry=reg),
+    )  # fmt: skip
+    for counter in made:
+        for name in ("email", "slack", "webhook"):
+            counter.labels(name)
+    if registry is not None:
+        _BY_REGISTRY[registry] = made
+    return made
 
 
 class BuiltinNotifier:
@@ -49,8 +73,10 @@ class BuiltinNotifier:
         external_url: str = "http://127.0.0.1:4318",
         transport: httpx.BaseTransport | None = None,
         nflog: NotificationLog | None = None,
+        registry: CollectorRegistry | None = None,
     ) -> None:
         self.clock = clock
+        self._metrics = _instruments(registry)
         self._nflog = nflog if nflog is not None else NotificationLog()
         self.silences = silences if silences is not None else SilenceStore(clock=clock)
         self._http = make_http(transport)
@@ -69,12 +95,13 @@ class BuiltinNotifier:
         clock: Callable[[], float] = time.time,
         external_url: str = "http://127.0.0.1:4318",
         transport: httpx.BaseTransport | None = None,
+        registry: CollectorRegistry | None = None,
     ) -> BuiltinNotifier:
         """Load ``path`` (raises ConfigError naming the field); silences persist in data_dir."""
         store = SilenceStore(data_dir / SILENCES_FILE if data_dir else None, clock=clock)
         nflog = NotificationLog(data_dir / NFLOG_FILE if data_dir else None)
         return cls(load_config(path), silences=store, clock=clock, external_url=external_url,
-                   transport=transport, nflog=nflog)  # fmt: skip
+                   transport=transport, nflog=nflog, registry=registry)  # fmt: skip
 
     def _dispatcher(self, config: NotifierConfig) -> Dispatcher:
         integrations: dict[str, list[Integration]] = {}
@@ -90,7 +117,14 @@ class BuiltinNotifier:
             mutes=self.silences.mutes,
             external_url=self._external_url,
             nflog=self._nflog,
+            on_result=self._count,
         )
+
+    def _count(self, integration: str, ok: bool) -> None:
+        total, failed = self._metrics
+        total.labels(integration).inc()
+        if not ok:
+            failed.labels(integration).inc()
 
     def apply_config(self, config: NotifierConfig) -> None:
         """Use a new routing file; like an Alertmanager reload, groups start afresh."""
