@@ -27,10 +27,11 @@ def _bits(value: float) -> bytes:
 
 
 class _Series:
-    __slots__ = ("labels", "times", "values")
+    __slots__ = ("key", "labels", "times", "values")
 
-    def __init__(self, labels: dict[str, str]) -> None:
-        self.labels = labels
+    def __init__(self, key: _Key) -> None:
+        self.key = key
+        self.labels = dict(key)
         self.times: list[int] = []
         self.values: list[float] = []
 
@@ -40,6 +41,7 @@ class MemorySampleStore:
 
     def __init__(self) -> None:
         self._series: dict[_Key, _Series] = {}
+        self._by_name: dict[str, list[_Series]] = {}  # in label order, as select returns them
         self._meta: dict[str, list[dict[str, str]]] = {}
         self._lock = threading.Lock()
 
@@ -50,14 +52,14 @@ class MemorySampleStore:
                 key = tuple(sorted((k, v) for k, v in s.labels.items() if v != ""))
                 series = self._series.get(key)
                 if series is None:
-                    series = self._series[key] = _Series(dict(key))
+                    series = self._series[key] = _Series(key)
+                    same_name = self._by_name.setdefault(series.labels.get("__name__", ""), [])
+                    bisect.insort(same_name, series, key=lambda s: s.key)
                 if series.times and s.timestamp_ms <= series.times[-1]:
                     if s.timestamp_ms < series.times[-1]:
-                        result.reject("out_of_order", f"out of order sample for {dict(key)}")
+                        result.reject("out_of_order", "out of order sample")
                     elif _bits(s.value) != _bits(series.values[-1]):
-                        result.reject(
-                            "duplicate_timestamp", f"duplicate sample for timestamp {dict(key)}"
-                        )
+                        result.reject("duplicate_timestamp", "duplicate sample for timestamp")
                     continue
                 series.times.append(s.timestamp_ms)
                 series.values.append(float(s.value))
@@ -65,13 +67,12 @@ class MemorySampleStore:
         return result
 
     def _matching(self, matchers: Sequence[Matcher]) -> list[_Series]:
-        out = [
-            s
-            for s in self._series.values()
-            if all(m.matches(s.labels.get(m.name, "")) for m in matchers)
-        ]
-        out.sort(key=lambda s: sorted(s.labels.items()))
-        return out
+        name = next((m.value for m in matchers if m.name == "__name__" and m.op == "="), None)
+        if name is not None:
+            pool = self._by_name.get(name, [])
+        else:
+            pool = sorted(self._series.values(), key=lambda s: s.key)
+        return [s for s in pool if all(m.matches(s.labels.get(m.name, "")) for m in matchers)]
 
     def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
         out = []
