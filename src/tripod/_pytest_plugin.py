@@ -1,8 +1,9 @@
 """tripod's pytest plugin (registered as a ``pytest11`` entry point): the ``tripod_capture``
 fixture, a :class:`tripod.testing.Capture` started for one test and stopped after it.
 
-tripod itself is imported when a test first asks for the fixture, so the plugin costs a test
-session that does not use it nothing but this module.
+pytest loads this module (and with it the ``tripod`` package) when a session starts;
+``tripod.testing`` is imported when a test first asks for the fixture. pytest is imported here
+only, never by ``import tripod`` or ``import tripod.testing``.
 """
 
 from __future__ import annotations
