@@ -7,6 +7,7 @@ checks what must be refused (at load or at render) and how the errors read.
 from __future__ import annotations
 
 import random
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -285,3 +286,48 @@ def test_regexps_go_would_read_differently_are_refused(pattern: str, what: str) 
         template.render(DATA)
     assert "error calling reReplaceAll" in str(info.value)
     assert what in str(info.value)
+
+
+SYNTAX_TOKENS = [
+    "{{", "}}", "{{- ", " -}}", " ", "$value", "$labels", ".Labels", ".job", "$x", ":=", "=", "|",
+    "(", ")", '"a"', "`r`", "1", "1.5", "-2", "if", "else", "end", "range", "with", "printf",
+    '"%d"', "humanize", "first", "query", "value", "index", "len", "eq", "and", "not", "nil",
+    "true", "/*", "*/", ",", "$i", "$e", "'c'", "0x1", "$", ".", "print", "\n", "1e3", "x", "$y",
+    ".5", "5.", "1_0", "0b1", "'\\n'", '"\\t"',
+]  # fmt: skip
+
+
+@pytest.mark.prometheus
+def test_compile_accepts_exactly_what_promtool_check_rules_accepts(tmp_path: Path) -> None:
+    """Generated token soup: every template we refuse, promtool refuses, and vice versa."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.fail("promtool not found on PATH: install Debian's prometheus package (`make apt`)")
+    rng = random.Random(3)
+    texts = []
+    for _ in range(600):
+        body = "".join(
+            rng.choice(SYNTAX_TOKENS) + rng.choice(["", " "]) for _ in range(rng.randint(1, 8))
+        )
+        start = rng.choice(["{{ ", "x {{- ", "{{", "{{ if true }}{{ "])
+        texts.append(start + body + rng.choice([" }}", "}}", " -}} y", "", " }}{{ end }}"]))
+    rules = [{"alert": f"A{i}", "expr": "up", "annotations": {"t": t}} for i, t in enumerate(texts)]
+    path = tmp_path / "rules.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "g", "rules": rules}]}))
+    done = subprocess.run(
+        [promtool, "check", "rules", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    refused_by_promtool = {int(n) - 1 for n in re.findall(r'rule (\d+), "A', done.stderr)}
+    refused_by_us = set()
+    for i, text in enumerate(texts):
+        try:
+            compile_template(text, name="t")
+        except TemplateError:
+            refused_by_us.add(i)
+    assert 30 < len(refused_by_promtool) < len(texts) - 30
+    disagree = sorted(refused_by_promtool ^ refused_by_us)
+    assert not disagree, [texts[i] for i in disagree]

@@ -25,6 +25,7 @@ from tripod.server.rules.template import (
     compile_template,
 )
 
+NAN = math.nan
 SERIES_LABELS = {"job": "api", "instance": "host-1:9090", "path": "/v1/users"}
 EXTERNAL_LABELS = {"cluster": "eu1"}
 EXTERNAL_URL = "http://tripod.example:9090"
@@ -216,3 +217,69 @@ def test_promtool_agrees_on_timestamps(tmp_path: Path) -> None:
     engine = _query_engine()
     ours = [_render(i, text, value, engine) for i, value in enumerate(values)]
     _promtool(tmp_path, [(text, value) for value in values], ours)
+
+
+_ATOMS = [
+    "$value", "$labels", ".Labels", "$labels.job", ".Labels.instance", "$labels.nope", '"a"',
+    '"api"', "`r`", "1", "1.5", "-2", "0", "true", "false", "nil", ".", "$", "'c'", "0x1F", "1e3",
+    '""', "$externalURL", "$externalLabels", ".Value", '(args 1 "x")',
+    "(query `http_requests` | sortByLabel `job`)", "(query `http_requests{job='a'}` | first)",
+]  # fmt: skip
+_CALLS = [
+    "humanize", "humanize1024", "humanizeDuration", "humanizePercentage", "humanizeTimestamp",
+    'printf "%v"', 'printf "%d|%s"', 'printf "%.2f"', 'printf "%5.1e %q"', "print", "len", "index",
+    "eq", "ne", "lt", "gt", "le", "ge", "and", "or", "not", "title", "toUpper", "toLower", "first",
+    "value", 'label "job"', "strvalue", 'sortByLabel "code"', 'match "a.*"',
+    'reReplaceAll "a" "b"', "safeHtml", "stripPort", "args",
+]  # fmt: skip
+
+
+def _generated_templates(rng: random.Random, count: int) -> list[tuple[str, float]]:
+    """Random pipelines over every function, most of them wrong in some Go-typed way."""
+
+    def expr(depth: int) -> str:
+        if rng.random() < 0.4 or depth > 2:
+            return rng.choice(_ATOMS)
+        args = " ".join(expr(depth + 1) for _ in range(rng.randint(0, 2)))
+        text = f"{rng.choice(_CALLS)} {args}".strip()
+        if rng.random() < 0.3:
+            text = f"{expr(depth + 1)} | {text}"
+        return f"({text})" if depth else text
+
+    def template() -> str:
+        parts = []
+        for _ in range(rng.randint(1, 3)):
+            kind = rng.random()
+            if kind < 0.6:
+                parts.append("{{ " + expr(0) + " }}")
+            elif kind < 0.75:
+                parts.append("{{ if " + expr(0) + " }}Y{{ else }}N{{ end }}")
+            elif kind < 0.9:
+                parts.append("{{ range $k, $v := " + expr(0) + " }}{{ $k }}={{ $v }};{{ end }}")
+            else:
+                parts.append("{{ with " + expr(0) + " }}<{{ . }}>{{ end }}")
+            parts.append(rng.choice(["", " ", "|"]))
+        return "".join(parts)
+
+    values = [1.5, 0.0, -3.0, 1234567.0, 0.001, NAN]
+    return [(template(), rng.choice(values)) for _ in range(count)]
+
+
+@pytest.mark.prometheus
+def test_promtool_agrees_on_generated_templates(tmp_path: Path) -> None:
+    """Rendered text or Prometheus's exact error text, for 300 generated templates."""
+    engine = _query_engine()
+    cases: list[tuple[str, float]] = []
+    ours: list[str] = []
+    for text, value in _generated_templates(random.Random(4), 400):
+        try:
+            out = _render(len(cases), text, value, engine)
+        except TemplateError as exc:
+            out = f"<error expanding template: {exc}>"
+        if "no printed form" in out:  # Go prints a query result as pointer addresses
+            continue
+        cases.append((text, value))
+        ours.append(out)
+    assert len(cases) >= 300
+    assert sum(not o.startswith("<error") for o in ours) >= 30
+    _promtool(tmp_path, cases, ours)

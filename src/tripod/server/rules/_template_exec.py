@@ -202,7 +202,11 @@ class _Exec:
             value = self.var_value(node.name)
             return self.fields(value, node.fields)
         if isinstance(node, Chain):  # Go reports a field error at the pipeline's last node
-            return self.fields(self.pipeline(dot, node.node), node.fields)
+            if isinstance(node.node, Ident):
+                value = self.call(dot, node.node, node.node, (), _MISSING)
+            else:
+                value = self.pipeline(dot, node.node)
+            return self.fields(value, node.fields)
         if isinstance(node, Pipe):
             return self.pipeline(dot, node)
         if isinstance(node, Ident):
@@ -294,8 +298,7 @@ class _Exec:
         if name in ("and", "or"):
             value: Value = None
             for node in args:
-                self.at(node)
-                value = self.arg_value(dot, node)
+                value = self.typed_arg(dot, "any", node)
                 if truth(value) == (name == "or"):
                     return value
             return value if isinstance(final, _Missing) else final

@@ -287,11 +287,17 @@ def _eq(arg1: Value, *others: Value) -> bool:
         elif arg1 is None or arg is None:
             if arg1 is None and arg is None:
                 return True
-        elif isinstance(arg1, QuerySample) and isinstance(arg, QuerySample):
+        elif go_type_name(arg1) != go_type_name(arg):
+            msg = (
+                f"non-comparable types {sprintf('%s', [arg1])}: {go_type_name(arg1)}, "
+                f"{go_type_name(arg)}: {sprintf('%v', [arg])}"
+            )
+            raise CallError(msg)
+        elif isinstance(arg, QuerySample):  # pointers: the same sample
             if arg1 is arg:
                 return True
         else:
-            msg = f"non-comparable type {go_type_name(arg1)}"
+            msg = f"non-comparable type {sprintf('%s', [arg])}: {go_type_name(arg)}"
             raise CallError(msg)
     return False
 

@@ -109,6 +109,13 @@ class Lexer:
             items.append(toks)
         return items
 
+    def _terminated(self, i: int) -> int:
+        """Go's atTerminator: a word, field or variable must end at a space or punctuation."""
+        c = self.src[i : i + 1]
+        if c and c not in _SPACE and c not in ".,|:)(}":
+            raise self.fail(f"bad character U+{ord(c):04X} '{c}'", i)
+        return i
+
     def _action(self, i: int, start: int) -> tuple[list[Tok], int]:
         src = self.src
         toks: list[Tok] = []
@@ -152,13 +159,13 @@ class Lexer:
                 m = _ALNUM.match(src, i + 1)
                 assert m is not None
                 toks.append(Tok("var", "$" + m.group(), i))
-                i = m.end()
+                i = self._terminated(m.end())
                 continue
             elif c == "." and not src[i + 1 : i + 2].isdigit():
                 m = _ALNUM.match(src, i + 1)
                 assert m is not None
                 toks.append(Tok("field" if m.group() else "dot", "." + m.group(), i))
-                i = m.end()
+                i = self._terminated(m.end())
                 continue
             elif c.isdigit() or (c in "+-." and src[i + 1 : i + 2].isdigit()):
                 m = _NUMBER.match(src, i)
@@ -173,6 +180,8 @@ class Lexer:
                 word = m.group()
                 kind = {"true": "bool", "false": "bool", "nil": "nil"}.get(word, "ident")
                 toks.append(Tok(kind, word, i))
+                i = self._terminated(m.end())
+                continue
             elif src.startswith(":=", i):
                 toks.append(Tok(":=", ":=", i))
                 i += 2

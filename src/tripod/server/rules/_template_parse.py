@@ -107,8 +107,10 @@ class Pipe:
 
 @dataclasses.dataclass(frozen=True)
 class Chain:
+    """Fields on a parenthesised pipeline or a function's result: `(query "x" | first).Labels`."""
+
     pos: int
-    node: Pipe
+    node: Pipe | Ident
     fields: tuple[str, ...]
 
 
@@ -330,9 +332,9 @@ class _Parser:
             return Field(first_field, node.names + tuple(fields))
         if isinstance(node, Var):
             return Var(first_field, node.name, node.fields + tuple(fields))
-        if isinstance(node, Pipe):
+        if isinstance(node, Pipe | Ident):
             return Chain(first_field, node, tuple(fields))
-        raise self.error("unexpected . after term", node.pos)
+        raise self.error(f'unexpected . after term "{node_string(node)}"', node.pos)
 
     def term(self) -> Arg:
         tok = self.next_non_space()
@@ -384,7 +386,9 @@ def node_string(node: object) -> str:
     if isinstance(node, Action):
         return "{{" + node_string(node.pipe) + "}}"
     if isinstance(node, Chain):
-        return f"({node_string(node.node)})" + "".join("." + f for f in node.fields)
+        inner = node_string(node.node)
+        inner = f"({inner})" if isinstance(node.node, Pipe) else inner
+        return inner + "".join("." + f for f in node.fields)
     if isinstance(node, Field):
         return "".join("." + f for f in node.names)
     if isinstance(node, Var):
