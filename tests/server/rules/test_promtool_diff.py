@@ -66,7 +66,7 @@ def test_unit_test_file_verdict_matches_promtool(
 
 
 def _single_group_files(path: Path, into: Path) -> list[Path]:
-    doc = yaml.safe_load(path.read_text())
+    doc = next(yaml.safe_load_all(path.read_text()), None)  # the first document, as Go reads
     if not isinstance(doc, dict) or not isinstance(doc.get("tests"), list):
         return []
     rule_files = [str((path.parent / f).resolve()) for f in doc.get("rule_files") or []]

@@ -3,7 +3,8 @@ the ``/api/v1/rules`` and ``/api/v1/alerts`` bodies, and promtool's two rule com
 
 ``load_rule_files(paths)`` gives :class:`GroupSpec` values (or a :class:`RuleFileError` listing
 every problem at file:line); ``RuleGroup(spec, store, engine_query_func(Engine(store)))``
-evaluates one at a time you choose (``group.eval(ts_ms)``).
+evaluates one at a time you choose (``group.eval(ts_ms)``); ``RuleManager`` is the server's:
+reloads keep the last good set and alert state, groups run on their slots.
 """
 
 from tripod.server.rules._templating import GoTemplateExpander, check_template
@@ -12,6 +13,7 @@ from tripod.server.rules.alerting import Alert, AlertingRule, AlertState
 from tripod.server.rules.api import alerts_body, rules_body
 from tripod.server.rules.check import check_rule_files
 from tripod.server.rules.group import RuleGroup, RuleStatus, RuleStore
+from tripod.server.rules.manager import RuleManager, expand_rule_globs
 from tripod.server.rules.memstore import MemorySampleStore
 from tripod.server.rules.recording import RecordingRule
 from tripod.server.rules.rulefile import (
@@ -37,6 +39,7 @@ __all__ = [
     "RuleEvalError",
     "RuleFileError",
     "RuleGroup",
+    "RuleManager",
     "RuleProblem",
     "RuleSpec",
     "RuleStatus",
@@ -45,6 +48,7 @@ __all__ = [
     "check_rule_files",
     "check_template",
     "engine_query_func",
+    "expand_rule_globs",
     "load_rule_files",
     "parse_rule_file",
     "parse_rules",

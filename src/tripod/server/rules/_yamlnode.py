@@ -59,9 +59,10 @@ def _err(node: yaml.Node, reason: str) -> NodeError:
 
 
 def compose(text: str) -> yaml.Node | None:
-    """The document's root node (None when empty); YAML syntax errors become :class:`NodeError`."""
+    """The first document's root node (None when empty); syntax errors become :class:`NodeError`."""
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        # Go's decoders read the first document of a stream and ignore the rest.
+        return next(iter(yaml.compose_all(text, Loader=yaml.SafeLoader)), None)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         reason = f"yaml: {exc.problem or exc.context}"

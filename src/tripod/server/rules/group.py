@@ -258,6 +258,10 @@ class RuleGroup:
             active_at += now_ms - down_at
         alert.active_at_ms = active_at
 
+    def previous_series(self) -> list[list[dict[str, str]]]:
+        """Per rule, the series its last successful evaluation wrote."""
+        return [list(series.values()) for series in self._previous]
+
     def copy_state(self, old: RuleGroup) -> None:
         """Carry alert state and staleness bookkeeping over from the group this one replaces
         (a reload); rules match by name and labels, the first with the first."""

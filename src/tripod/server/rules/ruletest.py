@@ -64,7 +64,8 @@ def run_test_files(
 def _resolve(base: Path, patterns: list[str], err: TextIO) -> list[str]:
     files: list[str] = []
     for pattern in patterns:
-        full = pattern if not pattern or os.path.isabs(pattern) else str(base / pattern)
+        full = pattern if not pattern or os.path.isabs(pattern) else os.path.join(base, pattern)
+        full = os.path.normpath(full) if full else full  # Go's filepath.Join cleans the path
         found = sorted(glob.glob(full, include_hidden=True)) if full else []
         if not found:
             print(f"  WARNING: no file match pattern {full}", file=err)
