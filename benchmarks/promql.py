@@ -5,23 +5,30 @@ buckets, same span), and 100,000 gauge series with the last 2 minutes of samples
 once as OpenMetrics, backfilled into Prometheus with ``promtool tsdb create-blocks-from
 openmetrics`` and imported into tripod through ``POST /api/v1/import/prometheus``.
 
-Timed (median of ``--runs`` after one warm-up, wall clock over HTTP on 127.0.0.1):
+Timed (median of ``--runs`` after one warm-up, wall clock over HTTP on 127.0.0.1; each round
+times every server once, in a rotating order, so a change of load hits them alike):
   range   sum by (job) (rate(bench_requests_total[5m]))                       6 h, step 60 s
   range   histogram_quantile(0.99, sum by (le) (rate(bench_latency_seconds_bucket[5m])))
   instant sum by (job) (bench_wide)                                           100,000 series
 
-Run: ``.venv/bin/python benchmarks/promql.py [--runs 7] [--scale 1.0]``
+Run: ``.venv/bin/python benchmarks/promql.py [--runs 7] [--scale 1.0] [--baseline-src DIR]``
+
+``--baseline-src DIR`` also starts a `tripod serve` from another checkout's ``src`` (e.g. one
+made with ``git archive HEAD~1``) on the same data and times it in the same rounds: a refactor's
+before and after, under the same load.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -32,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.conformance.compare import diff  # noqa: E402
 from tests.conformance.harness import OPENMETRICS_TYPE, Answer, create_blocks  # noqa: E402
-from tests.helpers.procs import start_prometheus, start_tripod_serve  # noqa: E402
+from tests.helpers.procs import Proc, start_prometheus, start_tripod_serve  # noqa: E402
 
 EPOCH = 1_706_745_600  # 2024-02-01T00:00:00Z, aligned to 2 h blocks
 SPAN = 6 * 3600
@@ -134,10 +141,8 @@ def load_tripod(url: str, path: Path) -> float:
     return time.perf_counter() - start
 
 
-def timed(
-    client: httpx.Client, path: str, params: dict[str, str], runs: int
-) -> tuple[float, Answer]:
-    """Median seconds over ``runs`` (after a warm-up) and the answer itself."""
+def answer(client: httpx.Client, path: str, params: dict[str, str]) -> Answer:
+    """The warm-up request, which must succeed; its answer is compared across servers."""
     r = client.get(path, params=params)
     try:
         body = r.json()
@@ -146,13 +151,39 @@ def timed(
     if body.get("status") != "success":
         msg = f"{client.base_url}{path} {params['query']!r} failed: {r.text[:300]}"
         raise RuntimeError(msg)
-    answer = Answer.from_response(r)
-    samples = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        client.get(path, params=params).raise_for_status()
-        samples.append(time.perf_counter() - t)
-    return statistics.median(samples), answer
+    return Answer.from_response(r)
+
+
+def timed(clients: list[httpx.Client], path: str, params: dict[str, str], runs: int) -> list[float]:
+    """Median seconds per client over ``runs`` rounds; a round times every client once, the
+    first of them rotating, so load that comes and goes is shared out evenly."""
+    samples: list[list[float]] = [[] for _ in clients]
+    for r in range(runs):
+        for k in range(len(clients)):
+            i = (r + k) % len(clients)
+            t = time.perf_counter()
+            clients[i].get(path, params=params).raise_for_status()
+            samples[i].append(time.perf_counter() - t)
+    return [statistics.median(s) for s in samples]
+
+
+@contextlib.contextmanager
+def tripod_server(root: Path, src: Path | None) -> Iterator[Proc]:
+    """A `tripod serve` on an empty data directory; from ``src`` (a checkout's ``src``) if given."""
+    saved = os.environ.get("PYTHONPATH")
+    if src is not None:
+        os.environ["PYTHONPATH"] = str(src.resolve())
+    try:
+        proc = start_tripod_serve(root, "--retention-time", "0")
+    finally:
+        if saved is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = saved
+    try:
+        yield proc
+    finally:
+        proc.stop()
 
 
 QUERIES = (
@@ -166,6 +197,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the series counts")
+    parser.add_argument("--baseline-src", type=Path, default=None,
+                        help="another checkout's src/ to time alongside")  # fmt: skip
     args = parser.parse_args()
     rng = np.random.default_rng(12345)
     with tempfile.TemporaryDirectory(prefix="tripod-bench-promql-") as tmp:
@@ -185,36 +218,48 @@ def main() -> int:
         prom = start_prometheus(work / "prom", "scrape_configs: []\n", *flags,
                                 storage=work / "prom" / "tsdb")  # fmt: skip
         try:
-            tripod = start_tripod_serve(work / "tripod", "--retention-time", "0")
-            try:
-                print(f"tripod import: {load_tripod(tripod.url, data):.1f}s")
-                run_queries(prom.url, tripod.url, args.runs)
-            finally:
-                tripod.stop()
+            with contextlib.ExitStack() as stack:
+                urls = [stack.enter_context(tripod_server(work / "tripod", None)).url]
+                if args.baseline_src is not None:
+                    base = tripod_server(work / "baseline", args.baseline_src)
+                    urls.append(stack.enter_context(base).url)
+                for url in urls:
+                    print(f"tripod import ({url}): {load_tripod(url, data):.1f}s")
+                run_queries(prom.url, urls, args.runs)
         finally:
             prom.stop()
     return 0
 
 
-def run_queries(prom_url: str, tripod_url: str, runs: int) -> None:
+def run_queries(prom_url: str, tripod_urls: list[str], runs: int) -> None:
     end = EPOCH + SPAN
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"\nmedian of {runs} runs after 1 warm-up; ratio = tripod / prometheus; load {load}")
-    print(f"{'query':<88} {'series':>6} {'prometheus':>11} {'tripod':>9} {'ratio':>6}  check")
-    with httpx.Client(base_url=prom_url, timeout=600) as pc, \
-            httpx.Client(base_url=tripod_url, timeout=600) as tc:  # fmt: skip
+    print(f"\nmedian of {runs} rounds after 1 warm-up; ratio = tripod / prometheus; load {load}")
+    header = f"{'query':<88} {'series':>6} {'prometheus':>11} {'tripod':>9} {'ratio':>6}"
+    if len(tripod_urls) > 1:
+        header += f" {'baseline':>9} {'ratio':>6} {'after/before':>12}"
+    print(header + "  check")
+    clients = [httpx.Client(base_url=url, timeout=600) for url in [prom_url, *tripod_urls]]
+    with contextlib.ExitStack() as stack:
+        for client in clients:
+            stack.enter_context(client)
         for kind, query in QUERIES:
             if kind == "range":
                 path = "/api/v1/query_range"
                 params = {"query": query, "start": str(EPOCH), "end": str(end), "step": "60"}
             else:
                 path, params = "/api/v1/query", {"query": query, "time": str(end)}
-            p_s, p_ans = timed(pc, path, params, runs)
-            t_s, t_ans = timed(tc, path, params, runs)
-            differences = diff(p_ans, t_ans)
+            answers = [answer(c, path, params) for c in clients]
+            seconds = timed(clients, path, params, runs)
+            differences = [d for a in answers[1:] for d in diff(answers[0], a)]
             same = "same answer" if not differences else f"DIFFERENT: {differences[0]}"
-            print(f"{kind + ' ' + query:<88} {len(p_ans.result):>6} {p_s * 1000:>9.1f}ms "
-                  f"{t_s * 1000:>7.1f}ms {t_s / p_s:>5.1f}x  {same}")  # fmt: skip
+            p_s, t_s = seconds[0], seconds[1]
+            line = (f"{kind + ' ' + query:<88} {len(answers[0].result):>6} {p_s * 1000:>9.1f}ms "
+                    f"{t_s * 1000:>7.1f}ms {t_s / p_s:>5.2f}x")  # fmt: skip
+            if len(seconds) > 2:
+                b_s = seconds[2]
+                line += f" {b_s * 1000:>7.1f}ms {b_s / p_s:>5.2f}x {t_s / b_s:>11.2f}x"
+            print(f"{line}  {same}")
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from tripod.server.promql.values import (
     as_vector,
     drop_name,
 )
-from tripod.server.store.model import STALE_NAN_BITS, Matcher, SampleReader
+from tripod.server.store.model import STALE_NAN_BITS, Matcher, MatchOp, SampleReader
 
 __all__ = ["Engine", "QueryResult", "selector_matchers"]
 
@@ -43,9 +43,9 @@ DEFAULT_SUBQUERY_STEP_MS = 60_000
 # Series of a selector are put in label order (as Prometheus's block index yields them) unless
 # there are more than this many: then the store's order is kept, which only changes the order of
 # additions inside an aggregation (~1e-16 relative) and of an unsorted instant vector.
-_SORT_LIMIT = 20_000  # Prometheus's default global evaluation_interval
+_SORT_LIMIT = 20_000
 
-_MATCH_OPS = {
+_MATCH_OPS: dict[str, MatchOp] = {
     "MatchOp.Equal": "=",
     "MatchOp.NotEqual": "!=",
     "MatchOp.Re": "=~",
@@ -60,7 +60,7 @@ def selector_matchers(vs: Any) -> list[Matcher]:
     for m in vs.matchers.matchers:
         op = _MATCH_OPS[str(m.op)]
         value = go_regex(m.value) if op in {"=~", "!~"} else m.value
-        matchers.append(Matcher(m.name, op, value))  # type: ignore[arg-type]
+        matchers.append(Matcher(m.name, op, value))
     if vs.name:
         matchers.insert(0, Matcher(METRIC_NAME, "=", vs.name))
     return matchers

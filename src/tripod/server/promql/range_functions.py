@@ -1,8 +1,10 @@
 """Functions over range vectors (``rate``, ``*_over_time``, ``deriv``, ``holt_winters``...).
 
-Each takes one series' samples and the per-step window bounds ``[lo, hi)`` (sample indices of
-the closed window ``[t - range, t]``) and returns ``(values, present)`` over all steps.
-Windows are vectorised with prefix sums where that is exact enough, else looped per window.
+Each entry of :data:`RANGE_FUNCTIONS` takes a :class:`RangeArgs`: all series' samples and the
+``(series, steps)`` window bounds ``[lo, hi)`` (sample indices of the closed window
+``[t - range, t]``), and returns ``(values, present)`` of the same shape; ``functions.py`` wraps
+each as an entry of its ``FUNCTIONS`` table. Windows are vectorised with prefix sums where that
+is exact enough, else looped per window.
 """
 
 from __future__ import annotations
