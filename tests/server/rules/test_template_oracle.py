@@ -70,6 +70,11 @@ ERROR_CASES = [
     "{{ index (query `http_requests`) 2 }}",
     "{{ index $labels.job 1.0 }}",
     "{{ len 3 }}",
+    "{{ len nil }}",
+    '{{ safeHtml "x" | toUpper }}',
+    '{{ humanize (printf "%q" $labels) }}',
+    "{{ ne $labels (args 1) }}",
+    "{{ eq $labels (query `http_requests{job='a'}` | first) }}",
     "{{ first (query `nothing_here`) | value }}",
 ]
 

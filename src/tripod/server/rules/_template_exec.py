@@ -33,6 +33,7 @@ from tripod.server.rules._template_parse import (
     node_string,
 )
 from tripod.server.rules._template_types import (
+    HTML,
     AnyMap,
     QueryResult,
     QuerySample,
@@ -265,7 +266,7 @@ class _Exec:
         """Go's validateType: a value passed to a typed parameter must have that type."""
         ok = (
             kind == "any"
-            or (kind == "string" and isinstance(value, str))
+            or (kind == "string" and isinstance(value, str) and not isinstance(value, HTML))
             or (kind == "sample" and (value is None or isinstance(value, QuerySample)))
             or (kind == "result" and (value is None or isinstance(value, QueryResult)))
         )

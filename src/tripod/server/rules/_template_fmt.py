@@ -194,10 +194,12 @@ def _format_float(x: float, verb: str, flags: str, prec: int | None) -> str:
 
 
 def _format_int(n: int, verb: str, flags: str, prec: int | None) -> str:
+    valid = 0 <= n <= 0x10FFFF and not 0xD800 <= n <= 0xDFFF
+    rune = chr(n) if valid else "\ufffd"  # Go prints utf8.RuneError for an invalid rune
     if verb == "c":
-        return chr(n)
+        return rune
     if verb == "q":
-        return "'" + go_quote(chr(n))[1:-1].replace("'", "\\'").replace('\\"', '"') + "'"
+        return "'" + go_quote(rune)[1:-1].replace("'", "\\'").replace('\\"', '"') + "'"
     if verb == "U":
         return f"U+{n:04X}"
     base = {"d": "d", "v": "d", "x": "x", "X": "X", "o": "o", "b": "b"}[verb]

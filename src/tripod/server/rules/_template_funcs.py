@@ -13,15 +13,17 @@ import math
 import re
 from collections.abc import Callable
 
-from tripod.server.rules._template_fmt import format_float_g, sprint, sprintf
+from tripod.server.rules._template_fmt import format_float_g, go_quote, sprint, sprintf
 from tripod.server.rules._template_regex import match, re_replace_all
 from tripod.server.rules._template_types import (
+    HTML,
     AnyMap,
     CallError,
     QueryResult,
     QuerySample,
     StrMap,
     Value,
+    go_kind,
     go_type_name,
 )
 
@@ -58,7 +60,7 @@ def truth(value: Value) -> bool:
 
 def _parse_float(s: str) -> float:
     """strconv.ParseFloat(s, 64): Go's syntax, not Python's (no spaces, no bare underscores)."""
-    bad = CallError(f'strconv.ParseFloat: parsing "{s}": invalid syntax')
+    bad = CallError(f"strconv.ParseFloat: parsing {go_quote(s)}: invalid syntax")
     body = s.lstrip("+-") if s[:1] in "+-" else s
     if s[1:2] in "+-" and s[:1] in "+-":
         raise bad
@@ -77,7 +79,7 @@ def _parse_float(s: str) -> float:
     except (ValueError, OverflowError):
         raise bad from None
     if math.isinf(value):
-        msg = f'strconv.ParseFloat: parsing "{s}": value out of range'
+        msg = f"strconv.ParseFloat: parsing {go_quote(s)}: value out of range"
         raise CallError(msg)
     return -value if s.startswith("-") else value
 
@@ -263,11 +265,11 @@ def _sort_by_label(label: str, v: QueryResult | None) -> QueryResult:
 
 # --- Go builtins: comparison, len, index ------------------------------------------------------
 
-_KINDS = {bool: "bool", int: "int", float: "float", str: "string"}
-
 
 def _kind(v: Value) -> str | None:
-    return _KINDS.get(type(v))
+    """Go's basicKind: bool, int, float or string; None for the rest."""
+    kind = go_kind(v)
+    return kind if kind in ("bool", "int", "float", "string") else None
 
 
 def _eq(arg1: Value, *others: Value) -> bool:
@@ -287,7 +289,7 @@ def _eq(arg1: Value, *others: Value) -> bool:
         elif arg1 is None or arg is None:
             if arg1 is None and arg is None:
                 return True
-        elif go_type_name(arg1) != go_type_name(arg):
+        elif go_kind(arg1) != go_kind(arg):
             msg = (
                 f"non-comparable types {sprintf('%s', [arg1])}: {go_type_name(arg1)}, "
                 f"{go_type_name(arg)}: {sprintf('%v', [arg])}"
@@ -321,8 +323,8 @@ def _le(a: Value, b: Value) -> bool:
 
 
 def _len(item: Value) -> int:
-    if item is None:
-        msg = "len of untyped nil"
+    if item is None:  # Go asks a zero reflect.Value for its type, and recovers the panic
+        msg = "reflect: call of reflect.Value.Type on zero Value"
         raise CallError(msg)
     if isinstance(item, str):
         return len(item.encode())
@@ -408,7 +410,7 @@ FUNCS: dict[str, Func] = {
     "args": Func((), _ANY, lambda *a: AnyMap({f"arg{i}": v for i, v in enumerate(a)})),
     "reReplaceAll": Func((_STR, _STR, _STR), None, re_replace_all),
     "match": Func((_STR, _STR), None, match),
-    "safeHtml": Func((_STR,), None, lambda s: s),
+    "safeHtml": Func((_STR,), None, HTML),
     "title": Func((_STR,), None, _title),
     "toUpper": Func((_STR,), None, lambda s: "".join(_per_rune(c, c.upper()) for c in s)),
     "toLower": Func((_STR,), None, lambda s: "".join(_per_rune(c, c.lower()) for c in s)),

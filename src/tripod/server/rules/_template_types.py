@@ -10,6 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 
 __all__ = [
+    "HTML",
     "AnyMap",
     "CallError",
     "QueryResult",
@@ -18,6 +19,7 @@ __all__ = [
     "StrMap",
     "TemplateError",
     "Value",
+    "go_kind",
     "go_type_name",
 ]
 
@@ -36,6 +38,12 @@ class QuerySample:
 
     labels: Mapping[str, str]
     value: float
+
+
+class HTML(str):
+    """html/template.HTML, what `safeHtml` returns: prints as a string, but is not one to Go."""
+
+    __slots__ = ()
 
 
 class StrMap(dict[str, str]):
@@ -64,6 +72,27 @@ class Root:
 Value = object
 
 
+def go_kind(value: Value) -> str:
+    """The reflect.Kind family of a value: what Go's comparisons go by."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, StrMap | AnyMap):
+        return "map"
+    if isinstance(value, QuerySample):
+        return "ptr"
+    if isinstance(value, QueryResult):
+        return "slice"
+    if isinstance(value, Root):
+        return "struct"
+    return "invalid"
+
+
 def go_type_name(value: Value) -> str:
     """The Go type name of a value, as Go's fmt and text/template print it in errors."""
     if isinstance(value, bool):
@@ -72,6 +101,8 @@ def go_type_name(value: Value) -> str:
         return "int"
     if isinstance(value, float):
         return "float64"
+    if isinstance(value, HTML):
+        return "template.HTML"
     if isinstance(value, str):
         return "string"
     if isinstance(value, StrMap):
