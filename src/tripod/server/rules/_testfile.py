@@ -85,16 +85,14 @@ class TestFile:
 
 
 def _duration(node: yaml.Node | None) -> int:
-    raw = yn.text(node, "model.Duration")
-    if raw == "":
+    if node is None or yn.is_null(node):
         return 0
+    raw = yn.text(node, "model.Duration")
     try:
         return duration_ms(raw)
     except ValueError:
-        assert node is not None
-        raise yn.NodeError(
-            yn.line(node), node.start_mark.column + 1, f'not a valid duration string: "{raw}"'
-        ) from None
+        reason = f'not a valid duration string: "{raw}"' if raw else "empty duration string"
+        raise yn.NodeError(yn.line(node), node.start_mark.column + 1, reason) from None
 
 
 def _strings(node: yaml.Node | None, where: str) -> list[str]:

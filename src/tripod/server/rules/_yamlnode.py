@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 _NULL = "tag:yaml.org,2002:null"
+_MERGE = "tag:yaml.org,2002:merge"
 _INT_RE = re.compile(r"[-+]?(?:0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|[0-9]+)\Z")
 _LEADING_ZERO = re.compile(r"[-+]?0[0-7]+\Z")
 _FLOAT_RE = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
@@ -77,6 +78,25 @@ def is_null(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag == _NULL
 
 
+def _pairs(node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node]]:
+    """A mapping's pairs with ``<<`` merge keys resolved (explicit keys win), as Go's yaml does."""
+    own = [(k, v) for k, v in node.value if k.tag != _MERGE]
+    names = {str(k.value) for k, _ in own if isinstance(k, yaml.ScalarNode)}
+    merged: list[tuple[yaml.Node, yaml.Node]] = []
+    for key, value in node.value:
+        if key.tag != _MERGE:
+            continue
+        sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                raise _err(source, "map merge requires map or sequence of maps as the value")
+            for k, v in _pairs(source):
+                if str(k.value) not in names:
+                    names.add(str(k.value))
+                    merged.append((k, v))
+    return own + merged
+
+
 def fields(node: yaml.Node, known: frozenset[str], where: str) -> dict[str, yaml.Node]:
     """A mapping's entries by key; unknown or repeated keys are errors (null: no entries)."""
     if is_null(node):
@@ -84,7 +104,7 @@ def fields(node: yaml.Node, known: frozenset[str], where: str) -> dict[str, yaml
     if not isinstance(node, yaml.MappingNode):
         raise _err(node, f"cannot unmarshal {_kind(node)} into {where}")
     out: dict[str, yaml.Node] = {}
-    for key, value in node.value:
+    for key, value in _pairs(node):
         name = text(key)
         if name in out:
             raise _err(key, f'mapping key "{name}" already defined')
@@ -118,7 +138,7 @@ def str_map(node: yaml.Node | None, where: str) -> dict[str, str]:
     if not isinstance(node, yaml.MappingNode):
         raise _err(node, f"cannot unmarshal {_kind(node)} into {where}")
     out: dict[str, str] = {}
-    for key, value in node.value:
+    for key, value in _pairs(node):
         name = text(key)
         if name in out:
             raise _err(key, f'mapping key "{name}" already defined')

@@ -154,13 +154,15 @@ class _Decoder:
         self.problems.append(RuleProblem(self.filename, err.line, err.column, err.reason))
 
     def duration(self, node: yaml.Node | None) -> int:
-        raw = yn.text(node, "model.Duration")
-        if raw == "":
+        if node is None or yn.is_null(node):
             return 0
+        raw = yn.text(node, "model.Duration")
         try:
             return duration_ms(raw)
         except ValueError:
-            self.add(node, f'not a valid duration string: "{raw}"')
+            self.add(
+                node, f'not a valid duration string: "{raw}"' if raw else "empty duration string"
+            )
             return 0
 
 
