@@ -24,13 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.helpers.procs import start_tripod_serve
 
+from tripod.server._http import decode_content
 from tripod.server.config import Limits, ServerConfig, parse_scrape_configs
 from tripod.server.deps import ServerContext
-from tripod.server.ingest._prom_remote import LabelCache, decode_write_request, decompress
+from tripod.server.ingest._prom_remote import LabelCache, decode_write_request
 from tripod.server.ingest._prompb import WriteRequest
 from tripod.server.ingest.scrape import TargetWriter, targets_for
-from tripod.server.store.db import Database
-from tripod.server.store.samples import DuckSampleStore
+from tripod.server.store import Database, DuckSampleStore
 
 HEADERS = {
     "Content-Encoding": "snappy",
@@ -132,7 +132,8 @@ def remote_write_breakdown(bodies: list[bytes], samples: int) -> tuple[float, fl
         decode_s = append_s = 0.0
         for body in bodies:
             t = time.process_time()
-            d = decode_write_request(decompress(body, Limits()), Limits(), cache)
+            raw = decode_content(body, "snappy", Limits().max_body_bytes * 8)
+            d = decode_write_request(raw, Limits(), cache)
             sids = np.array(d.keys, dtype=np.int64)
             stamps = np.array(d.stamps, dtype=np.int64)
             values = np.array(d.values, dtype=np.float64)

@@ -22,8 +22,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+from tripod.server.app import open_context  # noqa: E402
 from tripod.server.config import ServerConfig, StorageConfig  # noqa: E402
-from tripod.server.store.open import open_context  # noqa: E402
 
 SERIES = 2_000
 POINTS = 720  # 3 hours at 15 s
@@ -87,7 +87,7 @@ def spans_and_logs(tmp: Path, n: int = 200_000) -> tuple[float, float]:
     from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
 
     from tripod.server.ingest.otlp_convert import logs_to_columns, spans_to_columns
-    from tripod.server.store.model import AppendResult
+    from tripod.server.store import AppendResult
 
     ctx = open_context(
         ServerConfig(data_dir=tmp / "otlp", storage=StorageConfig(retention_time_s=0))

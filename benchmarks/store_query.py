@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT))
 from tests.helpers.procs import free_port  # noqa: E402
 
+from tripod.server.app import open_context  # noqa: E402
 from tripod.server.config import ServerConfig, StorageConfig  # noqa: E402
-from tripod.server.store.open import open_context  # noqa: E402
 
 DAY_NS = 86_400 * 10**9
 SERVICES = ["checkout", "cart", "payments", "search", "users"]

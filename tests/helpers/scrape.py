@@ -14,9 +14,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers.procs import Proc
-from tripod.server.store.db import Database
-from tripod.server.store.model import Matcher
-from tripod.server.store.samples import DuckSampleStore
+from tripod.server.store import Database, DuckSampleStore, Matcher
 
 
 class ExpositionServer:

@@ -1,4 +1,5 @@
-"""The `tripod serve` ASGI app: every part's routes on one port, auth, and background loops.
+"""The `tripod serve` assembly: open the stores into a :class:`ServerContext`, then one ASGI
+app with every part's routes on one port, auth, and the background loops.
 
 Route providers each contribute ``routes(ctx)``; the scrape manager and the retention loop run in
 the app's lifespan. With a token configured, every endpoint except ``/-/healthy`` needs
@@ -13,17 +14,27 @@ import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from tripod.server import ingest, query, selfmetrics
 from tripod.server._http import prometheus_error
+from tripod.server.config import ServerConfig
 from tripod.server.deps import ServerContext
+from tripod.server.promql import api as promql_api
+from tripod.server.store import (
+    Database,
+    DuckLogStore,
+    DuckSampleStore,
+    DuckSpanStore,
+    retention_loop,
+)
 
-__all__ = ["build_app"]
+__all__ = ["build_app", "open_context"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -75,32 +86,40 @@ def _own_routes(ctx: ServerContext) -> list[BaseRoute]:
     ]
 
 
-def _all_routes(ctx: ServerContext) -> list[BaseRoute]:
-    from tripod.server.ingest import import_text, otlp, remote_write, scrape
-    from tripod.server.promql import api as promql_api
-    from tripod.server.query import api as query_api
+def open_context(config: ServerConfig) -> ServerContext:
+    """Open (or create) the database in ``config.data_dir`` and the stores over it; raises
+    StoreError if it cannot."""
+    db = Database(config.data_dir, f"{config.storage.memory_limit_bytes}B")
+    ctx = ServerContext(
+        config=config,
+        db=db,
+        samples=DuckSampleStore(db, config.limits, config.storage.retention_time_s),
+        spans=DuckSpanStore(db, config.limits),
+        logs=DuckLogStore(db, config.limits),
+        registry=CollectorRegistry(),
+    )
+    selfmetrics.instruments(ctx.registry)
+    selfmetrics.set_store_size(ctx, db.size_bytes)
+    return ctx
 
+
+def _all_routes(ctx: ServerContext) -> list[BaseRoute]:
     return [
         *_own_routes(ctx),
-        *import_text.routes(ctx),
-        *otlp.routes(ctx),
-        *remote_write.routes(ctx),
-        *scrape.routes(ctx),
-        *query_api.routes(ctx),
+        *ingest.routes(ctx),
+        *query.routes(ctx),
         *promql_api.routes(ctx),
     ]
 
 
 def build_app(ctx: ServerContext) -> ASGIApp:
     """The ASGI app serving ``ctx``; the scrape and retention loops run while it is up."""
-    from tripod.server.ingest.scrape import ScrapeManager
-    from tripod.server.store.retention import retention_loop
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        scrape = ScrapeManager(ctx)
+        scrape = ingest.ScrapeManager(ctx)
         await scrape.start()
-        retention = asyncio.create_task(retention_loop(ctx))
+        retention = asyncio.create_task(retention_loop(ctx.db, ctx.samples, ctx.config.storage))
         try:
             yield
         finally:

@@ -98,9 +98,8 @@ def serve_command(*, config: Path | None, **values: Any) -> None:
 def _run(config: ServerConfig, sock: socket.socket) -> None:
     import uvicorn
 
-    from tripod.server.app import build_app
-    from tripod.server.store.db import StoreError
-    from tripod.server.store.open import open_context
+    from tripod.server.app import build_app, open_context
+    from tripod.server.store import StoreError
 
     try:
         ctx = open_context(config)

@@ -29,6 +29,7 @@ __all__ = [
     "LabelError",
     "LogQuery",
     "LogStore",
+    "MatchOp",
     "Matcher",
     "Sample",
     "SampleReader",

@@ -17,8 +17,9 @@ import time
 
 from starlette.concurrency import run_in_threadpool
 
-from tripod.server.deps import ServerContext
+from tripod.server.config import StorageConfig
 from tripod.server.store.db import Database
+from tripod.server.store.model import SampleStore
 
 __all__ = ["RetentionReport", "apply_retention", "retention_loop"]
 
@@ -65,29 +66,30 @@ def _row_count(db: Database) -> int:
     return total
 
 
-def _finish(ctx: ServerContext, db: Database, report: RetentionReport, rows_before: int) -> None:
+def _finish(
+    db: Database, samples: SampleStore, limit: int, report: RetentionReport, rows_before: int
+) -> None:
     """Checkpoint after deletes; rewrite the file when enough of it is dead space."""
     with db.write_lock:
         db.con.execute("CHECKPOINT")
     if "samples" in report.deleted:
-        ctx.samples.refresh_bounds()
+        samples.refresh_bounds()
     deleted = sum(report.deleted.values())
     if (
         deleted >= _COMPACT_FREE_FRACTION * max(rows_before, 1)
         or db.free_fraction() >= _COMPACT_FREE_FRACTION
-        or (
-            ctx.config.storage.retention_size_bytes
-            and db.size_bytes() > ctx.config.storage.retention_size_bytes
-        )
+        or (limit and db.size_bytes() > limit)
     ):
         db.compact()
         report.compacted = True
 
 
-def apply_retention(ctx: ServerContext, now_s: float | None = None) -> RetentionReport:
-    """One retention pass (blocking: run it off the event loop)."""
-    db = ctx.db
-    cfg = ctx.config.storage
+def apply_retention(
+    db: Database, samples: SampleStore, cfg: StorageConfig, now_s: float | None = None
+) -> RetentionReport:
+    """One retention pass over ``db`` by ``cfg``'s time and size limits (blocking: run it off
+    the event loop); ``samples`` re-reads its series bounds when samples were deleted."""
+    limit = cfg.retention_size_bytes
     now_s = time.time() if now_s is None else now_s
     report = RetentionReport(size_before=db.size_bytes())
     rows_before = _row_count(db)
@@ -98,8 +100,7 @@ def apply_retention(ctx: ServerContext, now_s: float | None = None) -> Retention
             if n:
                 report.deleted[table] = report.deleted.get(table, 0) + n
         if report.deleted:
-            _finish(ctx, db, report, rows_before)
-    limit = cfg.retention_size_bytes
+            _finish(db, samples, limit, report, rows_before)
     if limit and db.size_bytes() > limit and db.free_fraction() > 0.05:
         db.compact()  # returning the space of deleted rows may be enough
         report.compacted = True
@@ -114,21 +115,21 @@ def apply_retention(ctx: ServerContext, now_s: float | None = None) -> Retention
             if cutoff is not None:
                 n = _delete(db, table, column, cutoff, inclusive=True)
                 report.deleted[table] = report.deleted.get(table, 0) + n
-        _finish(ctx, db, report, rows_before)
+        _finish(db, samples, limit, report, rows_before)
     report.size_after = db.size_bytes()
     return report
 
 
-async def retention_loop(ctx: ServerContext) -> None:
-    """Apply retention forever, every check interval; errors are logged, never fatal."""
-    interval = ctx.config.storage.retention_check_interval_s
+async def retention_loop(db: Database, samples: SampleStore, cfg: StorageConfig) -> None:
+    """Apply retention forever, every ``cfg.retention_check_interval_s``; errors are logged,
+    never fatal."""
+    interval = cfg.retention_check_interval_s
     while True:
         await asyncio.sleep(interval)
-        storage = ctx.config.storage
-        if not storage.retention_time_s and not storage.retention_size_bytes:
+        if not cfg.retention_time_s and not cfg.retention_size_bytes:
             continue
         try:
-            report = await run_in_threadpool(apply_retention, ctx)
+            report = await run_in_threadpool(apply_retention, db, samples, cfg)
         except Exception:
             log.exception("retention pass failed; will retry in %.0fs", interval)
             continue

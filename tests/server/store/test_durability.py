@@ -10,9 +10,7 @@ from pathlib import Path
 import httpx
 
 from tests.helpers.procs import start_tripod_serve
-from tripod.server.store.db import Database
-from tripod.server.store.model import Matcher
-from tripod.server.store.samples import DuckSampleStore
+from tripod.server.store import Database, DuckSampleStore, Matcher
 
 SENDER = Path(__file__).with_name("durable_sender.py")
 

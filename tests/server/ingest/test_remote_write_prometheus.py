@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers.procs import Proc, start_prometheus, start_tripod_serve
 from tests.helpers.scrape import ExpositionServer, read_store, self_metric, wait_for
-from tripod.server.store.model import is_stale
+from tripod.server.store import is_stale
 
 pytestmark = [pytest.mark.e2e, pytest.mark.prometheus]
 

@@ -14,11 +14,10 @@ import numpy as np
 import pytest
 
 from tests.helpers.procs import start_tripod_serve
+from tripod.server.app import open_context
 from tripod.server.config import ServerConfig, StorageConfig
 from tripod.server.deps import ServerContext
-from tripod.server.store.model import Matcher
-from tripod.server.store.open import open_context
-from tripod.server.store.retention import apply_retention
+from tripod.server.store import Matcher, apply_retention
 
 DAY_MS = 86_400_000
 
@@ -85,7 +84,7 @@ def test_age_retention_deletes_old_data_of_every_signal_and_shrinks_the_file(
     ctx.config = dataclasses.replace(
         ctx.config, storage=StorageConfig(retention_time_s=2.5 * 86400)
     )
-    report = apply_retention(ctx, now_s=now_ms / 1000)
+    report = apply_retention(ctx.db, ctx.samples, ctx.config.storage, now_s=now_ms / 1000)
     assert counts(ctx) == (200_000, 4000, 4000)
     assert report.compacted
     assert report.size_after < before * 0.75
@@ -105,7 +104,7 @@ def test_size_retention_drops_oldest_data_until_under_the_limit(ctx: ServerConte
     ctx.config = dataclasses.replace(
         ctx.config, storage=StorageConfig(retention_time_s=0, retention_size_bytes=size // 2)
     )
-    report = apply_retention(ctx, now_s=now_ms / 1000)
+    report = apply_retention(ctx.db, ctx.samples, ctx.config.storage, now_s=now_ms / 1000)
     assert report.size_after <= size // 2
     samples, spans, _ = counts(ctx)
     assert 0 < samples < 600_000

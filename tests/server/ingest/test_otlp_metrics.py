@@ -9,7 +9,7 @@ import pytest
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
 
 from tripod.server.ingest.otlp_metrics import MetricsConverter, prometheus_label, prometheus_name
-from tripod.server.store.model import AppendResult, is_stale
+from tripod.server.store import AppendResult, is_stale
 
 T = 1_700_000_000_000_000_000
 

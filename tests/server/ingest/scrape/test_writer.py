@@ -14,10 +14,15 @@ from prometheus_client import CollectorRegistry
 from tripod.server.config import Limits, ServerConfig, parse_scrape_configs
 from tripod.server.deps import ServerContext
 from tripod.server.ingest.scrape import TargetWriter, merge_target_labels, targets_for
-from tripod.server.store.db import Database
-from tripod.server.store.logs import DuckLogStore
-from tripod.server.store.model import AppendResult, LabelError, Sample, is_stale
-from tripod.server.store.spans import DuckSpanStore
+from tripod.server.store import (
+    AppendResult,
+    Database,
+    DuckLogStore,
+    DuckSpanStore,
+    LabelError,
+    Sample,
+    is_stale,
+)
 
 T0 = 1_700_000_000_000
 

@@ -10,10 +10,8 @@ import httpx
 import pytest
 
 from tests.helpers.procs import Proc, start_tripod_serve
-from tripod.server.ingest.import_text import ExpositionError, parse_exposition
-from tripod.server.store.db import Database
-from tripod.server.store.model import Matcher
-from tripod.server.store.samples import DuckSampleStore
+from tripod.server.ingest import ExpositionError, parse_exposition
+from tripod.server.store import Database, DuckSampleStore, Matcher
 
 OM = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 

@@ -16,7 +16,7 @@ from tripod.server.ingest._prom_remote import (
     decode_write_request,
 )
 from tripod.server.ingest._prompb import WriteRequest
-from tripod.server.store.model import STALE_NAN, STALE_NAN_BITS, AppendResult, Sample, is_stale
+from tripod.server.store import STALE_NAN, STALE_NAN_BITS, AppendResult, Sample, is_stale
 
 NOW = 1_700_000_000_000
 

@@ -17,7 +17,7 @@ import pytest
 from tests.helpers.procs import Proc, free_port, start_tripod_serve
 from tests.helpers.scrape import ExpositionServer, read_store, self_metric, wait_for
 from tripod.server.ingest.scrape import ACCEPT
-from tripod.server.store.model import is_stale
+from tripod.server.store import is_stale
 
 pytestmark = pytest.mark.e2e
 

@@ -9,9 +9,15 @@ import numpy as np
 import pytest
 
 from tripod.server.config import Limits
-from tripod.server.store.db import Database
-from tripod.server.store.model import STALE_NAN, STALE_NAN_BITS, Matcher, Sample, is_stale
-from tripod.server.store.samples import DuckSampleStore
+from tripod.server.store import (
+    STALE_NAN,
+    STALE_NAN_BITS,
+    Database,
+    DuckSampleStore,
+    Matcher,
+    Sample,
+    is_stale,
+)
 
 
 def s(name: str, ts: int, value: float, **labels: str) -> Sample:
@@ -183,7 +189,7 @@ def test_readers_see_committed_data_from_other_threads(store: DuckSampleStore) -
 
 
 def test_a_query_past_its_time_bound_is_interrupted(db: Database) -> None:
-    from tripod.server.store.db import QueryTimeoutError
+    from tripod.server.store import QueryTimeoutError
 
     with pytest.raises(QueryTimeoutError, match="narrow the time range"):
         db.query("SELECT count(*) FROM range(1000000) a, range(1000000) b", [], 0.05)
@@ -195,7 +201,7 @@ def test_a_query_is_interrupted_even_when_its_bound_passes_before_it_starts(
 ) -> None:
     # Regression: one interrupt landing before DuckDB started the query was lost, and the
     # query then ran unbounded (seen under load with a 50 ms bound).
-    from tripod.server.store.db import QueryTimeoutError
+    from tripod.server.store import QueryTimeoutError
 
     for _ in range(5):
         with pytest.raises(QueryTimeoutError):
@@ -206,7 +212,7 @@ def test_readers_do_not_block_writers(db: Database) -> None:
     """A query still running does not hold up an append (separate cursors, MVCC)."""
     import threading
 
-    from tripod.server.store.db import QueryTimeoutError
+    from tripod.server.store import QueryTimeoutError
 
     store = DuckSampleStore(db)
     store.append([s("w", 1, 1.0)])
@@ -233,8 +239,7 @@ def test_readers_do_not_block_writers(db: Database) -> None:
 
 
 def test_log_and_trace_pages_are_bounded_by_max_rows(db: Database) -> None:
-    from tripod.server.store.logs import DuckLogStore
-    from tripod.server.store.model import LogQuery
+    from tripod.server.store import DuckLogStore, LogQuery
 
     logs = DuckLogStore(db, Limits(max_rows=2))
     n = 5

@@ -14,9 +14,7 @@ import pytest
 
 from tests.helpers.procs import Proc, start_tripod_serve
 from tripod.server.ingest._prompb import WriteRequest
-from tripod.server.store.db import Database
-from tripod.server.store.model import STALE_NAN, STALE_NAN_BITS, Matcher
-from tripod.server.store.samples import DuckSampleStore
+from tripod.server.store import STALE_NAN, STALE_NAN_BITS, Database, DuckSampleStore, Matcher
 
 pytestmark = pytest.mark.e2e
 
