@@ -188,7 +188,7 @@ def test_real_alertmanager_receives_groups_and_resolves(tmp_path: Path) -> None:
                 Alert(
                     {"alertname": "ServiceDown", "job": job, "severity": "page"},
                     {"summary": f"{job} is down"},
-                    starts_at=now - 60,
+                    starts_at=now,  # recent: Alertmanager waits group_wait for both
                     ends_at=now + 600,
                     generator_url=f"http://tripod/graph?job={job}",
                 )
