@@ -330,7 +330,7 @@ def _len(item: Value) -> int:
         return len(item.encode())
     if isinstance(item, StrMap | AnyMap | QueryResult):
         return len(item)
-    msg = f"len of type {go_type_name(item)}"
+    msg = f"len of type {go_type_name(item).removeprefix('*')}"  # Go looks through the pointer
     raise CallError(msg)
 
 
@@ -365,7 +365,7 @@ def _index(item: Value, *indexes: Value) -> Value:
                 raise CallError(msg)
             item = item.get(index, "" if isinstance(item, StrMap) else None)
         else:
-            msg = f"can't index item of type {go_type_name(item)}"
+            msg = f"can't index item of type {go_type_name(item).removeprefix('*')}"
             raise CallError(msg)
     return item
 
