@@ -76,7 +76,7 @@ def test_cli_add_ls_expire_against_tripod(served: tuple[Served, SilenceStore, Ht
     assert made.id == sid
     assert [str(m) for m in made.matchers] == ['alertname="HighErrorRate"', 'service=~"api|web"']
     assert made.ends_at - made.starts_at == pytest.approx(7200, abs=2)
-    code, out = run("silence", "--url", server.url, "ls")
+    code, out = run("silence", "ls", "--url", server.url)  # flags after the subcommand too
     assert code == 0
     assert sid in out
     assert 'alertname="HighErrorRate" service=~"api|web"' in out

@@ -11,7 +11,8 @@ import json
 import os
 import sys
 import time
-from typing import Any, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
 import click
 import httpx
@@ -27,6 +28,22 @@ DEFAULT_URL = "http://127.0.0.1:4318"
 def _fail(message: str) -> NoReturn:
     click.echo(f"tripod silence: {message}", err=True)
     sys.exit(2)
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _server_options(fn: _F) -> _F:
+    """``--url``/``--token`` after the subcommand too (amtool takes its flags anywhere)."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+        if value is not None:
+            ctx.ensure_object(dict)[str(param.name)] = value
+
+    fn = click.option("--token", default=None, expose_value=False, callback=remember,
+                      help="Bearer token.")(fn)  # fmt: skip
+    return click.option("--url", default=None, expose_value=False, callback=remember,
+                        help="Server URL (overrides the group's --url).")(fn)  # fmt: skip
 
 
 def _client(ctx: click.Context) -> httpx.Client:
@@ -63,10 +80,11 @@ def _call(ctx: click.Context, method: str, path: str, **kwargs: Any) -> httpx.Re
 @click.pass_context
 def silence_command(ctx: click.Context, url: str, token: str | None) -> None:
     """Add, list and expire silences (Alertmanager API v2)."""
-    ctx.obj = {"url": url, "token": token}
+    ctx.ensure_object(dict).update(url=url, token=token)
 
 
 @silence_command.command("add")
+@_server_options
 @click.argument("matchers", nargs=-1, required=True)
 @click.option("-c", "--comment", required=True, help="Why the silence exists.")
 @click.option("-a", "--author", default=None, help="Created by (default: your user name).")
@@ -111,6 +129,7 @@ def _matchers_text(raw: list[dict[str, Any]]) -> str:
 
 
 @silence_command.command("ls")
+@_server_options
 @click.argument("filters", nargs=-1)
 @click.option("--expired", is_flag=True, help="Show expired silences instead of active ones.")
 @click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table")
@@ -137,6 +156,7 @@ def ls(ctx: click.Context, filters: tuple[str, ...], expired: bool, output: str)
 
 
 @silence_command.command("expire")
+@_server_options
 @click.argument("ids", nargs=-1, required=True)
 @click.pass_context
 def expire(ctx: click.Context, ids: tuple[str, ...]) -> None:
