@@ -196,7 +196,11 @@ def _lex_pipe(src: str) -> list[list[Any]]:
         if bar:
             commands.append([])
         elif lit is not None:
-            commands[-1].append(("lit", json.loads(lit)))
+            try:
+                commands[-1].append(("lit", json.loads(lit)))
+            except ValueError:
+                msg = f'unsupported string literal {lit}: use plain text and \\n, \\t, \\" escapes'
+                raise TemplateError(msg) from None
         elif num is not None:
             commands[-1].append(("lit", int(num)))
         elif path is not None:
