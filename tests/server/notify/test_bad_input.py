@@ -4,7 +4,6 @@ MatcherError, routing files ConfigError, silences SilenceError."""
 from __future__ import annotations
 
 import contextlib
-
 from typing import Any
 
 from hypothesis import given, settings
