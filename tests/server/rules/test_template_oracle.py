@@ -288,3 +288,69 @@ def test_promtool_agrees_on_generated_templates(tmp_path: Path) -> None:
     assert len(cases) >= 300
     assert sum(not o.startswith("<error") for o in ours) >= 30
     _promtool(tmp_path, cases, ours)
+
+
+_FMT_VALUES = [
+    "$value", "1", "-7", "0", "255", "3.14159", "-0.5", "1e21", "1e-7", "123456.789", '"abc"',
+    '""', '"héllo"', '"a\\"b"', "true", "false", "$labels", "$labels.job", '(args 1 "x")', "'x'",
+    "0x7f", "nil", "(humanize $value)", "(len $labels)", "$externalLabels",
+]  # fmt: skip
+
+
+def _formatting_templates(rng: random.Random, count: int) -> list[tuple[str, float]]:
+    """printf with random flags, widths, precisions and verbs over every kind of value, plus
+    range/if/with/print and the humanize family over the same values."""
+
+    def printf() -> str:
+        parts, n = [], rng.randint(1, 3)
+        for _ in range(n):
+            flags = "".join(rng.choice(["", "-", "+", " ", "0"]) for _ in range(rng.randint(0, 2)))
+            width = rng.choice(["", "", "3", "8", "12"])
+            prec = rng.choice(["", "", ".0", ".2", ".5", "."])
+            parts.append(f"%{flags}{width}{prec}{rng.choice('vsdqfFeEgGtcoUT')}")
+            parts.append(rng.choice(["", "|", " ", "%%"]))
+        args = " ".join(rng.choice(_FMT_VALUES) for _ in range(n + rng.choice([-1, 0, 0, 1])))
+        return '{{ printf "' + "".join(parts) + '" ' + args + " }}"
+
+    def control() -> str:
+        value = rng.choice(_FMT_VALUES)
+        return rng.choice(
+            [
+                "{{ range $k, $v := $labels }}{{ $k }}:{{ $v | "
+                + rng.choice(["toUpper", "title", "len", 'printf "%5s"', "humanize"])
+                + " }},{{ end }}",
+                "{{ $x := "
+                + value
+                + " }}{{ if "
+                + rng.choice(["$x", "not $x", "and $x $value", "or $x 0"])
+                + " }}T{{ $x }}{{ else }}F{{ end }}",
+                "{{ with " + value + " -}} [ {{- . -}} ] {{- end }}",
+                "{{ print " + " ".join(rng.choice(_FMT_VALUES) for _ in range(3)) + " }}",
+                "{{ "
+                + rng.choice(["humanize", "humanize1024", "humanizeDuration", "humanizeTimestamp"])
+                + f" {value} }}}}",
+            ]
+        )
+
+    values = [1.5, 0.0, -3.0, 1234567.0, 0.001, NAN, 1e-9, 86401.5, 255.0]
+    return [
+        (
+            " ".join(rng.choice([printf, control])() for _ in range(rng.randint(1, 3))),
+            rng.choice(values),
+        )
+        for _ in range(count)
+    ]
+
+
+@pytest.mark.prometheus
+def test_promtool_agrees_on_generated_formatting(tmp_path: Path) -> None:
+    engine = _query_engine()
+    cases = _formatting_templates(random.Random(9), 400)
+    ours = []
+    for i, (text, value) in enumerate(cases):
+        try:
+            ours.append(_render(i, text, value, engine))
+        except TemplateError as exc:
+            ours.append(f"<error expanding template: {exc}>")
+    assert sum(not o.startswith("<error") for o in ours) >= 300
+    _promtool(tmp_path, cases, ours)

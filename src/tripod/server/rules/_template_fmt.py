@@ -68,8 +68,8 @@ def format_float_g(x: float, prec: int = -1, upper: bool = False) -> str:
     return neg + digits[:dp] + "." + digits[dp:]
 
 
-def go_quote(s: str) -> str:
-    """strconv.Quote: printable runes kept, the rest escaped."""
+def go_quote(s: str, *, ascii_only: bool = False) -> str:
+    """strconv.Quote (or QuoteToASCII, for %+q): printable runes kept, the rest escaped."""
     out = ['"']
     for ch in s:
         code = ord(ch)
@@ -79,7 +79,9 @@ def go_quote(s: str) -> str:
             out.append("\\" + "abfnrtv"["\a\b\f\n\r\t\v".index(ch)])
         elif code < 0x20 or code == 0x7F:
             out.append(f"\\x{code:02x}")
-        elif code > 0x7F and (not ch.isprintable() or unicodedata.category(ch) == "Zs"):
+        elif code > 0x7F and (
+            ascii_only or not ch.isprintable() or unicodedata.category(ch) == "Zs"
+        ):
             out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
         else:
             out.append(ch)
@@ -193,20 +195,29 @@ def _format_float(x: float, verb: str, flags: str, prec: int | None) -> str:
     return _sign(body, flags, neg)
 
 
-def _format_int(n: int, verb: str, flags: str, prec: int | None) -> str:
+def _format_int(n: int, verb: str, flags: str, width: int | None, prec: int | None) -> str:
+    """Go's fmtInteger, fmtC, fmtQc and fmtUnicode, padding included."""
     valid = 0 <= n <= 0x10FFFF and not 0xD800 <= n <= 0xDFFF
     rune = chr(n) if valid else "\ufffd"  # Go prints utf8.RuneError for an invalid rune
     if verb == "c":
-        return rune
+        return _pad(rune, flags, width, numeric=False)
     if verb == "q":
-        return "'" + go_quote(rune)[1:-1].replace("'", "\\'").replace('\\"', '"') + "'"
+        inner = go_quote(rune, ascii_only="+" in flags)[1:-1]
+        quoted = "'" + inner.replace("'", "\\'").replace('\\"', '"') + "'"
+        return _pad(quoted, flags, width, numeric=False)
     if verb == "U":
-        return f"U+{n:04X}"
+        digits = f"{n % 2**64:X}".rjust(max(4, prec or 0), "0")
+        return _pad("U+" + digits, flags.replace("0", ""), width, numeric=False)
     base = {"d": "d", "v": "d", "x": "x", "X": "X", "o": "o", "b": "b"}[verb]
-    body = format(abs(n), base)
+    sign = "-" if n < 0 else "+" if "+" in flags else " " if " " in flags else ""
+    if prec == 0 and n == 0:  # Go: precision 0 and value 0 print nothing but the padding
+        return " " * (width or 0)
+    digits = format(abs(n), base)
     if prec is not None:
-        body = body.zfill(prec)
-    return _sign(body, flags, n < 0)
+        digits = digits.rjust(prec, "0")
+    elif "0" in flags and "-" not in flags and width is not None:
+        digits = digits.rjust(width - len(sign), "0")  # %05d: zeros as precision, sign first
+    return _pad(sign + digits, flags.replace("0", ""), width, numeric=False)
 
 
 _UNSUPPORTED = {"float64": "bxX", "int": "O", "string": "", "bool": ""}
@@ -226,7 +237,7 @@ def _format_one(
     elif isinstance(value, int):
         if verb not in "dvxXobcqU":
             return _bad(verb, value, (flags, width, prec))
-        text, numeric = _format_int(value, verb, flags, prec), verb not in "cqU"
+        return _format_int(value, verb, flags, width, prec)
     elif isinstance(value, float):
         if verb not in "veEfFgG":
             return _bad(verb, value, (flags, width, prec))
@@ -237,7 +248,7 @@ def _format_one(
             return _bad(verb, value, (flags, width, prec))
         s = value if prec is None else value[:prec]
         if verb == "q":
-            text = go_quote(s)
+            text = go_quote(s, ascii_only="+" in flags)
         elif verb in ("x", "X"):
             text = s.encode().hex(" ") if " " in flags else s.encode().hex()
             text = text.upper() if verb == "X" else text
@@ -261,16 +272,17 @@ def sprintf(fmt: str, args: list[Value]) -> str:
         out.append(fmt[pos : m.start()])
         pos = m.end()
         flags, width, prec, verb = m.group(1), m.group(2), m.group(3), m.group(4)
-        if verb == "%" and not flags and width is None and prec is None:
+        if verb == "%":  # Go: a literal percent, whatever flags, width or precision
             out.append("%")
             continue
         if not verb:
             out.append("%!(NOVERB)")
             continue
-        if verb == "T" and argi < len(args):
-            out.append(
-                _pad(go_type_name(args[argi]), flags, None if width is None else int(width), False)
-            )
+        if verb == "T" and argi < len(args):  # the type name, formatted as a string (%s)
+            name = go_type_name(args[argi])
+            if args[argi] is not None and prec is not None:
+                name = name[: int(prec or "0")]
+            out.append(_pad(name, flags, None if width is None else int(width), False))
             argi += 1
             continue
         if "#" in flags or verb in ("*", "["):
@@ -281,6 +293,11 @@ def sprintf(fmt: str, args: list[Value]) -> str:
             continue
         value = args[argi]
         argi += 1
+        if verb == "v" and "+" in flags:  # Go's %+v: no sign; field names in structs
+            if isinstance(value, QuerySample | Root):
+                msg = "printf: %+v of a struct (field names) is not supported"
+                raise TemplateError(msg)
+            flags = flags.replace("+", "")
         precision = None if prec is None else int(prec or "0")
         out.append(
             _format_one(value, verb, flags, None if width is None else int(width), precision)
