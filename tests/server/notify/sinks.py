@@ -8,9 +8,10 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tests.helpers.procs import Proc, free_port
+from tripod.server.notify.amconfig import NotifierConfig, parse_config
 
 
 class HttpSink(ThreadingHTTPServer):
@@ -172,3 +175,14 @@ def poll(check: Callable[[], Any], timeout: float = 30.0) -> Any:
         if time.monotonic() > deadline:
             pytest.fail(f"condition not met within {timeout}s: {check}")
         time.sleep(0.1)
+
+
+def checked(config: Mapping[str, Any], workdir: Path) -> NotifierConfig:
+    """``config`` parsed by the built-in notifier, after ``amtool check-config`` accepted it."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / "checked-alertmanager.yml"
+    path.write_text(yaml.safe_dump(dict(config)))
+    done = subprocess.run([amtool_binary(), "check-config", str(path)],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return parse_config(config)

@@ -17,10 +17,9 @@ from click.testing import CliRunner
 from starlette.applications import Starlette
 
 from tests.helpers.procs import free_port
-from tests.server.notify.sinks import HttpSink, alertmanager, poll
+from tests.server.notify.sinks import HttpSink, alertmanager, checked, poll
 from tripod.cli import cli
 from tripod.server.notify import api
-from tripod.server.notify.amconfig import parse_config
 from tripod.server.notify.notifier import BuiltinNotifier
 from tripod.server.notify.silences import SilenceStore
 
@@ -44,11 +43,12 @@ class Served:
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Served, SilenceStore, HttpSink]]:
     with HttpSink() as hook:
-        config = parse_config(
+        config = checked(
             {
                 "route": {"receiver": "hook", "group_wait": "0s", "group_by": ["alertname"]},
                 "receivers": [{"name": "hook", "webhook_configs": [{"url": hook.url + "/h"}]}],
-            }
+            },
+            tmp_path,
         )
         store = SilenceStore(tmp_path / "silences.json")
         notifier = BuiltinNotifier(config, silences=store)

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from tests.server.notify.sinks import HttpSink, SmtpSink
+from tests.server.notify.sinks import HttpSink, SmtpSink, checked
 from tripod.server.notify import Alert
-from tripod.server.notify.amconfig import parse_config
 from tripod.server.notify.notifier import BuiltinNotifier
 from tripod.server.notify.templates import (
     KV,
@@ -77,14 +76,14 @@ def test_slack_body(tmp_path: Path) -> None:
     with HttpSink() as slack:
         url_file = tmp_path / "slack-url"
         url_file.write_text(slack.url + "/services/T0/B0/x\n")
-        config = parse_config({
+        config = checked({
             "global": {"slack_api_url_file": str(url_file)},
             "route": {"receiver": "chat", "group_by": ["alertname"], "group_wait": "0s"},
             "receivers": [{"name": "chat", "slack_configs": [{
                 "channel": "#ops",
                 "text": "{{ range .Alerts }}{{ .Annotations.summary }} {{ end }}",
             }]}],
-        })  # fmt: skip
+        }, tmp_path)  # fmt: skip
         notifier = BuiltinNotifier(config, external_url="http://tripod:4318")
         try:
             notifier.send([Alert({"alertname": "Down", "job": "api"}, {"summary": "api <down>"},
@@ -140,7 +139,7 @@ def test_email_starttls_and_auth(tmp_path: Path) -> None:
             }]}],
         }  # fmt: skip
         registry = CollectorRegistry()
-        notifier = BuiltinNotifier(parse_config(config), registry=registry)
+        notifier = BuiltinNotifier(checked(config, tmp_path), registry=registry)
         try:
             notifier.send([Alert({"alertname": "Down"}, {}, T0, T0 + 600)])
             notifier.tick(T0 + 1)
@@ -160,7 +159,7 @@ def test_email_starttls_and_auth(tmp_path: Path) -> None:
         plain = dict(config)
         plain["receivers"] = [{"name": "mail", "email_configs": [
             {"to": "a@example.org", "require_tls": False}]}]  # fmt: skip
-        notifier = BuiltinNotifier(parse_config(plain), registry=registry)
+        notifier = BuiltinNotifier(checked(plain, tmp_path), registry=registry)
         try:
             notifier.send([Alert({"alertname": "Other"}, {}, T0, T0 + 600)])
             notifier.tick(T0 + 1)
