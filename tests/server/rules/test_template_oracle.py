@@ -354,3 +354,41 @@ def test_promtool_agrees_on_generated_formatting(tmp_path: Path) -> None:
             ours.append(f"<error expanding template: {exc}>")
     assert sum(not o.startswith("<error") for o in ours) >= 300
     _promtool(tmp_path, cases, ours)
+
+
+def _layout_templates(rng: random.Random, count: int) -> list[tuple[str, float]]:
+    """Text, whitespace and newlines around actions with and without trim markers, comments,
+    raw strings with newlines, and nested blocks."""
+    spaces = ["", " ", "  ", "\n", " \n ", "\t", "\n\n", "x", " y "]
+    actions = [
+        "$value", "$labels.job", '"s"', "`r\n`", "1", "/* c */", "/* c\n d */", "$x := 2",
+        "if true", "else", "end", "range $labels", ".", "with $labels.job", "print",
+    ]  # fmt: skip
+    out = []
+    while len(out) < count:
+        parts, depth = ["{{ $x := 1 }}"], 0
+        for _ in range(rng.randint(1, 6)):
+            parts.append(rng.choice(spaces))
+            action = rng.choice(actions)
+            if action in ("else", "end") and depth == 0:
+                action = "$x"
+            depth += action in ("if true", "range $labels", "with $labels.job")
+            depth -= action == "end"
+            comment = action.startswith("/*")
+            left = rng.choice(["{{", "{{- "] if comment else ["{{", "{{- ", "{{ "])
+            right = rng.choice(["}}", " -}}"] if comment else ["}}", " -}}", " }}"])
+            parts.append(left + action + right)
+        text = "".join(parts) + "{{ end }}" * depth + rng.choice(spaces)
+        try:
+            compile_template(text, name="t")
+        except TemplateError:  # e.g. `else` twice in one block: refused by promtool too
+            continue
+        out.append((text, 1.5))
+    return out
+
+
+@pytest.mark.prometheus
+def test_promtool_agrees_on_generated_layout(tmp_path: Path) -> None:
+    engine = _query_engine()
+    cases = _layout_templates(random.Random(5), 300)
+    _promtool(tmp_path, cases, [_render(i, t, v, engine) for i, (t, v) in enumerate(cases)])
