@@ -220,6 +220,9 @@ def test_group_by_all_and_continue(tmp_path: Path) -> None:
         page_db = {**db, "severity": "page"}
         assert [r.receiver for r in route.match(page_db)] == ["mail", "hook"]
         assert [r.receiver for r in route.match({"alertname": "X"})] == ["hook"]
+        text = ROUTING.format(smtp_port=25, hook_url=hook.url)
+        empty = load_config(write(tmp_path, text.replace("group_by: ['...']", "group_by: []"), "e"))
+        assert empty.route.routes[1].group_by == frozenset({"alertname"})  # [] inherits
         assert route.match({"alertname": "X"})[0] is route
 
 

@@ -169,8 +169,11 @@ def _route(raw: Any, parent: Route | None, where: str) -> Route:
     group_by, group_by_all = (
         (parent.group_by, parent.group_by_all) if parent else (frozenset(), False)
     )
-    if "group_by" in raw and raw["group_by"] is not None:
-        names = [str(n) for n in raw["group_by"] or []]
+    if raw.get("group_by"):  # an empty list inherits, as in Alertmanager (nil GroupBy)
+        if not isinstance(raw["group_by"], list):
+            msg = f"{where}.group_by: expected a list of label names"
+            raise ConfigError(msg)
+        names = [str(n) for n in raw["group_by"]]
         if "..." in names and len(names) > 1:
             msg = f"{where}.group_by: cannot have wildcard group_by (`...`) and other labels"
             raise ConfigError(msg)
