@@ -265,8 +265,9 @@ def parse_config(raw: Any) -> NotifierConfig:
         where = f"inhibit_rules[{i}]"
         rule = _mapping(item, where)
         _unknown(rule, _INHIBIT, where)
-        equal = [str(n) for n in rule.get("equal") or []]
-        if any(not LABEL_NAME.match(n) for n in equal):
+        raw_equal = rule.get("equal") or []
+        equal = [str(n) for n in raw_equal] if isinstance(raw_equal, list) else [str(raw_equal)]
+        if not isinstance(raw_equal, list) or any(not LABEL_NAME.match(n) for n in equal):
             msg = f"{where}.equal: expected label names, got {equal!r}"
             raise ConfigError(msg)
         rules.append(
