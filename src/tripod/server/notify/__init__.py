@@ -2,14 +2,19 @@
 
 Wiring (``tripod serve``)::
 
-    client = AlertmanagerClient(parse_alerting(None, urls), registry=ctx.registry,
-                                external_labels=external_labels)   # prometheus_notifications_*
-    builtin = BuiltinNotifier.from_file(alertmanager_yml, data_dir, external_url=public_url)
-    sink = Fanout([client, builtin])   # hand to the rules manager; start() both, stop() both
-    routes(builtin.silences, builtin)  # /api/v2/silences, /api/v2/silence/{id}, /api/v2/alerts
+    notification = build_notification(
+        alertmanager_urls=cfg.alerting.alertmanager_urls,        # -> AlertmanagerClient
+        alertmanager_config=cfg.alerting.alertmanager_config,    # -> BuiltinNotifier
+        data_dir=cfg.data_dir, registry=ctx.registry,
+        external_labels=cfg.global_config.external_labels, external_url=public_url,
+    )
+    notification.sink     # the AlertSink for the rules manager
+    notification.routes   # /api/v2/silences, /api/v2/silence/{id}, /api/v2/alerts (built-in only)
+    notification.start() / notification.stop()   # in the app's lifespan
 """
 
 from tripod.server.notify._fanout import Fanout
+from tripod.server.notify._setup import Notification, build_notification
 from tripod.server.notify.amconfig import NotifierConfig, load_config, parse_config
 from tripod.server.notify.api import routes
 from tripod.server.notify.client import (
@@ -31,9 +36,11 @@ __all__ = [
     "BuiltinNotifier",
     "ConfigError",
     "Fanout",
+    "Notification",
     "NotifierConfig",
     "Relabeller",
     "SilenceStore",
+    "build_notification",
     "load_config",
     "parse_alerting",
     "parse_config",
