@@ -59,6 +59,7 @@ def test_bad_or_oversized_encodings(body: bytes, encoding: str, status: int, wor
 def test_json_depth_ignores_brackets_in_strings_and_refuses_deep_bodies() -> None:
     assert json_depth(b'{"a": [1, {"b": "[[[[{{{{"}]}') == 3
     assert json_depth(b'"\\"[[["') == 0
+    assert json_depth(b'["\\\\", [["x\\"]"]], "\\n]"]') == 3  # escapes: \\ \" \n
     assert parse_json(b'{"a": [[1]]}') == {"a": [[1]]}
     with pytest.raises(HttpError, match="nests 65 levels deep; at most 64"):
         parse_json(b"[" * 65 + b"]" * 65)

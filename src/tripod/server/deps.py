@@ -20,7 +20,7 @@ __all__ = ["ServerContext"]
 
 @dataclasses.dataclass
 class ServerContext:
-    """What a running server holds: built once by :func:`tripod.server.store.open_context`."""
+    """What a running server holds: built once by :func:`tripod.server.app.open_context`."""
 
     config: ServerConfig
     db: Database  # the one database under the stores: retention, size, close

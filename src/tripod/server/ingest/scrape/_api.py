@@ -7,9 +7,10 @@ import datetime as dt
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from tripod.server._http import prometheus_error, prometheus_json
 from tripod.server.config import format_duration
 from tripod.server.deps import ServerContext
 from tripod.server.ingest.scrape._manager import running_manager
@@ -49,12 +50,8 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
     async def targets(request: Request) -> Response:
         state = request.query_params.get("state", "any")
         if state not in ("active", "dropped", "any"):
-            body = {
-                "status": "error",
-                "errorType": "bad_data",
-                "error": f"state={state!r}: expected active, dropped or any",
-            }
-            return JSONResponse(body, status_code=400)
+            msg = f"state={state!r}: expected active, dropped or any"
+            return prometheus_error(400, "bad_data", msg)
         manager = running_manager(ctx)
         jobs = manager.jobs if manager is not None else []
         active = [_active(loop) for job in jobs for loop in job.loops.values()]
@@ -63,6 +60,6 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             "activeTargets": active if state != "dropped" else [],
             "droppedTargets": dropped if state != "active" else [],
         }
-        return JSONResponse({"status": "success", "data": data})
+        return prometheus_json({"status": "success", "data": data})
 
     return [Route("/api/v1/targets", targets, methods=["GET"])]
