@@ -33,8 +33,8 @@ def test_both_parts_receive_and_stop(tmp_path: Path) -> None:
             notification.sink.send([Alert({"alertname": "A"}, {}, time.time(), None)])
             [batch] = am.wait_for(1)
             assert batch[0]["labels"] == {"alertname": "A", "cluster": "c"}
-            [note] = hook.wait_for(1)
-            assert note["alerts"][0]["labels"] == {"alertname": "A"}
+            [note] = hook.wait_for(1)  # external labels: an Alertmanager would have seen them
+            assert note["alerts"][0]["labels"] == {"alertname": "A", "cluster": "c"}
         finally:
             notification.stop()
         assert registry.get_sample_value("prometheus_notifications_queue_capacity") == 10000

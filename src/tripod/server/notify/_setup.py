@@ -57,7 +57,11 @@ def build_notification(
         )
     if alertmanager_config is not None:
         builtin = BuiltinNotifier.from_file(
-            alertmanager_config, data_dir, external_url=external_url, registry=registry
+            alertmanager_config,
+            data_dir,
+            external_url=external_url,
+            registry=registry,
+            external_labels=external_labels,
         )
     sinks = [s for s in (client, builtin) if s is not None]
     found = routes(builtin.silences, builtin) if builtin is not None else []

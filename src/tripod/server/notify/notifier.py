@@ -9,11 +9,12 @@ second), for production. Silences live in a :class:`~.silences.SilenceStore`, sh
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -61,6 +62,11 @@ def _instruments(registry: CollectorRegistry | None) -> tuple[Counter, Counter]:
     return made
 
 
+def _with_external(alert: Alert, external: Mapping[str, str]) -> Alert:
+    missing = {k: v for k, v in external.items() if not alert.labels.get(k)}
+    return dataclasses.replace(alert, labels={**alert.labels, **missing}) if missing else alert
+
+
 class BuiltinNotifier:
     """Routes, groups, inhibits, silences and delivers alerts as Alertmanager would."""
 
@@ -74,8 +80,10 @@ class BuiltinNotifier:
         transport: httpx.BaseTransport | None = None,
         nflog: NotificationLog | None = None,
         registry: CollectorRegistry | None = None,
+        external_labels: Mapping[str, str] | None = None,
     ) -> None:
         self.clock = clock
+        self._external = dict(external_labels or {})
         self._metrics = _instruments(registry)
         self._nflog = nflog if nflog is not None else NotificationLog()
         self.silences = silences if silences is not None else SilenceStore(clock=clock)
@@ -96,12 +104,14 @@ class BuiltinNotifier:
         external_url: str = "http://127.0.0.1:4318",
         transport: httpx.BaseTransport | None = None,
         registry: CollectorRegistry | None = None,
+        external_labels: Mapping[str, str] | None = None,
     ) -> BuiltinNotifier:
         """Load ``path`` (raises ConfigError naming the field); silences persist in data_dir."""
         store = SilenceStore(data_dir / SILENCES_FILE if data_dir else None, clock=clock)
         nflog = NotificationLog(data_dir / NFLOG_FILE if data_dir else None)
         return cls(load_config(path), silences=store, clock=clock, external_url=external_url,
-                   transport=transport, nflog=nflog, registry=registry)  # fmt: skip
+                   transport=transport, nflog=nflog, registry=registry,
+                   external_labels=external_labels)  # fmt: skip
 
     def _dispatcher(self, config: NotifierConfig) -> Dispatcher:
         integrations: dict[str, list[Integration]] = {}
@@ -132,8 +142,14 @@ class BuiltinNotifier:
         self._wake.set()
 
     def send(self, alerts: Sequence[Alert]) -> None:
-        """Take alerts from the rule evaluator; never blocks on the network, never raises."""
+        """Take alerts from the rule evaluator; never blocks on the network, never raises.
+
+        External labels are added where an alert lacks them, as Prometheus's notifier adds them
+        before an Alertmanager sees the alert, so routes on them mean the same here.
+        """
         try:
+            if self._external:
+                alerts = [_with_external(a, self._external) for a in alerts]
             self.dispatcher.put(alerts, self.clock())
         except Exception:
             _log.exception("built-in notifier could not take alerts")
