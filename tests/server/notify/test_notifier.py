@@ -279,3 +279,23 @@ def test_restart_does_not_repeat_a_sent_notification(tmp_path: Path) -> None:
             assert statuses(hook.wait_for(2)[1]) == {"api": "firing", "web": "firing"}
         finally:
             second.stop()
+
+
+def test_reload_keeps_alerts_and_sends_nothing_twice(tmp_path: Path) -> None:
+    with HttpSink() as hook:
+        path = write(tmp_path, ROUTING.format(smtp_port=25, hook_url=hook.url))
+        clock = Clock(T0)
+        notifier = BuiltinNotifier.from_file(path, clock=clock)
+        try:
+            notifier.send([alert("HighErrorRate", "api", ends=T0 + 3600)])
+            notifier.tick(T0 + 30)
+            hook.wait_for(1)
+            clock.now = T0 + 60
+            notifier.apply_config(load_config(path))
+            notifier.tick(T0 + 60)  # regrouped at once (old alert), but already notified
+            assert len(hook.posts) == 1
+            notifier.send([alert("HighErrorRate", "web", ends=T0 + 3600)])
+            notifier.tick(T0 + 360)
+            assert statuses(hook.wait_for(2)[1]) == {"api": "firing", "web": "firing"}
+        finally:
+            notifier.stop()

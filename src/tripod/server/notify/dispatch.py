@@ -146,6 +146,12 @@ class Dispatcher:
             if not group.flushed and alert.starts_at + route.group_wait < now:
                 group.next_flush = min(group.next_flush, now)
 
+    def alerts(self) -> list[Alert]:
+        """The alerts held now (a reload hands them to the new dispatcher, as Alertmanager's
+        alert store outlives its dispatcher)."""
+        with self._lock:
+            return [s.alert for s in self._store.values()]
+
     def next_due(self) -> float | None:
         """When the earliest group is due, or None with no groups."""
         with self._lock:

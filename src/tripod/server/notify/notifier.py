@@ -137,8 +137,11 @@ class BuiltinNotifier:
             failed.labels(integration).inc()
 
     def apply_config(self, config: NotifierConfig) -> None:
-        """Use a new routing file; like an Alertmanager reload, groups start afresh."""
-        self.dispatcher = self._dispatcher(config)
+        """Use a new routing file. As on an Alertmanager reload, groups are rebuilt from the
+        alerts held; the notification log keeps what was already sent from being sent again."""
+        fresh = self._dispatcher(config)
+        fresh.put(self.dispatcher.alerts(), self.clock())
+        self.dispatcher = fresh
         self._wake.set()
 
     def send(self, alerts: Sequence[Alert]) -> None:
