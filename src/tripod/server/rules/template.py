@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from tripod.server.rules._template_exec import execute
 from tripod.server.rules._template_funcs import FUNCS, UNSUPPORTED_PROMETHEUS, CallError
-from tripod.server.rules._template_parse import Node, Text, parse
+from tripod.server.rules._template_parse import Node, parse
 from tripod.server.rules._template_types import (
     QueryResult,
     QuerySample,
@@ -26,8 +26,16 @@ from tripod.server.rules._template_types import (
     TemplateError,
 )
 
-__all__ = ["QuerySample", "Template", "TemplateData", "TemplateError", "compile_template"]
+__all__ = [
+    "SUPPORTED_FUNCTIONS",
+    "QuerySample",
+    "Template",
+    "TemplateData",
+    "TemplateError",
+    "compile_template",
+]
 
+#: The template functions tripod implements (Go's builtins and Prometheus's, minus the refused).
 SUPPORTED_FUNCTIONS = tuple(sorted(FUNCS))
 
 _EMPTY: Mapping[str, str] = {}
@@ -56,7 +64,8 @@ def _check_function(name: str) -> str | None:
 
 
 def compile_template(text: str, *, name: str) -> Template:
-    """Parse a label or annotation template; raises TemplateError for anything refused."""
+    """Parse a label or annotation template; raises TemplateError for anything refused, with the
+    message "template NAME:LINE:COL: what" (LINE and COL 1-based, in `text`)."""
     return Template(text, name, parse(text, name, _check_function))
 
 
@@ -67,14 +76,16 @@ class Template:
         self.text = text
         self.name = name
         self._nodes = nodes
+        self._static = "{{" not in text
 
     def is_static(self) -> bool:
-        """True when the text has no actions: render returns it unchanged."""
-        return all(isinstance(node, Text) for node in self._nodes) and "{{" not in self.text
+        """True when the text has no actions (nor comments): render returns it unchanged."""
+        return self._static
 
     def render(self, data: TemplateData) -> str:
-        """Expand; raises TemplateError where Prometheus reports an expansion error."""
-        if self.is_static():
+        """Expand; raises TemplateError where Prometheus reports an expansion error, its message
+        the text Prometheus puts after "<error expanding template: " (Go's position included)."""
+        if self._static:
             return self.text
         root = Root(
             StrMap(data.labels), StrMap(data.external_labels), data.external_url, float(data.value)
