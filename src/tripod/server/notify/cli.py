@@ -112,11 +112,18 @@ def add(  # noqa: PLR0917 (click passes options positionally)
         "matchers": [m.to_api() for m in parsed],
         "startsAt": format_millis(begin),
         "endsAt": format_millis(begin + seconds),
-        "createdBy": author or getpass.getuser(),
+        "createdBy": author or _user(),
         "comment": comment,
     }
     response = _call(ctx, "POST", "/api/v2/silences", json=body)
     click.echo(response.json()["silenceID"])
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in this environment
+        return "tripod"
 
 
 def _matchers_text(raw: list[dict[str, Any]]) -> str:
