@@ -52,6 +52,7 @@ def data(status: str = "firing") -> NotificationData:
         ('{{ .GroupLabels.alertname | title }} {{ "lit" }} {{ 42 }}', "Down lit 42"),
         ("{{ .Alerts.Firing }}", None),
         ("{{ .Nope }}", None),
+        ("{{ range .CommonLabels.SortedPairs }}{{ end }}", None),
         ("{{ $x := 1 }}", None),
         ("{{ if .Status }}", None),
         ('{{ template "__subject" .Alerts }}', None),

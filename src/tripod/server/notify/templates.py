@@ -279,12 +279,18 @@ def _parse(src: str) -> list[_Node]:
 
 def _field(value: Any, name: str) -> Any:
     if isinstance(value, KV):
+        if name in _KV_METHODS:  # Go calls the method before looking up a key
+            msg = f".{name} (a method of Alertmanager's KV) is not supported; name a label"
+            raise TemplateError(msg)
         return value.get(name, "")
     getter = _FIELDS.get(type(value), {}).get(name)
     if getter is None:
         msg = f"can't evaluate field {name} in type {type(value).__name__}"
         raise TemplateError(msg)
     return getter(value)
+
+
+_KV_METHODS = frozenset({"SortedPairs", "Names", "Values", "Remove"})
 
 
 def _truth(value: Any) -> bool:
