@@ -167,9 +167,12 @@ def test_unsupported_printing_fails_at_render_with_a_reason(text: str, what: str
 
 
 def test_query_errors_and_a_missing_query_function() -> None:
+    class EngineError(Exception):  # the evaluator's own error type, not a ValueError
+        pass
+
     def failing(query: str) -> list[QuerySample]:
         msg = f"parse error in {query!r}"
-        raise ValueError(msg)
+        raise EngineError(msg)
 
     template = compile_template('{{ query "up{" | first | value }}', name="t")
     with pytest.raises(TemplateError, match=r"error calling query: parse error in 'up\{'"):

@@ -371,11 +371,12 @@ def _index(item: Value, *indexes: Value) -> Value:
 
 
 def run_query(fn: Callable[[str], QueryResult], q: str) -> QueryResult:
-    """`query`: the evaluator binds `fn` (the rule's instant query); a ValueError is Go's error."""
+    """`query`: the evaluator binds `fn` (the rule's instant query). Whatever `fn` raises (a
+    PromQL error, a timeout) is the function's error, as Go's `(queryResult, error)` return."""
     try:
         return fn(q)
-    except ValueError as exc:
-        raise CallError(str(exc)) from None
+    except Exception as exc:  # the query's failure is reported in the template's error text
+        raise CallError(str(exc)) from exc
 
 
 def _unbound_query(q: str) -> QueryResult:

@@ -50,7 +50,7 @@ class TemplateData:
     external_labels: Mapping[str, str] = dataclasses.field(default_factory=lambda: _EMPTY)
     external_url: str = ""
     # Runs an instant PromQL query at the evaluation time (the template function `query`);
-    # a ValueError it raises becomes the expansion error "error calling query: ...".
+    # an exception it raises becomes the expansion error "... error calling query: <message>".
     query: Callable[[str], Sequence[QuerySample]] | None = None
 
 
