@@ -1,4 +1,4 @@
-"""Prometheus alert and recording rule templates: the Go text/template subset rules use.
+r"""Prometheus alert and recording rule templates: the Go text/template subset rules use.
 
 `compile_template` parses once, at rule load, and refuses bad syntax and any function outside
 the supported set with a TemplateError naming the template, line:col and the problem.
@@ -8,6 +8,15 @@ the supported set with a TemplateError naming the template, line:col and the pro
 as "" (missingkey=zero), and numbers print as Go's fmt prints them.  An expansion error's message
 is Prometheus's own text (see _template_exec), so "<error expanding template: {error}>" reads
 the same on both.  Nothing the user writes is ever evaluated as Python.
+
+Refused, at load: Prometheus's toTime, parseDuration, stripDomain, pathPrefix, externalURL,
+graphLink, tableLink and tmpl; Go's html, js, urlquery, slice, call and println; `define`,
+`template`, `block`, `break`, `continue`; complex literals.  Refused, at render (where Go would
+print something tripod cannot reproduce): printing a query result, or a sample inside another
+value (Go prints pointer addresses); printf's `#` flag, `*` widths, `%[n]` indexes, %x/%X/%b of
+floats and %+v of structs; regexps using RE2 syntax Python's re spells differently (\Q..\E,
+\pL, [[:alpha:]], (?U)).  Everything else is checked against promtool 2.42 in
+tests/server/rules/test_template_oracle.py.
 """
 
 from __future__ import annotations
