@@ -7,7 +7,9 @@ shared/DESIGN.md), so a metric's name, labels and buckets are written exactly on
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Any, Literal
+
+from prometheus_client.utils import floatToGoString
 
 from tripod.config import DEFAULT_HTTP_BUCKETS
 
@@ -21,7 +23,11 @@ __all__ = [
     "TELEMETRY_DROPPED",
     "UNMATCHED_ROUTE",
     "MetricSpec",
+    "by_name",
+    "le_label",
 ]
+
+_go_float: Any = floatToGoString  # untyped upstream; the SDK spells `le` with it too
 
 MetricType = Literal["counter", "gauge", "histogram", "summary", "info"]
 
@@ -113,3 +119,16 @@ CATALOG: tuple[MetricSpec, ...] = (
     HTTP_SERVER_RESPONSE_BODY_SIZE,
     TELEMETRY_DROPPED,
 )
+
+
+def le_label(bound: float) -> str:
+    """A bucket bound as the ``le`` label value on /metrics (``1.0``, ``0.25``, ``+Inf``)."""
+    return str(_go_float(bound))
+
+
+def by_name(name: str) -> MetricSpec | None:
+    """The catalog entry whose family name, or one of whose series names, is ``name``."""
+    for spec in CATALOG:
+        if name == spec.name or name in spec.series_names:
+            return spec
+    return None

@@ -18,6 +18,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "silence": ("tripod.server.notify.cli:silence_command", "server", "Manage silences."),
     "rules": ("tripod.server.rules.cli:rules_command", "server", "Check Prometheus rule files."),
     "test": ("tripod.server.rules.cli:test_command", "server", "Unit-test rules (promtool format)."),
+    "generate": ("tripod.codegen.cli:generate_command", "codegen", "Write production configs."),
 }
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["PARAMS", "ConfigError", "Param", "Settings", "load_settings"]
+__all__ = ["PARAMS", "TOOL_SECTIONS", "ConfigError", "Param", "Settings", "load_settings"]
 
 
 class ConfigError(ValueError):
@@ -262,6 +262,10 @@ class Settings:
     shutdown_timeout: float
 
 
+#: Sub-tables of ``[tool.tripod]`` read by tripod's tools, not by the SDK (``tripod generate``).
+TOOL_SECTIONS = frozenset({"generate", "check"})
+
+
 def _find_pyproject(start: Path) -> Path | None:
     for folder in (start, *start.parents):
         candidate = folder / "pyproject.toml"
@@ -286,6 +290,8 @@ def _pyproject_values(path: Path | None) -> tuple[dict[str, Any], str]:
     values: dict[str, Any] = {}
     for key, value in section.items():
         name = key.replace("-", "_")
+        if name in TOOL_SECTIONS:
+            continue
         if name not in _BY_NAME:
             hint = _did_you_mean(name, _BY_NAME)
             msg = f"{path}: [tool.tripod] has unknown key {key!r}{hint}"
