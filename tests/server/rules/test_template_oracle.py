@@ -71,6 +71,7 @@ ERROR_CASES = [
     "{{ index $labels.job 1.0 }}",
     "{{ len 3 }}",
     "{{ len nil }}",
+    "{{ index $labels nil }}{{ index `ab` nil }}",
     '{{ query "up{" }}',  # the PromQL engine's error, in the template's error
     '{{ safeHtml "x" | toUpper }}',
     '{{ humanize (printf "%q" $labels) }}',

@@ -340,6 +340,9 @@ def _index(item: Value, *indexes: Value) -> Value:
         raise CallError(msg)
     for depth, index in enumerate(indexes):
         if isinstance(item, str | QueryResult):
+            if index is None:
+                msg = "cannot index slice/array with nil"
+                raise CallError(msg)
             if not isinstance(index, int) or isinstance(index, bool):
                 msg = f"cannot index slice/array with type {go_type_name(index)}"
                 raise CallError(msg)
@@ -360,6 +363,9 @@ def _index(item: Value, *indexes: Value) -> Value:
                 raise CallError(msg)
             item = item.encode()[index] if isinstance(item, str) else item[index]
         elif isinstance(item, StrMap | AnyMap):
+            if index is None:
+                msg = "value is nil; should be of type string"
+                raise CallError(msg)
             if not isinstance(index, str):
                 msg = f"value has type {go_type_name(index)}; should be string"
                 raise CallError(msg)
