@@ -15,12 +15,18 @@ Templates are interpreted here, never evaluated as Python.
 from __future__ import annotations
 
 import dataclasses
-import json
-import re
 import urllib.parse
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+from tripod.server.notify._template_syntax import (
+    KV_METHODS,
+    Node,
+    TemplateError,
+    check_nodes,
+    parse,
+)
 
 __all__ = [
     "KV",
@@ -32,10 +38,6 @@ __all__ = [
     "check",
     "sample_data",
 ]
-
-
-class TemplateError(ValueError):
-    """A template outside the supported subset, or one that failed to render."""
 
 
 class KV(dict[str, str]):
@@ -170,116 +172,10 @@ _NAMED: dict[str, Callable[[Any], str]] = {
     ),
 }
 
-_ACTION = re.compile(r"\{\{(-\s)?(.*?)(\s-)?\}\}", re.DOTALL)
-_TOKEN = re.compile(r'\s*(?:("(?:[^"\\]|\\.)*")|(\|)|(-?\d+)|(\.[A-Za-z0-9_.]*)|([A-Za-z_]\w*))')
-
-
-@dataclasses.dataclass
-class _Node:
-    kind: str  # text, print, if, range, template
-    text: str = ""
-    pipe: list[list[Any]] = dataclasses.field(default_factory=list)
-    body: list[_Node] = dataclasses.field(default_factory=list)
-    orelse: list[_Node] = dataclasses.field(default_factory=list)
-
-
-def _lex_pipe(src: str) -> list[list[Any]]:
-    commands: list[list[Any]] = [[]]
-    pos = 0
-    while pos < len(src.rstrip()):
-        m = _TOKEN.match(src, pos)
-        if m is None or m.end() == pos:
-            msg = f"unsupported template syntax near {src[pos:].strip()!r}"
-            raise TemplateError(msg)
-        pos = m.end()
-        lit, bar, num, path, ident = m.groups()
-        if bar:
-            commands.append([])
-        elif lit is not None:
-            try:
-                commands[-1].append(("lit", json.loads(lit)))
-            except ValueError:
-                msg = f'unsupported string literal {lit}: use plain text and \\n, \\t, \\" escapes'
-                raise TemplateError(msg) from None
-        elif num is not None:
-            commands[-1].append(("lit", int(num)))
-        elif path is not None:
-            commands[-1].append(("path", [p for p in path.split(".") if p]))
-        else:
-            commands[-1].append(("fn", ident))
-    if any(not c for c in commands):
-        msg = f"empty command in pipeline {src.strip()!r}"
-        raise TemplateError(msg)
-    return commands
-
-
-def _parse(src: str) -> list[_Node]:
-    root: list[_Node] = []
-    stack: list[tuple[_Node, list[_Node]]] = []
-    out = root
-    pos = 0
-    trim_next = False
-    for m in _ACTION.finditer(src):
-        text = src[pos : m.start()]
-        if trim_next:
-            text = text.lstrip()
-        if m.group(1):
-            text = text.rstrip()
-        if text:
-            out.append(_Node("text", text))
-        pos, trim_next = m.end(), bool(m.group(3))
-        body = m.group(2).strip()
-        word, _, rest = body.partition(" ")
-        if body.startswith("/*"):
-            continue
-        if word in {"if", "range"}:
-            node = _Node(word, pipe=_lex_pipe(rest))
-            out.append(node)
-            stack.append((node, out))
-            out = node.body
-        elif word == "else":
-            if not stack:
-                msg = "{{ else }} without if/range"
-                raise TemplateError(msg)
-            node = stack[-1][0]
-            if rest.startswith("if "):  # else if: a nested if closed by the same end
-                inner = _Node("if", pipe=_lex_pipe(rest[3:]))
-                node.orelse.append(inner)
-                stack[-1] = (inner, stack[-1][1])
-                out = inner.body
-            else:
-                out = node.orelse
-        elif word == "end":
-            if not stack:
-                msg = "{{ end }} without if/range"
-                raise TemplateError(msg)
-            out = stack.pop()[1]
-        elif word == "template":
-            m2 = re.fullmatch(r'"([^"]+)"\s*(.*)', rest.strip())
-            if m2 is None or m2.group(1) not in _NAMED:
-                known = ", ".join(sorted(_NAMED))
-                msg = f"unsupported template {rest.strip()!r}; known: {known}"
-                raise TemplateError(msg)
-            out.append(_Node("template", m2.group(1), pipe=_lex_pipe(m2.group(2) or ".")))
-        elif word in {"with", "define", "block", "break", "continue"} or "$" in body:
-            msg = f"{{{{ {word} }}}} is not supported by tripod's built-in notifier"
-            raise TemplateError(msg)
-        else:
-            out.append(_Node("print", pipe=_lex_pipe(body)))
-    if stack:
-        msg = "unclosed {{ if }} or {{ range }}: add {{ end }}"
-        raise TemplateError(msg)
-    tail = src[pos:]
-    if trim_next:
-        tail = tail.lstrip()
-    if tail:
-        out.append(_Node("text", tail))
-    return root
-
 
 def _field(value: Any, name: str) -> Any:
     if isinstance(value, KV):
-        if name in _KV_METHODS:  # Go calls the method before looking up a key
+        if name in KV_METHODS:  # Go calls the method before looking up a key
             msg = f".{name} (a method of Alertmanager's KV) is not supported; name a label"
             raise TemplateError(msg)
         return value.get(name, "")
@@ -288,9 +184,6 @@ def _field(value: Any, name: str) -> Any:
         msg = f"can't evaluate field {name} in type {type(value).__name__}"
         raise TemplateError(msg)
     return getter(value)
-
-
-_KV_METHODS = frozenset({"SortedPairs", "Names", "Values", "Remove"})
 
 
 def _truth(value: Any) -> bool:
@@ -329,7 +222,8 @@ class Template:
 
     def __init__(self, source: str) -> None:
         self.source = source
-        self._nodes = _parse(source)
+        self._nodes = parse(source, _NAMED)
+        check_nodes(self._nodes, "data")
 
     def render(self, data: NotificationData) -> str:
         out: list[str] = []
@@ -363,7 +257,7 @@ class Template:
                 raise TemplateError(msg)
         return result
 
-    def _run(self, nodes: Sequence[_Node], dot: Any, out: list[str]) -> None:
+    def _run(self, nodes: Sequence[Node], dot: Any, out: list[str]) -> None:
         for node in nodes:
             if node.kind == "text":
                 out.append(node.text)
