@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,9 @@ receivers:
   - name: pager
     email_configs:
       - to: oncall@example.org
+        text: |-
+          {{ .CommonLabels.alertname }} on {{ .CommonLabels.job }}: {{ .Status | toUpper }}
+          {{ range .Alerts }}{{ .Labels.severity }} since {{ .StartsAt }}; {{ end }}
 """
 
 
@@ -66,6 +70,14 @@ def _alerts(now: float) -> list[Alert]:
 
 def _by_path(sink: HttpSink, path: str) -> list[Any]:
     return [b for (p, _, _), b in zip(sink.posts, sink.bodies(), strict=True) if p == path]
+
+
+def _text_part(mail: Message) -> bytes:
+    [part] = [p for p in mail.walk() if p.get_content_type() == "text/plain"]
+    assert part["Content-Transfer-Encoding"] == "quoted-printable"
+    body = part.get_payload(decode=True)
+    assert isinstance(body, bytes)
+    return body
 
 
 def _raw(sink: HttpSink, path: str) -> bytes:
@@ -108,6 +120,7 @@ def test_webhook_slack_email_agree_with_alertmanager(tmp_path: Path) -> None:
     assert _raw(ours_sink, "/slack") == _raw(theirs_sink, "/slack")
     for header in ("Subject", "To", "From"):
         assert our_mail[header] == their_mail[header], header
+    assert _text_part(our_mail) == _text_part(their_mail)
 
 
 ROUTING_2 = """

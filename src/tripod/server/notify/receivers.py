@@ -4,12 +4,15 @@ webhook JSON and SMTP email. Each integration raises :class:`NotifyError` when d
 from __future__ import annotations
 
 import dataclasses
+import email.policy
+import quopri
 import smtplib
 import ssl
 import time
 import uuid
 from collections.abc import Sequence
-from email.message import EmailMessage
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import formatdate, getaddresses
 from pathlib import Path
 from typing import Any, Protocol
@@ -193,6 +196,19 @@ class SlackIntegration:
         self.http.post(f"slack channel {f['channel']!r}", url, go_json(request))
 
 
+_CRLF = email.policy.compat32.clone(linesep="\r\n")
+
+
+def _text_part(text: str) -> MIMENonMultipart:
+    """A quoted-printable text/plain part as Go's ``quotedprintable.Writer`` writes it for
+    Alertmanager: line breaks become CRLF, nothing is appended."""
+    crlf = text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+    part = MIMENonMultipart("text", "plain", charset="UTF-8")
+    part["Content-Transfer-Encoding"] = "quoted-printable"
+    part.set_payload(quopri.encodestring(crlf).decode("ascii"))
+    return part
+
+
 @dataclasses.dataclass
 class EmailIntegration:
     config: EmailConfig
@@ -230,16 +246,15 @@ class EmailIntegration:
             if len(senders) != 1 or not recipients:
                 msg = f"email: need exactly one 'from' and at least one 'to' address ({rendered})"
                 raise NotifyError(msg)
-            message = EmailMessage()
+            message = MIMEMultipart("alternative")
             for name, value in headers.items():
                 message[name] = value
             if "Message-Id" not in headers:
                 message["Message-Id"] = f"<{time.time_ns()}.{uuid.uuid4().int}@{cfg.hello}>"
             message["Date"] = formatdate()
-            # multipart/alternative with a quoted-printable text part, as Alertmanager writes
-            message.set_content(rendered["text"], charset="utf-8", cte="quoted-printable")
-            message.make_alternative()
-            self._deliver(senders[0], recipients, message.as_bytes())
+            message.attach(_text_part(rendered["text"]))
+            # CRLF line ends on the wire (smtplib does not fix them in bytes), as RFC 5321 wants
+            self._deliver(senders[0], recipients, message.as_bytes(policy=_CRLF))
         except (OSError, smtplib.SMTPException) as exc:
             msg = f"email to {cfg.host}:{cfg.port}: {type(exc).__name__}: {exc}"
             raise NotifyError(msg) from None
