@@ -10,6 +10,7 @@ import zlib
 from collections.abc import Iterator
 
 import cramjam
+import httpx
 import pytest
 from google.rpc import status_pb2  # type: ignore[import-untyped]
 
@@ -143,3 +144,21 @@ def test_a_client_hanging_up_mid_body_is_a_counted_400_not_a_crash(
     )
     assert "Traceback" not in server.log()
     assert "Exception in ASGI application" not in server.log()
+
+
+def test_a_large_compressed_body_is_inflated_off_the_event_loop_and_stored(server: Proc) -> None:
+    lines = "".join(
+        f'big_body{{v="{i:08x}{(i * 2654435761) % 2**32:08x}"}} {i * 0.37}\n' for i in range(40_000)
+    )
+    body = gzip.compress(lines.encode())
+    assert len(body) >= 256 * 1024  # over the inline limit: decoded in a worker thread
+    before = self_metric(server, "tripod_server_ingested_total", signal="samples", source="import")
+    r = httpx.post(
+        server.url + "/api/v1/import/prometheus",
+        content=body,
+        headers={"Content-Encoding": "gzip", "Content-Type": "text/plain"},
+        timeout=60,
+    )
+    assert r.status_code == 204, r.text
+    after = self_metric(server, "tripod_server_ingested_total", signal="samples", source="import")
+    assert after - before == 40_000

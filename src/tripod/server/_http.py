@@ -25,6 +25,7 @@ import cramjam
 import numpy as np
 from google.protobuf import json_format
 from google.rpc import status_pb2  # type: ignore[import-untyped]
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 
@@ -53,6 +54,7 @@ __all__ = [
 GZIP_DEFLATE = frozenset({"identity", "gzip", "x-gzip", "deflate"})
 SNAPPY = frozenset({"snappy"})
 MAX_JSON_DEPTH = 64
+_INLINE_DECODE_BYTES = 256 * 1024  # larger compressed bodies are inflated in a worker thread
 
 # Prometheus's minTime / maxTime (the API's defaults for open-ended ranges).
 MIN_TIME_MS = (-9_223_372_036_854_775 + 62_135_596_801) * 1000
@@ -120,7 +122,11 @@ async def read_body(
             chunks.append(chunk)
     except ClientDisconnect:
         raise HttpError(400, "client disconnected before sending the whole body") from None
-    return decode_content(b"".join(chunks), encoding, limit if max_decoded is None else max_decoded)
+    body = b"".join(chunks)
+    most = limit if max_decoded is None else max_decoded
+    if encoding != "identity" and len(body) >= _INLINE_DECODE_BYTES:
+        return await run_in_threadpool(decode_content, body, encoding, most)  # off the loop
+    return decode_content(body, encoding, most)
 
 
 def decode_content(body: bytes, encoding: str, limit: int) -> bytes:
