@@ -4,6 +4,7 @@ against a real Alertmanager 0.25 (same API, same JSON shapes)."""
 from __future__ import annotations
 
 import json
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from click.testing import CliRunner
 from starlette.applications import Starlette
 
 from tests.helpers.procs import free_port
-from tests.server.notify.sinks import HttpSink, alertmanager, checked, poll
+from tests.server.notify.sinks import HttpSink, alertmanager, amtool_binary, checked, poll
 from tripod.cli import cli
 from tripod.server.notify import api
 from tripod.server.notify.notifier import BuiltinNotifier
@@ -172,3 +173,20 @@ def test_same_shapes_and_cli_against_real_alertmanager(
             "state": "expired"
         }
         assert ids[am.url] in run("silence", "--url", am.url, "ls", "--expired")[1]
+
+
+def test_amtool_works_against_tripod(served: tuple[Served, SilenceStore, HttpSink]) -> None:
+    server, store, _ = served
+
+    def amtool(*args: str) -> str:
+        done = subprocess.run([amtool_binary(), f"--alertmanager.url={server.url}", *args],
+                              capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    sid = amtool("silence", "add", 'job=~"api|web"', "-c", "from amtool", "-a", "ops", "-d", "1h")
+    assert [s.id for s in store.list()] == [sid.strip()]
+    assert amtool("silence", "query", "-q").split() == [sid.strip()]
+    amtool("silence", "expire", sid.strip())
+    assert store.get(sid.strip()).state(time.time()) == "expired"
+    assert sid.strip() in amtool("silence", "query", "--expired")
