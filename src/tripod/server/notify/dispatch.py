@@ -25,7 +25,7 @@ from tripod.server.notify._wire import (
     quote_meta,
     truncate_millis,
 )
-from tripod.server.notify.amconfig import InhibitRule, NotifierConfig, Route
+from tripod.server.notify.amconfig import NotifierConfig, Route
 from tripod.server.notify.matchers import matches_all
 from tripod.server.notify.model import Alert
 from tripod.server.notify.receivers import Integration, NotifyError, notification_data
@@ -161,21 +161,26 @@ class Dispatcher:
         with self._lock:
             return len(self._groups)
 
-    def _inhibited(self, labels: Mapping[str, str], now: float) -> bool:
-        return any(self._rule_mutes(rule, labels, now) for rule in self.config.inhibit_rules)
+    def _sources(self, now: float) -> list[list[Mapping[str, str]]]:
+        """Per inhibit rule, the label sets of the active alerts its source matchers match
+        (Alertmanager keeps this as each rule's source cache)."""
+        return [
+            [s.alert.labels for s in self._store.values()
+             if not s.resolved(now) and matches_all(rule.source, s.alert.labels)]
+            for rule in self.config.inhibit_rules
+        ]  # fmt: skip
 
-    def _rule_mutes(self, rule: InhibitRule, labels: Mapping[str, str], now: float) -> bool:
-        if not matches_all(rule.target, labels):
-            return False
-        two_sided = matches_all(rule.source, labels)
-        for source in self._store.values():
-            if source.resolved(now) or not matches_all(rule.source, source.alert.labels):
+    def _inhibited(self, labels: Mapping[str, str], sources: list[list[Mapping[str, str]]]) -> bool:
+        for rule, found in zip(self.config.inhibit_rules, sources, strict=True):
+            if not found or not matches_all(rule.target, labels):
                 continue
-            if any(source.alert.labels.get(n, "") != labels.get(n, "") for n in rule.equal):
-                continue
-            if two_sided and matches_all(rule.target, source.alert.labels):
-                continue
-            return True
+            two_sided = matches_all(rule.source, labels)
+            for source in found:
+                if any(source.get(n, "") != labels.get(n, "") for n in rule.equal):
+                    continue
+                if two_sided and matches_all(rule.target, source):
+                    continue
+                return True
         return False
 
     def tick(self, now: float) -> None:
@@ -184,6 +189,7 @@ class Dispatcher:
         with self._lock:
             due = sorted((g for g in self._groups.values() if g.next_flush <= now),
                          key=lambda g: (g.next_flush, g.key))  # fmt: skip
+            sources = self._sources(now) if due else []
             for group in due:
                 group.flushed = True
                 group.next_flush = now + group.route.group_interval
@@ -191,7 +197,7 @@ class Dispatcher:
                 kept = [
                     s
                     for s in snapshot
-                    if not self._inhibited(s.alert.labels, now)
+                    if not self._inhibited(s.alert.labels, sources)
                     and not self._silenced(s.alert.labels, now)
                 ]
                 work.append((group, snapshot, kept))
