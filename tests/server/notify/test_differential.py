@@ -26,7 +26,7 @@ global:
   smtp_from: am@example.org
   smtp_require_tls: false
 route:
-  receiver: team-x
+  receiver: team.x (eu)
   group_by: [alertname]
   group_wait: 1s
   group_interval: 1h
@@ -34,7 +34,7 @@ route:
     - matchers: ['severity="page"']
       receiver: pager
 receivers:
-  - name: team-x
+  - name: team.x (eu)
     webhook_configs:
       - url: SINK/hook
         max_alerts: 2
@@ -114,6 +114,7 @@ def test_webhook_slack_email_agree_with_alertmanager(tmp_path: Path) -> None:
     [their_hook], [our_hook] = _by_path(theirs_sink, "/hook"), _by_path(ours_sink, "/hook")
     assert our_hook == their_hook
     assert our_hook["truncatedAlerts"] == 1
+    assert our_hook["receiver"] == "team\\.x \\(eu\\)"  # Go regexp.QuoteMeta, as Alertmanager
     assert _raw(ours_sink, "/hook") == _raw(theirs_sink, "/hook")  # byte for byte
     [their_slack], [our_slack] = _by_path(theirs_sink, "/slack"), _by_path(ours_sink, "/slack")
     assert our_slack == their_slack
