@@ -9,13 +9,12 @@ file is built from Python data (PyYAML, grafana-foundation-sdk), deterministic t
 from __future__ import annotations
 
 from tripod.codegen._errors import GenerateError
-from tripod.codegen._generate import TARGETS, differences, parse_targets, render, write
+from tripod.codegen._generate import differences, parse_targets, render, write
 from tripod.codegen._load import find_description, load_service
 from tripod.codegen._model import SLO, Service, parse_service
 
 __all__ = [
     "SLO",
-    "TARGETS",
     "GenerateError",
     "Service",
     "differences",

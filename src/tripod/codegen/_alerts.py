@@ -28,8 +28,8 @@ class Series:
 class Case:
     """One promtool test of one alert name: inputs, a time, and the alerts expected then.
 
-    Each expectation is the labels of the expression's result plus ``severity`` (which picks
-    the rule among rules sharing the alert name).
+    Each expectation is the labels of the expression's result plus the rule labels (at least
+    ``severity``) that pick the rule among rules sharing the alert name.
     """
 
     title: str
@@ -106,11 +106,16 @@ def promtool_tests(
     for alert in alerts:
         by_name.setdefault(alert.name, []).append(alert)
     tests: list[dict[str, Any]] = []
+    merged: dict[tuple[str, tuple[Series, ...], str], dict[str, Any]] = {}
     for alert in alerts:
         for case in alert.cases:
             expected = []
             for want in case.expect:
-                rule = next(a for a in by_name[alert.name] if a.severity == want["severity"])
+                rule = next(
+                    a
+                    for a in by_name[alert.name]
+                    if all(a.all_labels().get(k, v) == v for k, v in want.items())
+                )
                 labels = {**rule.all_labels(), **want}
                 # Templates see the expression's labels, not the rule's own.
                 from_expr = {k: v for k, v in want.items() if k != "severity"}
@@ -120,20 +125,20 @@ def promtool_tests(
                         "exp_annotations": rule.annotations_for(from_expr, svc),
                     }
                 )
-            tests.append(
-                {
-                    "name": f"{alert.name} ({alert.severity}): {case.title}",
-                    "interval": case.interval,
-                    "input_series": [{"series": s.series, "values": s.values} for s in case.series],
-                    "alert_rule_test": [
-                        {
-                            "eval_time": case.eval_time,
-                            "alertname": alert.name,
-                            "exp_alerts": expected,
-                        }
-                    ],
-                }
-            )
+            check = {"eval_time": case.eval_time, "alertname": alert.name, "exp_alerts": expected}
+            key = (alert.name, case.series, case.interval)
+            if key in merged:
+                # Same inputs, another time: one evaluation run serves both checks.
+                merged[key]["name"] += f"; {case.title}"
+                merged[key]["alert_rule_test"].append(check)
+                continue
+            merged[key] = {
+                "name": f"{alert.name} ({alert.severity}): {case.title}",
+                "interval": case.interval,
+                "input_series": [{"series": s.series, "values": s.values} for s in case.series],
+                "alert_rule_test": [check],
+            }
+            tests.append(merged[key])
     return {
         "rule_files": list(rule_files),
         "evaluation_interval": "1m",

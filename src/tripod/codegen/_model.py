@@ -240,6 +240,10 @@ def _slo(raw: Any, path: str, buckets: tuple[float, ...]) -> SLO:
         threshold = next(b for b in buckets if math.isclose(threshold, b, rel_tol=1e-9))
     elif "threshold" in raw:
         raise bad(path + ".threshold", raw["threshold"], "no threshold on an availability SLO")
+    page = _tier(raw.get("page", True), path + ".page", "critical")
+    if page.enabled and (100.0 - objective) * 14.4 >= 100.0:
+        expected = "above 93.06 when the SLO pages (a 14.4x burn must be possible), or page = false"
+        raise bad(path + ".objective", raw.get("objective"), expected)
     name = _name(raw, "name", path + ".", kind)
     what = "served without a 5xx" if kind == "availability" else f"faster than {threshold:g}s"
     default_text = f"{objective:g}% of requests {what} over 30 days."
@@ -253,7 +257,7 @@ def _slo(raw: Any, path: str, buckets: tuple[float, ...]) -> SLO:
         threshold=threshold,
         min_requests_per_hour=_number(raw, "min_requests_per_hour", path + ".", 0, lo=0, hi=None),
         exclude_routes=_str_list(raw, "exclude_routes", path + "."),
-        page=_tier(raw.get("page", True), path + ".page", "critical"),
+        page=page,
         ticket=_tier(raw.get("ticket", True), path + ".ticket", "warning"),
         description=description,
     )

@@ -22,11 +22,11 @@ def slo_rules_path(svc: Service) -> str:
     return f"prometheus/rules/{svc.service}-slo.rules.yml"
 
 
-def tests_path(svc: Service) -> str:
+def unit_tests_path(svc: Service) -> str:
     return f"prometheus/tests/{svc.service}.test.yml"
 
 
-def slo_tests_path(svc: Service) -> str:
+def slo_unit_tests_path(svc: Service) -> str:
     return f"prometheus/tests/{svc.service}-slo.test.yml"
 
 
@@ -136,8 +136,8 @@ def prometheus_files(svc: Service) -> dict[str, Any]:
         KUBERNETES_CONFIG: prometheus_config(svc, kubernetes=True),
         rules_path(svc): red_file,
         slo_rules_path(svc): slo_file,
-        tests_path(svc): promtool_tests(red, both, order, svc),
-        slo_tests_path(svc): promtool_tests(slo, both, order, svc),
+        unit_tests_path(svc): promtool_tests(red, both, order, svc),
+        slo_unit_tests_path(svc): promtool_tests(slo, both, order, svc),
     }
 
 
