@@ -8,7 +8,6 @@ worker thread so ingest on the event loop is never stalled by a long evaluation.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import re
 import time
@@ -25,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from tripod import __version__
+from tripod.server._http import HttpError, prometheus_error, prometheus_json, read_body
 from tripod.server.deps import ServerContext
 from tripod.server.promql.engine import Engine, selector_matchers
 from tripod.server.promql.errors import BadDataError, ParseError, PromQLError
@@ -55,12 +55,13 @@ class Params:
         self.pairs = pairs
 
     @classmethod
-    async def read(cls, request: Request) -> Params:
+    async def read(cls, request: Request, max_body_bytes: int) -> Params:
         pairs = list(request.query_params.multi_items())
         if request.method == "POST":
             ctype = request.headers.get("content-type", "")
             if ctype.startswith("application/x-www-form-urlencoded"):
-                body = (await request.body()).decode("utf-8", errors="replace")
+                raw = await read_body(request, max_body_bytes)
+                body = raw.decode("utf-8", errors="replace")
                 pairs = parse_qsl(body, keep_blank_values=True) + pairs
         return cls(pairs)
 
@@ -74,13 +75,8 @@ class Params:
         return [value for key, value in self.pairs if key == name]
 
 
-def _json(body: dict[str, Any], status: int = 200) -> Response:
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return Response(text, status_code=status, media_type="application/json")
-
-
 def _success(data: Any) -> Response:
-    return _json({"status": "success", "data": data})
+    return prometheus_json({"status": "success", "data": data})
 
 
 def _success_raw(data_json: str) -> Response:
@@ -89,28 +85,22 @@ def _success_raw(data_json: str) -> Response:
     return Response(body, media_type="application/json")
 
 
-def _error(exc: PromQLError) -> Response:
-    return _json({"status": "error", "errorType": exc.error_type, "error": exc.message}, exc.status)
-
-
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _guarded(fn: Callable[[Request, Params], Awaitable[Response]]) -> Handler:
+def _guarded(fn: Callable[[Request, Params], Awaitable[Response]], max_body_bytes: int) -> Handler:
     async def handler(request: Request) -> Response:
         try:
-            params = await Params.read(request)
+            params = await Params.read(request, max_body_bytes)
             return await fn(request, params)
         except PromQLError as exc:
-            return _error(exc)
+            return prometheus_error(exc.status, exc.error_type, exc.message)
+        except HttpError as exc:
+            return prometheus_error(exc.status, exc.error_type, str(exc))
         except Exception:
             log.exception("PromQL API request failed: %s", request.url.path)
-            body = {
-                "status": "error",
-                "errorType": "internal",
-                "error": "internal error while evaluating the request; see the server log",
-            }
-            return _json(body, 500)
+            msg = "internal error while evaluating the request; see the server log"
+            return prometheus_error(500, "internal", msg)
 
     return handler
 
@@ -289,7 +279,7 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         return _success([])
 
     def route(path: str, fn: Callable[[Request, Params], Awaitable[Response]]) -> Route:
-        return Route(path, _guarded(fn), methods=["GET", "POST"])
+        return Route(path, _guarded(fn, limits.max_body_bytes), methods=["GET", "POST"])
 
     return [
         route("/api/v1/query", query),

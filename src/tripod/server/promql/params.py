@@ -4,12 +4,9 @@ start/end/step, with Prometheus's error wording."""
 
 from __future__ import annotations
 
-import math
-import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-import promql_parser as pp
-
+from tripod.server import _http
 from tripod.server.promql.errors import BadDataError
 
 __all__ = [
@@ -27,75 +24,26 @@ __all__ = [
 MAX_POINTS = 11_000
 
 # Prometheus's minTime / maxTime (the API's defaults for open-ended ranges).
-MIN_TIME_MS = (-9_223_372_036_854_775 + 62_135_596_801) * 1000
-MAX_TIME_MS = (9_223_372_036_854_775 - 62_135_596_801) * 1000 + 999
-_MIN_TIME_TEXT = {"-292273086-05-16T16:47:06Z"}
-_MAX_TIME_TEXT = {"292277025-08-18T07:12:54.999999999Z"}
-
-_RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
-)
+MIN_TIME_MS = _http.MIN_TIME_MS
+MAX_TIME_MS = _http.MAX_TIME_MS
 
 
 def parse_time_ms(name: str, text: str) -> int:
-    """``time``/``start``/``end``: float unix seconds (ms precision) or RFC 3339."""
-    raw = text.strip()
+    """``time``/``start``/``end``: float unix seconds (ms precision) or RFC 3339, parsed by the
+    server's one time parser (:func:`tripod.server._http.parse_time_ms`)."""
     try:
-        number = float(raw)
-    except ValueError:
-        pass
-    else:
-        if math.isfinite(number):
-            seconds = number
-            whole = math.trunc(seconds)
-            millis = round((seconds - whole) * 1000) / 1000
-            return int(whole) * 1000 + round(millis * 1000)
-    if raw in _MIN_TIME_TEXT:
-        return MIN_TIME_MS
-    if raw in _MAX_TIME_TEXT:
-        return MAX_TIME_MS
-    found = _RFC3339.match(raw)
-    if found:
-        frac = found.group(7) or ""
-        base = raw[: found.start(7)] if frac else raw[: found.start(8)]
-        zone = found.group(8)
-        zone = "+00:00" if zone in {"Z", "z"} else zone
-        try:
-            dt = datetime.fromisoformat(base.replace("t", "T") + zone)
-        except ValueError:
-            dt = None
-        if dt is not None:
-            ms = int(dt.timestamp()) * 1000
-            if frac:
-                ms += int((frac[1:] + "000")[:3])
-            return ms
-    msg = f'invalid parameter "{name}": cannot parse "{text}" to a valid timestamp'
-    raise BadDataError(msg)
+        return _http.parse_time_ms(name, text)
+    except _http.HttpError as exc:
+        raise BadDataError(str(exc)) from None
 
 
 def parse_duration_ms(name: str, text: str) -> int:
-    """``step``/``timeout``: float seconds or a Prometheus duration such as ``1m30s``."""
-    raw = text.strip()
+    """``step``/``timeout``: float seconds or a Prometheus duration such as ``1m30s``, parsed by
+    the server's one duration parser (:func:`tripod.server._http.parse_duration_ms`)."""
     try:
-        seconds = float(raw)
-    except ValueError:
-        pass
-    else:
-        if not math.isfinite(seconds) or abs(seconds) * 1e9 > 2**63 - 1:
-            msg = (
-                f'invalid parameter "{name}": cannot parse "{text}" to a valid duration. '
-                "It overflows int64"
-            )
-            raise BadDataError(msg)
-        return int(seconds * 1000)
-    try:
-        delta = pp.parse_duration(raw)
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException:  # the parser's Rust errors
-        msg = f'invalid parameter "{name}": cannot parse "{text}" to a valid duration'
-        raise BadDataError(msg) from None
-    return duration_ms(delta)
+        return _http.parse_duration_ms(name, text)
+    except _http.HttpError as exc:
+        raise BadDataError(str(exc)) from None
 
 
 def duration_ms(delta: timedelta | None) -> int:
