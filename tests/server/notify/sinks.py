@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from starlette.applications import Starlette
 
 from tests.helpers.procs import Proc, free_port
 from tripod.server.notify.amconfig import NotifierConfig, parse_config
@@ -135,6 +137,24 @@ class SmtpSink:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class Served:
+    """A Starlette app on a real uvicorn server in a thread, on a free loopback port."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.port = free_port()
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        poll(lambda: self.server.started)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
 
 
 def amtool_binary() -> str:

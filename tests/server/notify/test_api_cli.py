@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,32 +12,20 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from click.testing import CliRunner
 from starlette.applications import Starlette
 
-from tests.helpers.procs import free_port
-from tests.server.notify.sinks import HttpSink, alertmanager, amtool_binary, checked, poll
+from tests.server.notify.sinks import (
+    HttpSink,
+    Served,
+    alertmanager,
+    amtool_binary,
+    checked,
+)
 from tripod.cli import cli
 from tripod.server.notify import api
 from tripod.server.notify.notifier import BuiltinNotifier
 from tripod.server.notify.silences import SilenceStore
-
-
-class Served:
-    def __init__(self, app: Starlette) -> None:
-        self.port = free_port()
-        self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        poll(lambda: self.server.started)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def close(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @pytest.fixture
@@ -190,3 +177,31 @@ def test_amtool_works_against_tripod(served: tuple[Served, SilenceStore, HttpSin
     amtool("silence", "expire", sid.strip())
     assert store.get(sid.strip()).state(time.time()) == "expired"
     assert sid.strip() in amtool("silence", "query", "--expired")
+
+
+def test_alert_listing_filters(served: tuple[Served, SilenceStore, HttpSink]) -> None:
+    server, store, _ = served
+    body = [{"labels": {"alertname": "L", "job": j}} for j in ("a", "b")]
+    assert httpx.post(server.url + "/api/v2/alerts", json=body).status_code == 200
+    code, out = run("silence", "add", "job=b", "-c", "quiet", "--url", server.url)
+    assert code == 0, out
+
+    def jobs(query: str) -> list[str]:
+        got = httpx.get(server.url + "/api/v2/alerts" + query)
+        assert got.status_code == 200, got.text
+        return [a["labels"]["job"] for a in got.json()]
+
+    assert sorted(jobs("")) == ["a", "b"]
+    assert jobs("?silenced=false") == ["a"]
+    assert jobs("?active=false") == ["b"]
+    assert jobs('?filter=job="a"') == ["a"]
+    assert jobs("?receiver=nobody") == []
+    assert sorted(jobs("?receiver=ho.*")) == ["a", "b"]
+    [b] = httpx.get(server.url + '/api/v2/alerts?filter=job="b"').json()
+    assert b["status"] == {"inhibitedBy": [], "silencedBy": [store.list()[0].id],
+                           "state": "suppressed"}  # fmt: skip
+    assert b["receivers"] == [{"name": "hook"}]
+    for bad in ("?active=maybe", "?receiver=(", "?filter=job"):
+        reply = httpx.get(server.url + "/api/v2/alerts" + bad)
+        assert reply.status_code == 400, bad
+        assert isinstance(reply.json(), str)

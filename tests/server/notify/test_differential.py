@@ -11,9 +11,10 @@ from typing import Any
 
 import httpx
 import yaml
+from starlette.applications import Starlette
 
-from tests.server.notify.sinks import HttpSink, SmtpSink, alertmanager, poll
-from tripod.server.notify import Alert
+from tests.server.notify.sinks import HttpSink, Served, SmtpSink, alertmanager, poll
+from tripod.server.notify import Alert, routes
 from tripod.server.notify._wire import format_millis
 from tripod.server.notify.amconfig import parse_config
 from tripod.server.notify.client import AlertmanagerClient, parse_alerting
@@ -78,6 +79,23 @@ def _text_part(mail: Message) -> bytes:
     body = part.get_payload(decode=True)
     assert isinstance(body, bytes)
     return body
+
+
+def _same_alert_listing(
+    ours: list[dict[str, Any]], our_sid: str, theirs: list[dict[str, Any]], their_sid: str
+) -> None:
+    """``GET /api/v2/alerts`` agrees but for receipt times and the silence's random id."""
+    for listing, sid in ((ours, our_sid), (theirs, their_sid)):
+        for a in listing:
+            a.pop("updatedAt")
+            a["status"]["silencedBy"] = ["S" if s == sid else s for s in a["status"]["silencedBy"]]
+    assert ours == theirs
+    states = {a["labels"]["job"] + a["labels"]["alertname"]: a["status"] for a in ours}
+    assert states["apiHighErrorRate"]["inhibitedBy"] == [
+        next(a["fingerprint"] for a in ours if a["labels"]["alertname"] == "ServiceDown")
+    ]
+    assert states["webHighErrorRate"] == {"inhibitedBy": [], "silencedBy": ["S"],
+                                          "state": "suppressed"}  # fmt: skip
 
 
 def _raw(sink: HttpSink, path: str) -> bytes:
@@ -173,6 +191,8 @@ def test_inhibition_silence_and_resolve_agree_with_alertmanager(tmp_path: Path) 
             try:
                 client.send([down, *errors])
                 theirs.wait_for(2)  # the HighErrorRate group and the pager group
+                their_alerts = httpx.get(am.url + "/api/v2/alerts", timeout=10).json()
+                their_silence = httpx.get(am.url + "/api/v2/silences", timeout=10).json()[0]["id"]
                 resolved_at = round(time.time(), 3)  # as Prometheus resolves: endsAt = now
                 resolved_db = dataclasses.replace(errors[2], ends_at=resolved_at)
                 client.send([resolved_db])
@@ -188,6 +208,12 @@ def test_inhibition_silence_and_resolve_agree_with_alertmanager(tmp_path: Path) 
             notifier.silences.set(silence)
             notifier.dispatcher.put([down, *errors], now)
             notifier.tick(now + 1)
+            server = Served(Starlette(routes=routes(notifier.silences, notifier)))
+            try:
+                our_alerts = httpx.get(server.url + "/api/v2/alerts", timeout=10).json()
+            finally:
+                server.close()
+            our_silence = notifier.silences.list()[0].id
             notifier.dispatcher.put([resolved_db], resolved_at)
             notifier.tick(max(resolved_at, now + 3))  # the next group_interval after it
             ours.wait_for(3)
@@ -199,6 +225,7 @@ def test_inhibition_silence_and_resolve_agree_with_alertmanager(tmp_path: Path) 
         assert [b for p, _, b in ours.posts if p == path] == [
             b for p, _, b in theirs.posts if p == path
         ], path
+    _same_alert_listing(our_alerts, our_silence, their_alerts, their_silence)
     first, second = _by_path(ours, "/hook")
     assert [a["labels"]["job"] for a in first["alerts"]] == ["cache", "db"]  # api inhibited,
     assert first["truncatedAlerts"] == 1  # web silenced, queue over max_alerts

@@ -1,29 +1,40 @@
 """Alertmanager API v2 routes of the built-in notifier, with Alertmanager's JSON shapes.
 
-``GET/POST /api/v2/silences``, ``GET/DELETE /api/v2/silence/{id}``, and (with a notifier)
-``POST /api/v2/alerts`` so anything that speaks to an Alertmanager can deliver here. Errors answer
+``GET/POST /api/v2/silences``, ``GET/DELETE /api/v2/silence/{id}``, and with the built-in
+notifier ``POST /api/v2/alerts`` (anything that speaks to an Alertmanager can deliver here) and
+``GET /api/v2/alerts`` (``filter``, ``receiver``, ``active``, ``silenced``, ``inhibited``). Errors answer
 400 or 404 with a JSON string saying why, as Alertmanager does; never a 5xx for bad input.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Any
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from tripod.server.notify._wire import parse_time
-from tripod.server.notify.matchers import MatcherError, parse_matcher
-from tripod.server.notify.model import Alert, AlertSink
+from tripod.server.notify._wire import format_millis, parse_time
+from tripod.server.notify.dispatch import AlertView
+from tripod.server.notify.matchers import Matcher, MatcherError, parse_matcher
+from tripod.server.notify.model import Alert
 from tripod.server.notify.silences import SilenceError, SilenceNotFoundError, SilenceStore
 
-__all__ = ["MAX_BODY_BYTES", "routes"]
+__all__ = ["MAX_BODY_BYTES", "AlertIntake", "routes"]
 
 MAX_BODY_BYTES = 1 << 20
+
+
+class AlertIntake(Protocol):
+    """What the alert routes need of the built-in notifier."""
+
+    def send(self, alerts: Sequence[Alert]) -> None: ...
+
+    def view(self, now: float) -> list[AlertView]: ...
 
 
 def _error(status: int, reason: str) -> Response:
@@ -77,12 +88,43 @@ def _alerts_from_api(raw: Any) -> list[Alert]:
     return alerts
 
 
+def _flag(request: Request, name: str) -> bool:
+    raw = request.query_params.get(name, "true").lower()
+    if raw not in {"true", "false", "1", "0"}:
+        msg = f"{name}={raw!r}: expected true or false"
+        raise ValueError(msg)
+    return raw in {"true", "1"}
+
+
+def _gettable(view: AlertView, silenced_by: Sequence[str]) -> dict[str, Any]:
+    """Alertmanager's ``GettableAlert``."""
+    a = view.alert
+    suppressed = bool(silenced_by or view.inhibited_by)
+    out: dict[str, Any] = {
+        "annotations": dict(sorted(a.annotations.items())),
+        "endsAt": format_millis(a.ends_at),
+        "fingerprint": view.fingerprint,
+        "receivers": [{"name": r} for r in view.receivers],
+        "startsAt": format_millis(a.starts_at),
+        "status": {
+            "inhibitedBy": view.inhibited_by,
+            "silencedBy": list(silenced_by),
+            "state": "suppressed" if suppressed else "active",
+        },
+        "updatedAt": format_millis(view.updated_at),
+        "labels": dict(sorted(a.labels.items())),
+    }
+    if a.generator_url:
+        out["generatorURL"] = a.generator_url
+    return out
+
+
 def routes(
     silences: SilenceStore,
-    sink: AlertSink | None = None,
+    sink: AlertIntake | None = None,
     clock: Callable[[], float] | None = None,
 ) -> list[BaseRoute]:
-    """The routes for ``silences`` (and, when ``sink`` is given, alert intake)."""
+    """The routes for ``silences`` (and, with the built-in notifier as ``sink``, alerts)."""
     now = clock or silences.clock
 
     async def list_silences(request: Request) -> Response:
@@ -128,6 +170,35 @@ def routes(
         sink.send([a if a.starts_at >= 0 else _started(a, at) for a in alerts])
         return Response(status_code=200)
 
+    async def list_alerts(request: Request) -> Response:
+        assert sink is not None
+        try:
+            filters: list[Matcher] = [
+                parse_matcher(f) for f in request.query_params.getlist("filter")
+            ]
+            want = {k: _flag(request, k) for k in ("active", "silenced", "inhibited")}
+            receiver = request.query_params.get("receiver")
+            receiver_re = re.compile(f"^(?:{receiver})\\Z") if receiver else None
+        except (MatcherError, ValueError, re.error) as exc:
+            return _error(400, str(exc))
+        at = now()
+        out = []
+        for view in await run_in_threadpool(sink.view, at):
+            labels = view.alert.labels
+            if not all(m.matches(labels.get(m.name, "")) for m in filters):
+                continue
+            if receiver_re and not any(receiver_re.match(r) for r in view.receivers):
+                continue
+            silenced_by = silences.silenced_by(labels, at)
+            if (silenced_by and not want["silenced"]) or (
+                view.inhibited_by and not want["inhibited"]
+            ):
+                continue
+            if not silenced_by and not view.inhibited_by and not want["active"]:
+                continue
+            out.append(_gettable(view, silenced_by))
+        return JSONResponse(out)
+
     found: list[BaseRoute] = [
         Route("/api/v2/silences", list_silences, methods=["GET"]),
         Route("/api/v2/silences", post_silence, methods=["POST"]),
@@ -136,6 +207,7 @@ def routes(
     ]
     if sink is not None:
         found.append(Route("/api/v2/alerts", post_alerts, methods=["POST"]))
+        found.append(Route("/api/v2/alerts", list_alerts, methods=["GET"]))
     return found
 
 

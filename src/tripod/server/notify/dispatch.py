@@ -31,7 +31,7 @@ from tripod.server.notify.model import Alert
 from tripod.server.notify.receivers import Integration, NotifyError, notification_data
 from tripod.server.notify.templates import KV, AlertData
 
-__all__ = ["Dispatcher"]
+__all__ = ["AlertView", "Dispatcher"]
 
 _log = logging.getLogger("tripod.server.notify")
 _RESOLVED_KEEP_S = 3600.0
@@ -46,6 +46,15 @@ class _Stored:
 
     def resolved(self, now: float) -> bool:
         return self.alert.ends_at is not None and self.alert.ends_at <= now
+
+
+@dataclasses.dataclass(frozen=True)
+class AlertView:
+    alert: Alert
+    fingerprint: str
+    updated_at: float
+    receivers: list[str]
+    inhibited_by: list[str]
 
 
 @dataclasses.dataclass
@@ -152,6 +161,20 @@ class Dispatcher:
         with self._lock:
             return [s.alert for s in self._store.values()]
 
+    def view(self, now: float) -> list[AlertView]:
+        """The unresolved alerts held, with their receivers and inhibiting alerts (for
+        ``GET /api/v2/alerts``)."""
+        with self._lock:
+            sources = self._sources(now)
+            views = []
+            for s in self._store.values():
+                if s.resolved(now):
+                    continue
+                receivers = [r.receiver for r in self.config.route.match(s.alert.labels)]
+                by = self._inhibitors(s.alert.labels, sources, first=True)  # as Alertmanager marks
+                views.append(AlertView(s.alert, f"{s.fp:016x}", s.updated_at, receivers, by))
+        return sorted(views, key=lambda v: v.fingerprint)
+
     def next_due(self) -> float | None:
         """When the earliest group is due, or None with no groups."""
         with self._lock:
@@ -161,27 +184,33 @@ class Dispatcher:
         with self._lock:
             return len(self._groups)
 
-    def _sources(self, now: float) -> list[list[Mapping[str, str]]]:
+    def _sources(self, now: float) -> list[list[_Stored]]:
         """Per inhibit rule, the label sets of the active alerts its source matchers match
         (Alertmanager keeps this as each rule's source cache)."""
         return [
-            [s.alert.labels for s in self._store.values()
+            [s for s in self._store.values()
              if not s.resolved(now) and matches_all(rule.source, s.alert.labels)]
             for rule in self.config.inhibit_rules
         ]  # fmt: skip
 
-    def _inhibited(self, labels: Mapping[str, str], sources: list[list[Mapping[str, str]]]) -> bool:
-        for rule, found in zip(self.config.inhibit_rules, sources, strict=True):
-            if not found or not matches_all(rule.target, labels):
+    def _inhibitors(
+        self, labels: Mapping[str, str], sources: list[list[_Stored]], *, first: bool = False
+    ) -> list[str]:
+        found: list[str] = []
+        for rule, candidates in zip(self.config.inhibit_rules, sources, strict=True):
+            if not candidates or not matches_all(rule.target, labels):
                 continue
             two_sided = matches_all(rule.source, labels)
-            for source in found:
-                if any(source.get(n, "") != labels.get(n, "") for n in rule.equal):
+            for source in candidates:
+                other = source.alert.labels
+                if any(other.get(n, "") != labels.get(n, "") for n in rule.equal):
                     continue
-                if two_sided and matches_all(rule.target, source):
+                if two_sided and matches_all(rule.target, other):
                     continue
-                return True
-        return False
+                found.append(f"{source.fp:016x}")
+                if first:
+                    return found
+        return sorted(set(found))
 
     def tick(self, now: float) -> None:
         """Flush every group due at ``now``; sends happen outside the lock."""
@@ -197,7 +226,7 @@ class Dispatcher:
                 kept = [
                     s
                     for s in snapshot
-                    if not self._inhibited(s.alert.labels, sources)
+                    if not self._inhibitors(s.alert.labels, sources, first=True)
                     and not self._silenced(s.alert.labels, now)
                 ]
                 work.append((group, snapshot, kept))

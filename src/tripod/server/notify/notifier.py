@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from tripod.server.notify._nflog import NotificationLog
 from tripod.server.notify.amconfig import NotifierConfig, load_config
-from tripod.server.notify.dispatch import Dispatcher
+from tripod.server.notify.dispatch import AlertView, Dispatcher
 from tripod.server.notify.model import Alert
 from tripod.server.notify.receivers import (
     EmailIntegration,
@@ -157,6 +157,10 @@ class BuiltinNotifier:
         except Exception:
             _log.exception("built-in notifier could not take alerts")
         self._wake.set()
+
+    def view(self, now: float) -> list[AlertView]:
+        """The unresolved alerts held now, for ``GET /api/v2/alerts``."""
+        return self.dispatcher.view(now)
 
     def tick(self, now: float | None = None) -> None:
         """Flush the groups due at ``now`` (default: the clock)."""

@@ -227,6 +227,17 @@ class SilenceStore:
 
         return sorted(found, key=order)
 
+    def silenced_by(self, labels: Mapping[str, str], now: float) -> Sequence[str]:
+        """Ids of the active silences that match ``labels``, sorted."""
+        with self._lock:
+            silences = list(self._silences.values())
+        return sorted(
+            s.id
+            for s in silences
+            if s.state(now) == "active"
+            and all(m.matches(labels.get(m.name, "")) for m in s.matchers)
+        )
+
     def mutes(self, labels: Mapping[str, str], now: float) -> bool:
         """Whether an active silence matches ``labels``."""
         with self._lock:
