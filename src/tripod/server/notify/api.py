@@ -2,8 +2,9 @@
 
 ``GET/POST /api/v2/silences``, ``GET/DELETE /api/v2/silence/{id}``, and with the built-in
 notifier ``POST /api/v2/alerts`` (anything that speaks to an Alertmanager can deliver here) and
-``GET /api/v2/alerts`` (``filter``, ``receiver``, ``active``, ``silenced``, ``inhibited``). Errors answer
-400 or 404 with a JSON string saying why, as Alertmanager does; never a 5xx for bad input.
+``GET /api/v2/alerts`` (``filter``, ``receiver``, ``active``, ``silenced``, ``inhibited``).
+Errors answer 400 or 404 with a JSON string saying why, as Alertmanager does; never a 5xx for bad
+input.
 """
 
 from __future__ import annotations
