@@ -162,7 +162,7 @@ def test_same_shapes_and_cli_against_real_alertmanager(
         assert ids[am.url] in run("silence", "--url", am.url, "ls", "--expired")[1]
 
 
-def test_amtool_works_against_tripod(served: tuple[Served, SilenceStore, HttpSink]) -> None:
+def test_amtool_silences_and_alerts_against_tripod(served: tuple[Served, SilenceStore, HttpSink]) -> None:
     server, store, _ = served
 
     def amtool(*args: str) -> str:
@@ -177,6 +177,10 @@ def test_amtool_works_against_tripod(served: tuple[Served, SilenceStore, HttpSin
     amtool("silence", "expire", sid.strip())
     assert store.get(sid.strip()).state(time.time()) == "expired"
     assert sid.strip() in amtool("silence", "query", "--expired")
+    amtool("alert", "add", "alertname=FromAmtool", "job=x", "--annotation=summary=hi")
+    listed = amtool("alert", "query", "alertname=FromAmtool", "-o", "extended")
+    assert 'alertname="FromAmtool" job="x"' in listed
+    assert 'summary="hi"' in listed
 
 
 def test_alert_listing_filters(served: tuple[Served, SilenceStore, HttpSink]) -> None:
