@@ -162,7 +162,9 @@ def test_same_shapes_and_cli_against_real_alertmanager(
         assert ids[am.url] in run("silence", "--url", am.url, "ls", "--expired")[1]
 
 
-def test_amtool_silences_and_alerts_against_tripod(served: tuple[Served, SilenceStore, HttpSink]) -> None:
+def test_amtool_silences_and_alerts_against_tripod(
+    served: tuple[Served, SilenceStore, HttpSink],
+) -> None:
     server, store, _ = served
 
     def amtool(*args: str) -> str:
