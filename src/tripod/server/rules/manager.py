@@ -14,7 +14,14 @@ from collections.abc import Callable, Mapping, Sequence
 from tripod.server.notify.model import AlertSink
 from tripod.server.rules._templating import GoTemplateExpander, check_template
 from tripod.server.rules._types import Expander, QueryFunc
-from tripod.server.rules.group import DEFAULT_INTERVAL_MS, RuleGroup, RuleStore
+from tripod.server.rules.group import (
+    DEFAULT_INTERVAL_MS,
+    FOR_GRACE_PERIOD_MS,
+    OUTAGE_TOLERANCE_MS,
+    RESEND_DELAY_MS,
+    RuleGroup,
+    RuleStore,
+)
 from tripod.server.rules.rulefile import GroupSpec, RuleProblem, parse_rule_file
 from tripod.server.store.model import STALE_NAN, Sample
 
@@ -45,6 +52,9 @@ class RuleManager:
         sink: AlertSink | None = None,
         expander: Expander | None = None,
         clock: Callable[[], float] = time.time,
+        resend_delay_ms: int = RESEND_DELAY_MS,
+        outage_tolerance_ms: int = OUTAGE_TOLERANCE_MS,
+        for_grace_period_ms: int = FOR_GRACE_PERIOD_MS,
     ) -> None:
         self.store = store
         self.query = query
@@ -54,6 +64,9 @@ class RuleManager:
         self.sink = sink
         self.expander = expander or GoTemplateExpander()
         self.clock = clock
+        self.resend_delay_ms = resend_delay_ms
+        self.outage_tolerance_ms = outage_tolerance_ms
+        self.for_grace_period_ms = for_grace_period_ms
         self._lock = threading.RLock()
         self._groups: dict[tuple[str, str], RuleGroup] = {}
         self._next_ms: dict[tuple[str, str], int] = {}
@@ -93,6 +106,9 @@ class RuleManager:
                     sink=self.sink,
                     restored=self._loaded_once,  # only the first load restores `for` state
                     clock=self.clock,
+                    resend_delay_ms=self.resend_delay_ms,
+                    outage_tolerance_ms=self.outage_tolerance_ms,
+                    for_grace_period_ms=self.for_grace_period_ms,
                 )
                 previous = old.get(key)
                 if previous is not None:
