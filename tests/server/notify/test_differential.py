@@ -232,3 +232,64 @@ def test_inhibition_silence_and_resolve_agree_with_alertmanager(tmp_path: Path) 
     assert [(a["labels"]["job"], a["status"]) for a in second["alerts"]] == [
         ("cache", "firing"), ("db", "resolved")
     ]  # fmt: skip
+
+
+ROUTING_3 = """
+route:
+  receiver: default
+  group_by: [alertname]
+  group_wait: 1s
+  routes:
+    - matchers: ['team=~"db|ops"', 'env!="dev"', 'note="say \\"hi\\""']
+      receiver: teams
+      group_by: ['...']
+      continue: true
+    - match: {severity: page}
+      receiver: pager
+receivers:
+  - name: default
+    webhook_configs: [{url: SINK/default}]
+  - name: teams
+    webhook_configs: [{url: SINK/teams}]
+  - name: pager
+    webhook_configs: [{url: SINK/pager}]
+"""
+
+
+def test_nested_routes_continue_and_group_by_all_agree(tmp_path: Path) -> None:
+    now = time.time()
+    start = round(now, 3)
+    alerts = [
+        Alert({"alertname": "DiskFull", "team": "db", "env": "prod", "severity": "page",
+               "note": 'say "hi"'}, {}, start, start + 600),
+        Alert({"alertname": "DiskFull", "team": "web", "severity": "page"}, {}, start, start + 600),
+        Alert({"alertname": "Slow", "team": "ops", "env": "dev"}, {}, start, start + 600),
+    ]  # fmt: skip
+    with HttpSink() as theirs, HttpSink() as ours:
+        with alertmanager(tmp_path / "am", ROUTING_3.replace("SINK", theirs.url)) as am:
+            client = AlertmanagerClient(parse_alerting(None, [am.url]))
+            client.start()
+            try:
+                client.send(alerts)
+                theirs.wait_for(3)  # teams (db), pager (db + web in one group), default (Slow)
+            finally:
+                client.stop()
+            external = am.url
+        config = parse_config(yaml.safe_load(ROUTING_3.replace("SINK", ours.url)))
+        notifier = BuiltinNotifier(config, external_url=external, clock=lambda: now)
+        try:
+            notifier.dispatcher.put(alerts, now)
+            notifier.tick(now + 1)
+            ours.wait_for(3)
+        finally:
+            notifier.stop()
+    assert sorted(b for _, _, b in ours.posts) == sorted(b for _, _, b in theirs.posts)
+    keys = sorted(b["groupKey"] for b in ours.bodies())
+    assert keys == [
+        (
+            '{}/{env!="dev",note="say \\"hi\\"",team=~"db|ops"}:{alertname="DiskFull", '
+            'env="prod", note="say \\"hi\\"", severity="page", team="db"}'
+        ),
+        '{}/{severity="page"}:{alertname="DiskFull"}',
+        '{}:{alertname="Slow"}',
+    ]

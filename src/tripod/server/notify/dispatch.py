@@ -14,6 +14,7 @@ de-duplication and repeat, as in Alertmanager 0.25 (dispatch/, inhibit/, notify/
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -89,14 +90,37 @@ def _overlaps(old: Alert, new: Alert) -> bool:
     )
 
 
-def _sort_key(a: Alert) -> tuple[object, ...]:
-    """``types.AlertSlice``: by job, then instance (present first), then the label set."""
-    key: list[object] = []
+def _labels_before(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
+    """prometheus/common ``LabelSet.Before``: fewer labels first, then over the union of names
+    in order, a missing label sorts first, then the smaller value."""
+    if len(a) != len(b):
+        return len(a) < len(b)
+    for name in sorted([*a, *b]):
+        if name not in a:
+            return True
+        if name not in b:
+            return False
+        if a[name] != b[name]:
+            return a[name] < b[name]
+    return False
+
+
+def _alert_cmp(x: _Stored, y: _Stored) -> int:
+    """``types.AlertSlice.Less``: by job, then instance (an alert with one first), then
+    ``LabelSet.Before``."""
+    a, b = x.alert.labels, y.alert.labels
     for name in ("job", "instance"):
-        value = a.labels.get(name)
-        key.append((0, value) if value is not None else (1, ""))
-    key.append(sorted(a.labels.items()))
-    return tuple(key)
+        if name not in a and name not in b:
+            continue
+        if name not in a:
+            return 1
+        if name not in b:
+            return -1
+        if a[name] != b[name]:
+            return -1 if a[name] < b[name] else 1
+    if _labels_before(a, b):
+        return -1
+    return 1 if _labels_before(b, a) else 0
 
 
 class Dispatcher:
@@ -222,7 +246,7 @@ class Dispatcher:
             for group in due:
                 group.flushed = True
                 group.next_flush = now + group.route.group_interval
-                snapshot = sorted(group.alerts.values(), key=lambda s: _sort_key(s.alert))
+                snapshot = sorted(group.alerts.values(), key=functools.cmp_to_key(_alert_cmp))
                 kept = [
                     s
                     for s in snapshot
