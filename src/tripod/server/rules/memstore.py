@@ -15,7 +15,14 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from tripod.server.store.model import AppendResult, FlatSelection, Matcher, Sample, SeriesData
+from tripod.server.store.model import (
+    STALE_NAN_BITS,
+    AppendResult,
+    FlatSelection,
+    Matcher,
+    Sample,
+    SeriesData,
+)
 
 __all__ = ["MemorySampleStore"]
 
@@ -82,12 +89,14 @@ class MemorySampleStore:
                 hi = bisect.bisect_right(s.times, end_ms)
                 if lo >= hi:
                     continue
+                values = np.array(s.values[lo:hi], dtype=np.float64)
+                if (values.view(np.uint64) == STALE_NAN_BITS).all():
+                    # Only staleness markers: the series has no value anywhere in the range,
+                    # for PromQL the same as not selecting it (and it spares the engine an
+                    # all-stale selection).
+                    continue
                 out.append(
-                    SeriesData(
-                        dict(s.labels),
-                        np.array(s.times[lo:hi], dtype=np.int64),
-                        np.array(s.values[lo:hi], dtype=np.float64),
-                    )
+                    SeriesData(dict(s.labels), np.array(s.times[lo:hi], dtype=np.int64), values)
                 )
         return out
 
