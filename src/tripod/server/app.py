@@ -1,9 +1,9 @@
 """The `tripod serve` assembly: open the stores into a :class:`ServerContext`, then one ASGI
 app with every part's routes on one port, auth, and the background loops.
 
-Route providers each contribute ``routes(ctx)``; the scrape manager and the retention loop run in
-the app's lifespan. With a token configured, every endpoint except ``/-/healthy`` needs
-``Authorization: Bearer <token>``.
+Route providers each contribute ``routes(ctx)``; the scrape manager, the retention loop, the rule
+evaluation thread and the notifiers run in the app's lifespan. With a token configured, every
+endpoint except ``/-/healthy`` needs ``Authorization: Bearer <token>``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import logging
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -22,10 +25,21 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from tripod.server import ingest, query, selfmetrics
-from tripod.server._http import prometheus_error
+from tripod.server._http import plain_error, prometheus_error, prometheus_json
 from tripod.server.config import ServerConfig
 from tripod.server.deps import ServerContext
+from tripod.server.notify import ConfigError as NotifyConfigError
+from tripod.server.notify import NotifierConfig, build_notification, load_config
+from tripod.server.promql import Engine
 from tripod.server.promql import api as promql_api
+from tripod.server.rules import (
+    RuleGroup,
+    RuleManager,
+    alerts_body,
+    engine_query_func,
+    expand_rule_globs,
+    rules_body,
+)
 from tripod.server.store import (
     Database,
     DuckLogStore,
@@ -34,7 +48,7 @@ from tripod.server.store import (
     retention_loop,
 )
 
-__all__ = ["build_app", "open_context"]
+__all__ = ["Alerting", "AlertingSetupError", "build_app", "open_context"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -43,6 +57,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _OPEN_PATHS = frozenset({"/-/healthy"})
+_log = logging.getLogger("tripod.server")
 
 
 class BearerAuth:
@@ -66,6 +81,189 @@ class BearerAuth:
         )
         reply = prometheus_error(401, "unauthorized", msg, {"WWW-Authenticate": "Bearer"})
         await reply(scope, receive, send)
+
+
+class AlertingSetupError(Exception):
+    """A rule file or routing file ``tripod serve`` cannot start with; the message is one line
+    naming ``file:line`` (rules) or the file and field (routing)."""
+
+
+def _one_line(problems: list[str]) -> str:
+    return "; ".join(p.replace("\n", " ") for p in problems)
+
+
+class Alerting:
+    """Rules and notifications of a running server: the :class:`RuleManager` over the store,
+    evaluated by a thread (PromQL never runs on the event loop), the notifiers, and reload.
+
+    Raises :class:`AlertingSetupError` when the configured rule files or routing file are bad.
+    """
+
+    def __init__(self, ctx: ServerContext, *, clock: Callable[[], float] = time.time) -> None:
+        config = ctx.config
+        self.config = config
+        self.clock = clock
+        try:
+            self.notification = build_notification(
+                alertmanager_urls=config.alerting.alertmanager_urls,
+                alertmanager_config=config.alerting.alertmanager_config,
+                data_dir=config.data_dir,
+                registry=ctx.registry,
+                external_labels=config.global_config.external_labels,
+                external_url=config.public_url,
+            )
+        except NotifyConfigError as exc:
+            raise AlertingSetupError(_one_line([str(exc)])) from None
+        engine = Engine(
+            ctx.samples,
+            timeout_s=config.limits.query_timeout_s,
+            max_samples=config.limits.query_max_samples,
+        )
+        interval_ms = round(config.global_config.evaluation_interval_s * 1000)
+        timing = config.rule_timing
+        self.manager = RuleManager(
+            ctx.samples,
+            engine_query_func(engine, interval_ms),
+            default_interval_ms=interval_ms,
+            external_labels=config.global_config.external_labels,
+            external_url=config.public_url,
+            sink=self.notification.sink,
+            clock=clock,
+            resend_delay_ms=round(timing.resend_delay_s * 1000),
+            outage_tolerance_ms=round(timing.for_outage_tolerance_s * 1000),
+            for_grace_period_ms=round(timing.for_grace_period_s * 1000),
+        )
+        problems = self.manager.load(expand_rule_globs(config.rule_files))
+        if problems:
+            raise AlertingSetupError(_one_line([str(p) for p in problems]))
+        self.metrics = selfmetrics.rule_metrics(ctx.registry)
+        self._seen: dict[str, tuple[RuleGroup, int, int, float | None]] = {}
+        self._lock = threading.Lock()  # one round, or one read of the groups, at a time
+        self._reload_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._report()
+
+    # --- the evaluation thread -------------------------------------------------------------
+
+    def start(self) -> None:
+        self.notification.start()
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="tripod-rules", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(max(self.config.limits.query_timeout_s, 5.0) + 5.0)
+            self._thread = None
+        self.notification.stop()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.evaluate_due(int(self.clock() * 1000))
+            due = self.manager.next_due_ms()
+            wait_s = 1.0 if due is None else (due - self.clock() * 1000) / 1000
+            self._stop.wait(min(max(wait_s, 0.0), 1.0))
+
+    def evaluate_due(self, now_ms: int) -> None:
+        """One pass of the loop: the groups due at ``now_ms`` evaluate; never raises."""
+        with self._lock:
+            try:
+                self.manager.evaluate_due(now_ms)
+            except Exception:  # a bug in one round must not end evaluation for good
+                _log.exception("rule evaluation round failed")
+            self._report()
+
+    def _report(self) -> None:
+        rounds = []
+        seen: dict[str, tuple[RuleGroup, int, int, float | None]] = {}
+        for group in self.manager.groups:
+            key = f"{group.file};{group.name}"
+            before = self._seen.get(key)
+            same = before is not None and before[0] is group
+            evals = group.evaluations_total - (before[1] if same and before else 0)
+            fails = group.failures_total - (before[2] if same and before else 0)
+            last = before[3] if before else None
+            evaluated = group.last_evaluation_s is not None and group.last_evaluation_s != last
+            rounds.append(
+                selfmetrics.GroupRound(
+                    key=key,
+                    interval_s=group.interval_ms / 1000,
+                    rules=len(group.rules),
+                    evaluated=evaluated,
+                    evaluations=evals,
+                    failures=fails,
+                    duration_s=group.evaluation_s,
+                    started_s=group.last_evaluation_s or 0.0,
+                    rule_durations_s=[s.evaluation_s for s in group.status] if evaluated else (),
+                )
+            )
+            seen[key] = (group, group.evaluations_total, group.failures_total,
+                         group.last_evaluation_s)  # fmt: skip
+        self._seen = seen
+        self.metrics.update(rounds)
+
+    # --- reload and the HTTP API -----------------------------------------------------------
+
+    def reload(self) -> list[str]:
+        """Re-read the rule files (globs expanded again) and the built-in notifier's routing
+        file. On any problem nothing changes and the problems are returned."""
+        with self._reload_lock:
+            routing: NotifierConfig | None = None
+            path = self.config.alerting.alertmanager_config
+            if path is not None and self.notification.builtin is not None:
+                try:
+                    routing = load_config(path)
+                except NotifyConfigError as exc:
+                    return [str(exc).replace("\n", " ")]
+            problems = self.manager.load(expand_rule_globs(self.config.rule_files))
+            if problems:
+                return [str(p) for p in problems]
+            if routing is not None and self.notification.builtin is not None:
+                self.notification.builtin.apply_config(routing)
+            with self._lock:
+                self._report()
+            return []
+
+    def rules_json(self, rule_type: str) -> dict[str, Any]:
+        """``/api/v1/rules``; ValueError for an unknown ``type``."""
+        with self._lock:
+            return rules_body(self.manager.groups, rule_type)
+
+    def alerts_json(self) -> dict[str, Any]:
+        with self._lock:
+            return alerts_body(self.manager.groups)
+
+
+def alerting_routes(alerting: Alerting) -> list[BaseRoute]:
+    """``/api/v1/rules``, ``/api/v1/alerts``, ``POST /-/reload`` and the notifier's routes."""
+
+    async def rules(request: Request) -> Response:
+        try:
+            body = await run_in_threadpool(
+                alerting.rules_json, request.query_params.get("type", "")
+            )
+        except ValueError as exc:
+            return prometheus_error(400, "bad_data", str(exc))
+        return prometheus_json(body)
+
+    async def alerts(request: Request) -> Response:
+        return prometheus_json(await run_in_threadpool(alerting.alerts_json))
+
+    async def reload(request: Request) -> Response:
+        problems = await run_in_threadpool(alerting.reload)
+        if problems:  # Prometheus answers 500; a bad file is bad input here: 400
+            return plain_error(400, "failed to reload config: " + _one_line(problems))
+        return PlainTextResponse("")
+
+    return [
+        Route("/api/v1/rules", rules, methods=["GET"]),
+        Route("/api/v1/alerts", alerts, methods=["GET"]),
+        Route("/-/reload", reload, methods=["POST", "PUT"]),
+        *alerting.notification.routes,
+    ]
 
 
 def _own_routes(ctx: ServerContext) -> list[BaseRoute]:
@@ -103,26 +301,32 @@ def open_context(config: ServerConfig) -> ServerContext:
     return ctx
 
 
-def _all_routes(ctx: ServerContext) -> list[BaseRoute]:
+def _all_routes(ctx: ServerContext, alerting: Alerting) -> list[BaseRoute]:
     return [
         *_own_routes(ctx),
         *ingest.routes(ctx),
         *query.routes(ctx),
         *promql_api.routes(ctx),
+        *alerting_routes(alerting),
     ]
 
 
-def build_app(ctx: ServerContext) -> ASGIApp:
-    """The ASGI app serving ``ctx``; the scrape and retention loops run while it is up."""
+def build_app(ctx: ServerContext, alerting: Alerting | None = None) -> ASGIApp:
+    """The ASGI app serving ``ctx``; the scrape and retention loops, rule evaluation and the
+    notifiers run while it is up. Without ``alerting`` one is built from ``ctx.config``
+    (raises :class:`AlertingSetupError` for a bad rule file or routing file)."""
+    alerting = alerting if alerting is not None else Alerting(ctx)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         scrape = ingest.ScrapeManager(ctx)
         await scrape.start()
         retention = asyncio.create_task(retention_loop(ctx.db, ctx.samples, ctx.config.storage))
+        alerting.start()
         try:
             yield
         finally:
+            await run_in_threadpool(alerting.stop)  # the rule thread ends before the store closes
             retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await retention
@@ -131,7 +335,7 @@ def build_app(ctx: ServerContext) -> ASGIApp:
             # run: close the store here, after the last request and the last scrape.
             await run_in_threadpool(ctx.db.close)
 
-    app: ASGIApp = Starlette(routes=_all_routes(ctx), lifespan=lifespan)
+    app: ASGIApp = Starlette(routes=_all_routes(ctx, alerting), lifespan=lifespan)
     if ctx.config.token:
         app = BearerAuth(app, ctx.config.token)
     return app

@@ -8,11 +8,13 @@ on stderr.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -25,6 +27,9 @@ from tripod.server.config import (
     config_from_flags,
     load_server_config,
 )
+
+if TYPE_CHECKING:
+    from tripod.server.app import Alerting
 
 __all__ = ["serve_command"]
 
@@ -66,6 +71,7 @@ def _with_flags(command: Callable[..., None]) -> Callable[..., None]:
             envvar=flag.env,
             type=_CLICK_TYPES.get(flag.flag, str),
             default=flag.default,
+            multiple=flag.multiple,
             show_default=flag.default is not None and flag.flag != "--token",
             show_envvar=True,
             help=flag.doc,
@@ -86,7 +92,8 @@ class _ServeCommand(click.Command):
 @click.command("serve", cls=_ServeCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @_with_flags
 def serve_command(*, config: Path | None, **values: Any) -> None:
-    """Run the embedded backend: OTLP, Prometheus ingest, PromQL, traces and logs on one port."""
+    """Run the embedded backend: OTLP, Prometheus ingest, PromQL, traces and logs, rules and
+    alerts on one port."""
     try:
         settings = load_server_config(config_from_flags(FlagValues(**values)), config)
     except ConfigError as exc:
@@ -95,10 +102,25 @@ def serve_command(*, config: Path | None, **values: Any) -> None:
     _run(settings, sock)
 
 
+def _reload_on_sighup(alerting: Alerting) -> None:
+    """SIGHUP reloads the rule files and the routing file, as it does for Prometheus; a bad file
+    is refused with one line on stderr and the last good set keeps running."""
+
+    def reload() -> None:
+        problems = alerting.reload()
+        if problems:
+            click.echo("tripod serve: reload refused: " + "; ".join(problems), err=True)
+
+    def on_sighup(signum: int, frame: object) -> None:
+        threading.Thread(target=reload, name="tripod-reload", daemon=True).start()
+
+    signal.signal(signal.SIGHUP, on_sighup)
+
+
 def _run(config: ServerConfig, sock: socket.socket) -> None:
     import uvicorn
 
-    from tripod.server.app import build_app, open_context
+    from tripod.server.app import Alerting, AlertingSetupError, build_app, open_context
     from tripod.server.store import StoreError
 
     try:
@@ -106,7 +128,14 @@ def _run(config: ServerConfig, sock: socket.socket) -> None:
     except (StoreError, OSError) as exc:
         sock.close()
         _fail(str(exc).replace("\n", " "))
-    app = build_app(ctx)
+    try:
+        alerting = Alerting(ctx)
+    except AlertingSetupError as exc:
+        sock.close()
+        ctx.db.close()
+        _fail(str(exc))
+    _reload_on_sighup(alerting)
+    app = build_app(ctx, alerting)
     server = uvicorn.Server(
         uvicorn.Config(
             app,

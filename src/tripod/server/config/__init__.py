@@ -23,6 +23,7 @@ from tripod.server.config._settings import (
     AlertingConfig,
     GlobalConfig,
     Limits,
+    RuleTiming,
     ServerConfig,
     StorageConfig,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "GlobalConfig",
     "Limits",
     "RelabelConfig",
+    "RuleTiming",
     "ScrapeConfig",
     "ServerConfig",
     "StorageConfig",

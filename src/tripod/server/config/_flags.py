@@ -10,12 +10,15 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from tripod.server.config._settings import ServerConfig, StorageConfig
+from tripod.server.config._settings import AlertingConfig, RuleTiming, ServerConfig, StorageConfig
 from tripod.server.config._units import (
     DURATION_EXPECTED,
+    POSITIVE_DURATION_EXPECTED,
     SIZE_EXPECTED,
     ConfigError,
+    invalid,
     parse_duration,
     parse_size,
 )
@@ -34,6 +37,7 @@ class Flag:
     default: str | None  # as typed on the command line; None: unset
     expected: str
     doc: str
+    multiple: bool = False  # may be given more than once (values add up)
 
     @property
     def param(self) -> str:
@@ -57,6 +61,31 @@ FLAGS: tuple[Flag, ...] = (
          "Bearer token required by every endpoint but /-/healthy."),
     Flag("--log-level", "TRIPOD_SERVE_LOG_LEVEL", "warning", " | ".join(LOG_LEVELS),
          "Level of the server's own log."),
+    Flag("--rules", "TRIPOD_SERVE_RULES", None, "a file path or glob",
+         "Rule files (Prometheus format) to evaluate, added to the config's rule_files:; "
+         "repeatable (the variable takes space-separated globs).", multiple=True),
+    Flag("--alertmanager-url", "TRIPOD_SERVE_ALERTMANAGER_URL", None, "an http(s) URL",
+         "An Alertmanager to send alerts to (API v2), added to alerting.alertmanagers:; "
+         "repeatable.", multiple=True),
+    Flag("--alertmanager-config", "TRIPOD_SERVE_ALERTMANAGER_CONFIG", None,
+         "an alertmanager.yml file",
+         "Routing file of the built-in notifier (Alertmanager's format); wins over "
+         "alerting.alertmanager_config:."),
+    Flag("--external-url", "TRIPOD_SERVE_EXTERNAL_URL", None, "an http(s) URL",
+         "The URL users reach this server at (alerts' generatorURL, $externalURL); default "
+         "http://<host>:<port>."),
+    Flag("--alert-resend-delay", "TRIPOD_SERVE_ALERT_RESEND_DELAY", "1m",
+         POSITIVE_DURATION_EXPECTED,
+         "Least time between two sends of a firing alert (Prometheus's "
+         "--rules.alert.resend-delay)."),
+    Flag("--alert-for-outage-tolerance", "TRIPOD_SERVE_ALERT_FOR_OUTAGE_TOLERANCE", "1h",
+         POSITIVE_DURATION_EXPECTED,
+         "Longest downtime after which pending `for` clocks are still restored "
+         "(--rules.alert.for-outage-tolerance)."),
+    Flag("--alert-for-grace-period", "TRIPOD_SERVE_ALERT_FOR_GRACE_PERIOD", "10m",
+         POSITIVE_DURATION_EXPECTED,
+         "Least wait before a restored alert fires; only alerts whose `for` is at least this "
+         "are restored (--rules.alert.for-grace-period)."),
 )  # fmt: skip
 
 
@@ -71,6 +100,13 @@ class FlagValues:
     retention_size: str
     token: str | None
     log_level: str
+    rules: tuple[str, ...] = ()
+    alertmanager_url: tuple[str, ...] = ()
+    alertmanager_config: str | None = None
+    external_url: str | None = None
+    alert_resend_delay: str = "1m"
+    alert_for_outage_tolerance: str = "1h"
+    alert_for_grace_period: str = "10m"
 
 
 def _is_loopback(host: str) -> bool:
@@ -80,6 +116,38 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _url(raw: str, flag: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise invalid(flag, raw, "an http:// or https:// URL with a host")
+    return raw.rstrip("/")
+
+
+def _positive(raw: str, flag: str) -> float:
+    seconds = parse_duration(raw, flag)
+    if seconds <= 0:
+        raise invalid(flag, raw, POSITIVE_DURATION_EXPECTED)
+    return seconds
+
+
+def _alerting(values: FlagValues) -> tuple[AlertingConfig, RuleTiming]:
+    config = values.alertmanager_config
+    if config is not None and not config.strip():
+        raise invalid("--alertmanager-config", config, "a file path")
+    alerting = AlertingConfig(
+        alertmanager_urls=tuple(_url(u, "--alertmanager-url") for u in values.alertmanager_url),
+        alertmanager_config=Path(config) if config else None,
+    )
+    timing = RuleTiming(
+        resend_delay_s=_positive(values.alert_resend_delay, "--alert-resend-delay"),
+        for_outage_tolerance_s=_positive(
+            values.alert_for_outage_tolerance, "--alert-for-outage-tolerance"
+        ),
+        for_grace_period_s=_positive(values.alert_for_grace_period, "--alert-for-grace-period"),
+    )
+    return alerting, timing
 
 
 def config_from_flags(values: FlagValues) -> ServerConfig:
@@ -96,6 +164,7 @@ def config_from_flags(values: FlagValues) -> ServerConfig:
     if values.log_level not in LOG_LEVELS:
         msg = f"--log-level: {values.log_level!r} is not valid; expected {' | '.join(LOG_LEVELS)}"
         raise ConfigError(msg, "--log-level")
+    alerting, timing = _alerting(values)
     return ServerConfig(
         data_dir=values.data_dir,
         host=values.host,
@@ -103,4 +172,8 @@ def config_from_flags(values: FlagValues) -> ServerConfig:
         token=token,
         log_level=values.log_level,
         storage=storage,
+        rule_files=tuple(p for p in values.rules if p),
+        alerting=alerting,
+        rule_timing=timing,
+        external_url=_url(values.external_url, "--external-url") if values.external_url else "",
     )

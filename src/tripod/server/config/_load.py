@@ -248,6 +248,13 @@ def load_server_config(base: ServerConfig, config_file: Path | None = None) -> S
             alerting = dataclasses.replace(
                 alerting, alertmanager_config=folder / alerting.alertmanager_config
             )
+        # flags add to the file's lists, and --alertmanager-config wins over the file's
+        alerting = AlertingConfig(
+            alertmanager_urls=tuple(
+                dict.fromkeys([*alerting.alertmanager_urls, *base.alerting.alertmanager_urls])
+            ),
+            alertmanager_config=base.alerting.alertmanager_config or alerting.alertmanager_config,
+        )
         return dataclasses.replace(
             base,
             storage=storage,
@@ -256,7 +263,7 @@ def load_server_config(base: ServerConfig, config_file: Path | None = None) -> S
             scrape_configs=parse_scrape_configs(
                 raw.get("scrape_configs"), global_.scrape_interval_s, global_.scrape_timeout_s
             ),
-            rule_files=_rule_files(raw.get("rule_files"), folder),
+            rule_files=(*_rule_files(raw.get("rule_files"), folder), *base.rule_files),
             alerting=alerting,
             config_file=config_file,
         )

@@ -16,7 +16,14 @@ from typing import Any
 
 from tripod.server.config._scrape import ScrapeConfig
 
-__all__ = ["AlertingConfig", "GlobalConfig", "Limits", "ServerConfig", "StorageConfig"]
+__all__ = [
+    "AlertingConfig",
+    "GlobalConfig",
+    "Limits",
+    "RuleTiming",
+    "ServerConfig",
+    "StorageConfig",
+]
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
@@ -76,6 +83,15 @@ class AlertingConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class RuleTiming:
+    """Prometheus's ``--rules.alert.*`` flags: how alerts are resent and restored."""
+
+    resend_delay_s: float = 60.0  # --alert-resend-delay
+    for_outage_tolerance_s: float = 3600.0  # --alert-for-outage-tolerance
+    for_grace_period_s: float = 600.0  # --alert-for-grace-period
+
+
+@dataclasses.dataclass(frozen=True)
 class ServerConfig:
     """Every setting of a running ``tripod serve``; read-only once built."""
 
@@ -90,4 +106,14 @@ class ServerConfig:
     scrape_configs: tuple[ScrapeConfig, ...] = ()
     rule_files: tuple[str, ...] = ()  # as written, relative ones joined to the config's folder
     alerting: AlertingConfig = dataclasses.field(default_factory=AlertingConfig)
+    rule_timing: RuleTiming = dataclasses.field(default_factory=RuleTiming)
+    external_url: str = ""  # --external-url; empty: http://<host>:<port>
     config_file: Path | None = None  # the --config file these came from, if any
+
+    @property
+    def public_url(self) -> str:
+        """The URL users reach this server at (alerts' ``generatorURL``, ``$externalURL``)."""
+        if self.external_url:
+            return self.external_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
