@@ -8,12 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from tripod.codegen._alertmanager import alertmanager_config
+from tripod.codegen._compose import TEMPO_CONFIG, compose_file, tempo_config
 from tripod.codegen._errors import GenerateError
 from tripod.codegen._grafana import grafana_files
+from tripod.codegen._k8s import k8s_documents
 from tripod.codegen._model import Service
+from tripod.codegen._otelcol import collector_config
 from tripod.codegen._prometheus import all_alerts, prometheus_files
 from tripod.codegen._runbooks import runbook_files
-from tripod.codegen._yamlio import dump
+from tripod.codegen._yamlio import dump, dump_all
 
 
 def _yaml_files(svc: Service, files: Mapping[str, Any]) -> dict[str, bytes]:
@@ -39,6 +42,18 @@ def _grafana(svc: Service) -> dict[str, bytes]:
     return out
 
 
+def _otelcol(svc: Service) -> dict[str, bytes]:
+    return _yaml_files(svc, {"otelcol/config.yml": collector_config(svc)})
+
+
+def _compose(svc: Service) -> dict[str, bytes]:
+    return _yaml_files(svc, {"docker-compose.yml": compose_file(svc), TEMPO_CONFIG: tempo_config()})
+
+
+def _k8s(svc: Service) -> dict[str, bytes]:
+    return {path: dump_all(docs, svc.source) for path, docs in k8s_documents(svc).items()}
+
+
 def _runbooks(svc: Service) -> dict[str, bytes]:
     return {path: text.encode() for path, text in runbook_files(svc, all_alerts(svc)).items()}
 
@@ -47,6 +62,9 @@ TARGETS: dict[str, Callable[[Service], dict[str, bytes]]] = {
     "prometheus": _prometheus,
     "alertmanager": _alertmanager,
     "grafana": _grafana,
+    "otelcol": _otelcol,
+    "compose": _compose,
+    "k8s": _k8s,
     "runbooks": _runbooks,
 }
 

@@ -253,7 +253,21 @@ def grafana_files(svc: Service) -> dict[str, Any]:
                     "url": "http://prometheus:9090",
                     "isDefault": True,
                     "jsonData": {"timeInterval": svc.scrape_interval},
-                }
+                },
+                {
+                    "name": "Tempo",
+                    "type": "tempo",
+                    "uid": "tempo",
+                    "access": "proxy",
+                    "url": "http://tempo:3200",
+                },
+                {
+                    "name": "Loki",
+                    "type": "loki",
+                    "uid": "loki",
+                    "access": "proxy",
+                    "url": "http://loki:3100",
+                },
             ],
         },
         "grafana/provisioning/dashboards/tripod.yml": {

@@ -112,6 +112,17 @@ class AlertSettings:
 
 
 @dataclasses.dataclass(frozen=True)
+class CollectorSettings:
+    """Where the OpenTelemetry Collector sends each signal, and its tail sampling."""
+
+    tail_sampling: bool = True
+    slow_ms: int = 1000
+    remote_write_url: str = "http://prometheus:9090/api/v1/write"
+    tempo_endpoint: str = "tempo:4317"
+    loki_endpoint: str = "http://loki:3100/otlp"
+
+
+@dataclasses.dataclass(frozen=True)
 class Service:
     """Everything generated for one service comes from this value."""
 
@@ -131,6 +142,8 @@ class Service:
     receivers: tuple[Receiver, ...]
     scrape_jobs: tuple[ScrapeJob, ...]
     alertmanagers: tuple[str, ...]
+    image: str
+    otelcol: CollectorSettings
     source: str
 
     def runbook(self, alertname: str) -> str:
@@ -339,10 +352,26 @@ def _alert_settings(raw: Mapping[str, Any]) -> AlertSettings:
     return settings
 
 
+def _collector(raw: Mapping[str, Any]) -> CollectorSettings:
+    p = "otelcol."
+    d = CollectorSettings()
+    _known(raw, {f.name for f in dataclasses.fields(CollectorSettings)}, p)
+    sampling = raw.get("tail_sampling", d.tail_sampling)
+    if not isinstance(sampling, bool):
+        raise bad(p + "tail_sampling", sampling, "true or false")
+    return CollectorSettings(
+        tail_sampling=sampling,
+        slow_ms=int(_number(raw, "slow_ms", p, d.slow_ms, lo=1, hi=None)),
+        remote_write_url=_str(raw, "remote_write_url", p, d.remote_write_url),
+        tempo_endpoint=_str(raw, "tempo_endpoint", p, d.tempo_endpoint),
+        loki_endpoint=_str(raw, "loki_endpoint", p, d.loki_endpoint),
+    )
+
+
 _TOP_KEYS = frozenset(
     {"service", "team", "runbook_url", "alert_prefix", "job", "namespace", "targets"}
     | {"metrics_path", "scrape_interval", "evaluation_interval", "http_buckets", "alerts"}
-    | {"slos", "receivers", "scrape_configs", "alertmanagers"}
+    | {"slos", "receivers", "scrape_configs", "alertmanagers", "image", "otelcol"}
 )
 
 
@@ -414,5 +443,7 @@ def parse_service(
         receivers=receivers,
         scrape_jobs=jobs,
         alertmanagers=_str_list(merged, "alertmanagers", "") or ("alertmanager:9093",),
+        image=_str(merged, "image", "", f"{service}:latest"),
+        otelcol=_collector(_table(merged, "otelcol", "")),
         source=source,
     )

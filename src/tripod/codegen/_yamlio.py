@@ -73,3 +73,17 @@ def dump(data: Any, source: str, *, sort_keys: bool = False) -> bytes:
         width=100,
     )
     return (header(source) + body).encode()
+
+
+def dump_all(documents: list[Any], source: str) -> bytes:
+    """Several YAML documents (``---`` between them) under one header, as kubectl reads them."""
+    body = yaml.dump_all(
+        documents,
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=100,
+        explicit_start=True,
+    )
+    return (header(source) + body).encode()
