@@ -1,11 +1,14 @@
 """The production path for real: the generated prometheus.yml and rules run in Debian's
 Prometheus 2.42, scraping the demo service (uvicorn, instrumented by tripod). An error burst
 makes the generated SLO page alert fire; it reaches a real Alertmanager 0.25 running the
-generated alertmanager.yml, which routes it to a webhook receiver in the test. tripod's own rule
-engine (`tripod test rules`) passes the same generated unit tests as promtool."""
+generated alertmanager.yml, which routes it to a webhook receiver in the test. Prometheus's
+remote write (generated `remote_write:`) lands scraped and recorded series in Debian's
+VictoriaMetrics. tripod's own rule engine (`tripod test rules`) passes the same generated unit
+tests as promtool."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -43,7 +46,21 @@ def shop(tmp_path: Path) -> Iterator[Proc]:
         yield proc
 
 
-def _description(shop: Proc, am_port: int, hook: str) -> dict[str, Any]:
+@pytest.fixture
+def victoria(tmp_path: Path) -> Iterator[Proc]:
+    """Debian's single-node VictoriaMetrics, showing samples as soon as they arrive."""
+    binary = shutil.which("victoria-metrics")
+    if binary is None:
+        pytest.fail("Debian's victoria-metrics is not installed: run `make setup`")
+    port = free_port()
+    argv = [binary, f"-httpListenAddr=127.0.0.1:{port}", f"-storageDataPath={tmp_path / 'vm'}",
+            "-retentionPeriod=1d", "-search.latencyOffset=0s", "-loggerLevel=ERROR"]  # fmt: skip
+    with Proc(argv, f"http://127.0.0.1:{port}", tmp_path / "vm.log") as proc:
+        proc.wait_ready("/health")
+        yield proc
+
+
+def _description(shop: Proc, am_port: int, hook: str, vm: Proc) -> dict[str, Any]:
     return {
         "service": "e2e-shop",
         "team": "e2e",
@@ -52,6 +69,7 @@ def _description(shop: Proc, am_port: int, hook: str) -> dict[str, Any]:
         "scrape_interval": "1s",
         "evaluation_interval": "1s",
         "alertmanagers": [f"127.0.0.1:{am_port}"],
+        "remote_write": [f"{vm.url}/api/v1/write"],
         "slos": [{"name": "availability", "objective": 99.9, "ticket": False}],
         "receivers": [{"name": "hook", "severities": ["critical"], "webhook": {"url": hook}}],
     }
@@ -66,12 +84,14 @@ def _firing(url: str) -> list[dict[str, Any]]:
     ]
 
 
-def test_error_burst_pages_through_prometheus_and_alertmanager(tmp_path: Path, shop: Proc) -> None:
+def test_error_burst_pages_through_prometheus_and_alertmanager(
+    tmp_path: Path, shop: Proc, victoria: Proc
+) -> None:
     with HttpSink() as hook:
         # Alertmanager's port first: the generated prometheus.yml points at it.
         am_dir = tmp_path / "am"
         am_port_probe = free_port()
-        desc = _description(shop, am_port_probe, hook.url + "/hook")
+        desc = _description(shop, am_port_probe, hook.url + "/hook", victoria)
         (tmp_path / "tripod.yaml").write_text(yaml.safe_dump(desc))
         deploy = tmp_path / "deploy"
         write(render(load_service(tmp_path)), deploy)
@@ -102,6 +122,17 @@ def test_error_burst_pages_through_prometheus_and_alertmanager(tmp_path: Path, s
                 assert labels["slo"] == "availability"
                 runbook = bodies[0]["alerts"][0]["annotations"]["runbook_url"]
                 assert runbook == f"https://runbooks.example.com/e2e-shop/{ALERT}.md"
+                # The scale-out path: scraped and recorded series reach VictoriaMetrics.
+                for query in (
+                    'http_server_request_duration_seconds_count{job="e2e-shop"}',
+                    'slo:sli_error:ratio_rate5m{service="e2e-shop"} > 0',
+                ):
+                    poll(lambda q=query: _vm_query(victoria.url, q), timeout=120)
+
+
+def _vm_query(url: str, query: str) -> bool:
+    body = httpx.get(f"{url}/api/v1/query", params={"query": query}, timeout=5.0).json()
+    return bool(body["data"]["result"])
 
 
 def _up(url: str) -> bool:

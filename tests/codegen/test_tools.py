@@ -122,3 +122,21 @@ def test_amtool_check_config(generated: dict[str, Generated], name: str) -> None
     done = _run("amtool", "check-config", "alertmanager/alertmanager.yml", cwd=g.out)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout
+
+
+@needs("vmalert")
+@pytest.mark.parametrize("name", NAMES)
+def test_rules_load_into_vmalert(generated: dict[str, Generated], name: str) -> None:
+    """VictoriaMetrics' ruler (Debian's vmalert) accepts the same rule files."""
+    g = generated[name]
+    rules = [f"-rule={r}" for r in (rules_path(g.svc), slo_rules_path(g.svc))]
+    done = _run("vmalert", "-dryRun", *rules, cwd=g.out)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@needs("vmalert")
+def test_vmalert_refuses_a_broken_rule(generated: dict[str, Generated], tmp_path: Path) -> None:
+    g = generated["shop"]
+    copy = _break(tmp_path, g, rules_path(g.svc), 'up{job="shop"} == 0', 'up{job="shop"} == (0')
+    done = _run("vmalert", "-dryRun", f"-rule={rules_path(g.svc)}", cwd=copy)
+    assert done.returncode != 0

@@ -142,6 +142,7 @@ class Service:
     receivers: tuple[Receiver, ...]
     scrape_jobs: tuple[ScrapeJob, ...]
     alertmanagers: tuple[str, ...]
+    remote_write: tuple[str, ...]
     image: str
     otelcol: CollectorSettings
     source: str
@@ -371,7 +372,7 @@ def _collector(raw: Mapping[str, Any]) -> CollectorSettings:
 _TOP_KEYS = frozenset(
     {"service", "team", "runbook_url", "alert_prefix", "job", "namespace", "targets"}
     | {"metrics_path", "scrape_interval", "evaluation_interval", "http_buckets", "alerts"}
-    | {"slos", "receivers", "scrape_configs", "alertmanagers", "image", "otelcol"}
+    | {"slos", "receivers", "scrape_configs", "alertmanagers", "image", "otelcol", "remote_write"}
 )
 
 
@@ -423,6 +424,10 @@ def parse_service(
     if not isinstance(raw_jobs, list):
         raise bad("scrape_configs", raw_jobs, "a list of tables with job and targets")
     jobs = tuple(_scrape_job(r, f"scrape_configs[{i}]") for i, r in enumerate(raw_jobs))
+    remote_write = _str_list(merged, "remote_write", "")
+    for i, url in enumerate(remote_write):
+        if not url.startswith(("http://", "https://")):
+            raise bad(f"remote_write[{i}]", url, "an http(s) URL of a remote-write endpoint")
     job = _name(merged, "job", "", service)
     if job in {j.job for j in jobs}:
         raise bad("scrape_configs", job, "job names other than the service's own job")
@@ -443,6 +448,7 @@ def parse_service(
         receivers=receivers,
         scrape_jobs=jobs,
         alertmanagers=_str_list(merged, "alertmanagers", "") or ("alertmanager:9093",),
+        remote_write=remote_write,
         image=_str(merged, "image", "", f"{service}:latest"),
         otelcol=_collector(_table(merged, "otelcol", "")),
         source=source,

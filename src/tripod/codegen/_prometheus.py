@@ -103,7 +103,7 @@ def prometheus_config(svc: Service, *, kubernetes: bool = False) -> dict[str, An
         }
         for job in svc.scrape_jobs
     ]
-    return {
+    config: dict[str, Any] = {
         "global": {
             "scrape_interval": svc.scrape_interval,
             "evaluation_interval": svc.evaluation_interval,
@@ -112,6 +112,10 @@ def prometheus_config(svc: Service, *, kubernetes: bool = False) -> dict[str, An
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": list(svc.alertmanagers)}]}]},
         "scrape_configs": scrape,
     }
+    if svc.remote_write:
+        # Scraped and recorded series also go to a long-term engine (Mimir, VictoriaMetrics).
+        config["remote_write"] = [{"url": url} for url in svc.remote_write]
+    return config
 
 
 def red_rule_file(svc: Service, alerts: list[Alert]) -> dict[str, Any]:
