@@ -107,3 +107,27 @@ def test_run_returns_when_stopped() -> None:
     stop.set()
     manager.run(stop)
     assert manager.next_due_ms() is None
+
+
+def test_self_metrics_are_named_as_prometheus_names_them(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yml"
+    rules.write_text(GOOD.replace("expr: sum(up)", "expr: sum(up"))
+    store = MemorySampleStore()
+    manager = _manager(store)
+    assert manager.load([str(rules)]) != []
+    rules.write_text(GOOD.replace("up == 0", "'\"a string\"'"))
+    assert manager.load([str(rules)]) == []
+    manager.evaluate_due(0)
+    due = manager.next_due_ms()
+    assert due is not None
+    manager.evaluate_due(due)
+    metrics = {
+        (name, labels.get("rule_group", "")): value
+        for name, labels, value in manager.self_metrics()
+    }
+    key = f"{rules};g"
+    assert metrics[("prometheus_rule_evaluations_total", key)] == 2
+    assert metrics[("prometheus_rule_evaluation_failures_total", key)] == 1
+    assert metrics[("prometheus_rule_group_interval_seconds", key)] == 60
+    assert metrics[("prometheus_rule_group_rules", key)] == 2
+    assert metrics[("prometheus_rule_evaluation_duration_seconds_count", "")] == 2

@@ -126,8 +126,9 @@ class RuleGroup:
         self._stale_series: list[dict[str, str]] = []
         self.evaluation_s = 0.0
         self.last_evaluation_s: float | None = None
-        self.evaluations_total = 0
+        self.evaluations_total = 0  # rule evaluations, as prometheus_rule_evaluations_total
         self.failures_total = 0
+        self.rule_seconds_sum = 0.0  # prometheus_rule_evaluation_duration_seconds' _sum
 
     # --- scheduling ----------------------------------------------------------------------
 
@@ -150,6 +151,7 @@ class RuleGroup:
             self._eval_rule(i, rule, ts_ms)
             status = self.status[i]
             status.evaluation_s = max(self.clock() - start, 0.0)
+            self.rule_seconds_sum += status.evaluation_s
             status.last_evaluation_s = start
         self._cleanup_stale(ts_ms)
         self.evaluation_s = max(self.clock() - group_start, 0.0)

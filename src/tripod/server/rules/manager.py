@@ -155,6 +155,29 @@ class RuleManager:
                 self._next_ms[key] = due + group.interval_ms
         return ran
 
+    def self_metrics(self) -> list[tuple[str, dict[str, str], float]]:
+        """The rule manager's self-metrics as ``(name, labels, value)``, named as Prometheus
+        names them (``rule_group`` is ``file;name``), for the server's ``/metrics``."""
+        out: list[tuple[str, dict[str, str], float]] = []
+        rule_seconds, rule_count = 0.0, 0
+        with self._lock:
+            for (file, name), g in self._groups.items():
+                labels = {"rule_group": f"{file};{name}"}
+                last = g.last_evaluation_s or 0.0
+                out += [
+                    ("prometheus_rule_evaluations_total", labels, float(g.evaluations_total)),
+                    ("prometheus_rule_evaluation_failures_total", labels, float(g.failures_total)),
+                    ("prometheus_rule_group_interval_seconds", labels, g.interval_ms / 1000),
+                    ("prometheus_rule_group_last_duration_seconds", labels, g.evaluation_s),
+                    ("prometheus_rule_group_last_evaluation_timestamp_seconds", labels, last),
+                    ("prometheus_rule_group_rules", labels, float(len(g.rules))),
+                ]
+                rule_seconds += g.rule_seconds_sum
+                rule_count += g.evaluations_total
+        out.append(("prometheus_rule_evaluation_duration_seconds_sum", {}, rule_seconds))
+        out.append(("prometheus_rule_evaluation_duration_seconds_count", {}, float(rule_count)))
+        return out
+
     def next_due_ms(self) -> int | None:
         """The earliest slot any group waits for (None before the first :meth:`evaluate_due`)."""
         with self._lock:
