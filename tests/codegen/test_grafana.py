@@ -1,9 +1,11 @@
-"""The dashboard: built by grafana-foundation-sdk, every panel's PromQL parses (promql-parser)
-and names only catalog metrics or generated recording rules; linter conventions hold."""
+"""Every generated query names only what exists: dashboard panels, rule expressions and runbook
+checks parse with promql-parser and read only catalog series, generated recording rules or
+Prometheus's own series. Dashboard linter conventions hold."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import promql_parser as pp
@@ -117,3 +119,30 @@ def test_provisioning_points_at_the_dashboards(generated: dict[str, Generated]) 
     assert ds["datasources"][0]["type"] == "prometheus"
     providers = load_strict(g.files["grafana/provisioning/dashboards/tripod.yml"].decode())
     assert providers["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards/tripod"
+
+
+#: Series Prometheus itself provides, which generated rules and runbooks may read.
+PROMETHEUS_OWN = {"up", "prometheus_sd_discovered_targets"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_rules_and_runbooks_read_only_known_series(
+    generated: dict[str, Generated], name: str
+) -> None:
+    g = generated[name]
+    catalog = {series for spec in CATALOG for series in spec.series_names}
+    known = catalog | _recorded(g) | PROMETHEUS_OWN
+    exprs = []
+    for rel in (rules_path(g.svc), slo_rules_path(g.svc)):
+        for group in load_strict(g.files[rel].decode())["groups"]:
+            exprs += [r["expr"] for r in group["rules"]]
+    checks = [
+        query
+        for rel, data in g.files.items()
+        if rel.startswith("runbooks/")
+        for query in re.findall(r"```promql\n  (.+)\n  ```", data.decode())
+    ]
+    assert len(checks) > 20
+    for expr in exprs + checks:
+        for metric, _ in _names(pp.parse(expr)):
+            assert metric in known, (metric, expr)

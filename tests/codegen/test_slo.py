@@ -11,6 +11,7 @@ from tripod.codegen._slo import (
     PAGE,
     TICKET,
     WINDOWS,
+    Condition,
     detection_minutes,
     onset_minutes,
 )
@@ -79,3 +80,28 @@ def test_burn_test_brackets_the_workbook_prediction(generated: dict[str, Generat
     assert int(fires["eval_time"].removesuffix("m")) - predicted < 1
     assert "page" not in {a["exp_labels"]["burn_tier"] for a in quiet["exp_alerts"]}
     assert "page" in {a["exp_labels"]["burn_tier"] for a in fires["exp_alerts"]}
+
+
+@pytest.mark.parametrize("ratio", [0.003, 0.01, 0.05, 0.3, 1.0])
+@pytest.mark.parametrize("conditions", [PAGE, TICKET])
+def test_onset_equals_a_minute_by_minute_scan(
+    ratio: float, conditions: tuple[Condition, ...]
+) -> None:
+    """An independent scan of the window ratios in 0.01-minute steps finds the same onset."""
+    budget = 0.001
+    minutes = {"5m": 5, "30m": 30, "1h": 60, "2h": 120, "6h": 360, "1d": 1440, "3d": 4320}
+
+    def ratio_at(window: str, t: float) -> float:
+        w = minutes[window]
+        return min(t, w) * ratio / min(w, BASE_MINUTES + t)
+
+    found = float("inf")
+    for step in range(1, 300_000):
+        t = step / 100
+        if any(
+            ratio_at(c.short, t) > c.factor * budget and ratio_at(c.long, t) > c.factor * budget
+            for c in conditions
+        ):
+            found = t
+            break
+    assert onset_minutes(budget, ratio, conditions) == pytest.approx(found, abs=0.011)

@@ -164,22 +164,29 @@ def detection_minutes(budget: float, error_ratio: float, cond: Condition) -> flo
     return cond.factor * budget * _MINUTES[cond.long] / error_ratio
 
 
-def onset_minutes(budget: float, ratio: float, conditions: tuple[Condition, ...]) -> float:
+def crossing_minutes(window: str, ratio: float, limit: float) -> float:
     """Minutes after a burn of ``ratio`` starts (after ``BASE_MINUTES`` of healthy traffic)
-    until one of ``conditions`` holds, scanning in 0.01-minute steps. A window longer than the
-    history holds only the history, as ``rate`` over a counter that starts at zero sees it."""
+    until the error ratio over ``window`` exceeds ``limit``. A window longer than the history
+    holds only the history, as ``rate`` over a counter that starts at zero sees it, so the
+    ratio is ``min(t, w) * ratio / min(w, BASE + t)``: increasing in ``t``, one crossing."""
+    if ratio <= limit:
+        return math.inf
+    w = _MINUTES[window]
+    partial = limit * BASE_MINUTES / (ratio - limit)  # while the window reaches past the history
+    if BASE_MINUTES + partial < w:
+        return partial
+    return limit * w / ratio
 
-    def ratio_at(window: str, delta: float) -> float:
-        w = _MINUTES[window]
-        return min(delta, w) * ratio / min(w, BASE_MINUTES + delta)
 
-    for step in range(1, 100 * 24 * 60):
-        delta = step / 100.0
-        for c in conditions:
-            limit = c.factor * budget
-            if ratio_at(c.short, delta) > limit and ratio_at(c.long, delta) > limit:
-                return delta
-    return math.inf
+def onset_minutes(budget: float, ratio: float, conditions: tuple[Condition, ...]) -> float:
+    """Minutes after a burn of ``ratio`` starts until one of ``conditions`` holds."""
+    return min(
+        max(
+            crossing_minutes(c.short, ratio, c.factor * budget),
+            crossing_minutes(c.long, ratio, c.factor * budget),
+        )
+        for c in conditions
+    )
 
 
 def _away_from_edges(t: float) -> bool:
