@@ -17,7 +17,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "query": ("tripod.server.promql.cli:query_command", "server", "Run a PromQL query."),
     "silence": ("tripod.server.notify.cli:silence_command", "server", "Manage silences."),
     "rules": ("tripod.server.rules.cli:rules_command", "server", "Check Prometheus rule files."),
-    "test": ("tripod.server.rules.cli:test_command", "server", "Unit-test rules (promtool format)."),
+    "test": ("tripod.server.rules.cli:test_command", "server", "Unit-test rules, as promtool."),
     "generate": ("tripod.codegen.cli:generate_command", "codegen", "Write production configs."),
 }
 
