@@ -142,6 +142,10 @@ def _tier_expr(slo: SLO, svc: Service, tier: str) -> str:
     return expr
 
 
+def _pairs(conditions: tuple[Condition, ...]) -> str:
+    return " or ".join(f"{c.short} and {c.long} above {c.factor:g}x" for c in conditions)
+
+
 def alert_name(slo: SLO, svc: Service) -> str:
     camel = "".join(w[:1].upper() + w[1:] for w in slo.name.replace("_", "-").split("-") if w)
     return f"{svc.alert_prefix}{camel}ErrorBudgetBurn"
@@ -296,7 +300,7 @@ def slo_alerts(slo: SLO, svc: Service) -> list[Alert]:
         cases = _cases(slo, svc, tier)
         if tier == "page" and slo.min_requests_per_hour > 0:
             cases += (_guard_case(slo, svc),)
-        pairs = " or ".join(f"{c.short} and {c.long} above {c.factor:g}x" for c in conditions)
+        pairs = _pairs(conditions)
         alert = Alert(
             name=name,
             expr=_tier_expr(slo, svc, tier),
@@ -306,12 +310,15 @@ def slo_alerts(slo: SLO, svc: Service) -> list[Alert]:
             summary=f"The {slo.name} SLO of {svc.service} burns its error budget {speed}.",
             description=(
                 "Service {{ $labels.service }} is spending the 30-day error budget of SLO "
-                f"{{{{ $labels.slo }}}} ({slo.description}) {speed}: {pairs} the budget rate."
+                f"{{{{ $labels.slo }}}} ({slo.description.rstrip('.')}) {speed}: "
+                f"{pairs} the budget rate."
             ),
-            meaning=f"{slo.description} The error ratio over {pairs} the rate that would spend "
-            f"exactly the budget ({_f(slo.error_budget)}) in {PERIOD_DAYS} days.",
-            impact="At this pace the error budget runs out"
-            + (" within days." if tier == "page" else " before the 30 days end."),
+            meaning=f"SLO: {slo.description} Burn rate 1 spends exactly the error budget "
+            f"({_f(slo.error_budget)} of requests) in {PERIOD_DAYS} days. The page tier fires "
+            f"when {_pairs(PAGE)} that rate; the ticket tier when {_pairs(TICKET)}.",
+            impact=f"At 14.4x the whole {PERIOD_DAYS}-day budget is gone in about "
+            f"{PERIOD_DAYS / 14.4:.1f} days (2% of it per hour); "
+            f"at 3x in {PERIOD_DAYS / 3:g} days.",
             checks=(
                 ("Burn rate now", f"slo:current_burn_rate:ratio{sel}"),
                 ("Budget left", f"slo:period_error_budget_remaining:ratio{sel}"),
