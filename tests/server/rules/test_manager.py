@@ -131,3 +131,7 @@ def test_self_metrics_are_named_as_prometheus_names_them(tmp_path: Path) -> None
     assert metrics[("prometheus_rule_group_interval_seconds", key)] == 60
     assert metrics[("prometheus_rule_group_rules", key)] == 2
     assert metrics[("prometheus_rule_evaluation_duration_seconds_count", "")] == 2
+    [group] = manager.rules_body()["data"]["groups"]
+    assert [r["health"] for r in group["rules"]] == ["ok", "err"]
+    assert group["rules"][1]["lastError"] == "rule result is not a vector or scalar"
+    assert manager.alerts_body() == {"status": "success", "data": {"alerts": []}}

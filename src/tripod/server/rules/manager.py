@@ -10,10 +10,12 @@ import glob
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from tripod.server.notify.model import AlertSink
 from tripod.server.rules._templating import GoTemplateExpander, check_template
 from tripod.server.rules._types import Expander, QueryFunc
+from tripod.server.rules.api import alerts_body, rules_body
 from tripod.server.rules.group import (
     DEFAULT_INTERVAL_MS,
     FOR_GRACE_PERIOD_MS,
@@ -154,6 +156,16 @@ class RuleManager:
                     group.restore_for_state(now_ms)
                 self._next_ms[key] = due + group.interval_ms
         return ran
+
+    def rules_body(self, rule_type: str = "") -> dict[str, Any]:
+        """``/api/v1/rules``, read while no evaluation runs (ValueError for a bad ``type``)."""
+        with self._lock:
+            return rules_body(list(self._groups.values()), rule_type)
+
+    def alerts_body(self) -> dict[str, Any]:
+        """``/api/v1/alerts``, read while no evaluation runs."""
+        with self._lock:
+            return alerts_body(list(self._groups.values()))
 
     def self_metrics(self) -> list[tuple[str, dict[str, str], float]]:
         """The rule manager's self-metrics as ``(name, labels, value)``, named as Prometheus
