@@ -5,7 +5,7 @@ restore and reload. Times are given, never slept; the clock is injected."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pytest
@@ -20,7 +20,7 @@ from tripod.server.rules import (
     parse_rules,
 )
 from tripod.server.rules.alerting import AlertingRule
-from tripod.server.store.model import STALE_NAN_BITS, Matcher, Sample
+from tripod.server.store.model import STALE_NAN_BITS, AppendResult, Matcher, Sample
 
 MIN = 60_000
 
@@ -304,3 +304,32 @@ def test_a_rule_whose_result_is_not_a_vector_fails(expr: str) -> None:
     group = _group(RECORD.replace("sum by (job) (up)", f"'{expr}'"), store)
     group.eval(0)
     assert group.status[0].last_error == "rule result is not a vector or scalar"
+
+
+class RefusingStore(MemorySampleStore):
+    """A store that refuses one metric name outright, as a store with naming limits may."""
+
+    def append(self, samples: Iterable[Sample]) -> AppendResult:
+        batch = list(samples)
+        if any(s.labels.get("__name__") == "refused" for s in batch):
+            msg = "label set refused"
+            raise ValueError(msg)
+        return super().append(batch)
+
+
+def test_a_store_refusal_fails_that_rule_only() -> None:
+    store = RefusingStore()
+    text = """
+groups:
+  - name: g
+    rules:
+      - record: refused
+        expr: vector(1)
+      - record: kept
+        expr: vector(2)
+"""
+    group = _group(text, store)
+    group.eval(0)
+    assert [s.health for s in group.status] == ["err", "ok"]
+    assert "label set refused" in group.status[0].last_error
+    assert _raw(store, "kept")[0][2] == [2.0]

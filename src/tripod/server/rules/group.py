@@ -171,13 +171,17 @@ class RuleGroup:
         status.health, status.last_error = "ok", ""
         if isinstance(rule, AlertingRule):
             self._send_alerts(rule, ts_ms)
-        result = self.store.append(Sample(labels, ts_ms, value) for labels, value in vector)
-        if result.rejected:
-            self._fail(status, result.errors[0] if result.errors else str(result.rejected))
-        returned = {tuple(sorted(labels.items())): labels for labels, _ in vector}
-        gone = [labels for key, labels in self._previous[i].items() if key not in returned]
-        if gone:  # a clash with another rule's sample is expected and not an error
-            self.store.append(Sample(labels, ts_ms, STALE_NAN) for labels in gone)
+        try:
+            result = self.store.append(Sample(labels, ts_ms, value) for labels, value in vector)
+            if result.rejected:
+                self._fail(status, result.errors[0] if result.errors else str(result.rejected))
+            returned = {tuple(sorted(labels.items())): labels for labels, _ in vector}
+            gone = [labels for key, labels in self._previous[i].items() if key not in returned]
+            if gone:  # a clash with another rule's sample is expected and not an error
+                self.store.append(Sample(labels, ts_ms, STALE_NAN) for labels in gone)
+        except Exception as exc:  # a store refusing a label set must not stop the group
+            self._fail(status, f"appending the rule's samples failed: {exc}")
+            return
         self._previous[i] = returned
 
     def _fail(self, status: RuleStatus, message: str) -> None:
