@@ -81,6 +81,8 @@ def test_inline_secrets_are_refused_without_echoing_them() -> None:
             "receivers[0].email.from = None: expected a value (required for email)",
         ),
         ({"slos": [{}, {}]}, "slos[1].name = 'availability': expected a name no other SLO"),
+        ({"targets": ["shop"]}, "targets[0] = 'shop': expected host:port"),
+        ({"alertmanagers": ["http://am:9093"]}, "alertmanagers[0] = 'http://am:9093': expected"),
     ],
 )
 def test_refusals_name_key_value_and_expectation(extra: dict[str, Any], start: str) -> None:

@@ -21,6 +21,7 @@ SLO_KINDS = ("availability", "latency")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
 _DURATION = re.compile(r"^[1-9][0-9]*(ms|s|m|h|d)$")
 _PREFIX = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):[0-9]{1,5}$")
 
 #: Receiver kinds, their accepted keys, the keys they need, and inline secrets refused.
 _RECEIVER_KEYS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
@@ -194,6 +195,14 @@ def _str_list(data: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _targets(data: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
+    values = _str_list(data, key, path)
+    for i, value in enumerate(values):
+        if not _HOST_PORT.match(value):
+            raise bad(f"{path}{key}[{i}]", value, "host:port")
+    return values
+
+
 def _table(data: Mapping[str, Any], key: str, path: str) -> Mapping[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, Mapping):
@@ -310,7 +319,7 @@ def _scrape_job(raw: Any, path: str) -> ScrapeJob:
     if not isinstance(raw, Mapping):
         raise bad(path, raw, "a table with job and targets")
     _known(raw, {"job", "targets", "metrics_path", "scheme"}, path + ".")
-    targets = _str_list(raw, "targets", path + ".")
+    targets = _targets(raw, "targets", path + ".")
     if not targets:
         raise bad(path + ".targets", raw.get("targets"), "at least one host:port")
     scheme = raw.get("scheme", "http")
@@ -438,7 +447,7 @@ def parse_service(
         alert_prefix=prefix,
         job=job,
         namespace=_name(merged, "namespace", "", service),
-        targets=_str_list(merged, "targets", "") or (f"{service}:8000",),
+        targets=_targets(merged, "targets", "") or (f"{service}:8000",),
         metrics_path=_str(merged, "metrics_path", "", "/metrics"),
         scrape_interval=_duration(merged, "scrape_interval", "", "15s"),
         evaluation_interval=_duration(merged, "evaluation_interval", "", "30s"),
@@ -447,7 +456,7 @@ def parse_service(
         slos=slos,
         receivers=receivers,
         scrape_jobs=jobs,
-        alertmanagers=_str_list(merged, "alertmanagers", "") or ("alertmanager:9093",),
+        alertmanagers=_targets(merged, "alertmanagers", "") or ("alertmanager:9093",),
         remote_write=remote_write,
         image=_str(merged, "image", "", f"{service}:latest"),
         otelcol=_collector(_table(merged, "otelcol", "")),

@@ -17,6 +17,7 @@ from typing import Any
 
 from tripod.catalog import le_label
 from tripod.codegen._alerts import Alert, Case, Series, check_alert_text, counter, selector
+from tripod.codegen._errors import bad
 from tripod.codegen._model import SLO, Service
 from tripod.codegen._red import BUCKET, COUNT, ERROR_STATUS
 
@@ -193,22 +194,27 @@ def onset_minutes(budget: float, ratio: float, conditions: tuple[Condition, ...]
     )
 
 
-def _away_from_edges(t: float) -> bool:
-    return math.isinf(t) or 0.15 < t - math.floor(t) < 0.85
+_MARGIN = 0.15  # minutes kept between a predicted onset and an evaluation the test checks
 
 
-def _fast_ratio(slo: SLO) -> tuple[float, float, float]:
-    """An error ratio that pages by the 5m/1h pair, with page and ticket onsets between
-    whole-minute evaluations, away from their edges; and those two onsets."""
+def _clear_of(t: float, *times: int) -> bool:
+    return all(math.isinf(t) or abs(t - x) > _MARGIN for x in times)
+
+
+def _fast_ratio(slo: SLO) -> tuple[float, float, float, int, int]:
+    """An error ratio that pages by the 5m/1h pair; its page onset; its ticket onset; the last
+    whole minute the page must still be quiet and the first it must fire, both at least
+    ``_MARGIN`` from the onset, with the ticket onset clear of both."""
     need = PAGE[0].factor * slo.error_budget
-    for tenth in range(40, 10, -1):
-        ratio = min(1.0, need * tenth / 10.0)
+    for hundredth in range(400, 100, -1):
+        ratio = min(1.0, need * hundredth / 100.0)
         page = onset_minutes(slo.error_budget, ratio, PAGE)
         ticket = onset_minutes(slo.error_budget, ratio, TICKET)
-        if page >= 2 and _away_from_edges(page) and _away_from_edges(ticket):
-            return ratio, page, ticket
-    msg = f"no fast burn pages SLO {slo.name!r} at minute precision"  # pragma: no cover
-    raise AssertionError(msg)  # pragma: no cover
+        before, after = math.floor(page - _MARGIN), math.ceil(page + _MARGIN)
+        if before >= 1 and _clear_of(ticket, before, after):
+            return ratio, page, ticket, before, after
+    expected = "an objective whose fast burn a minute-step unit test can bracket"
+    raise bad(f"slos[{slo.name}].objective", round(slo.objective * 100, 10), expected)
 
 
 def _inputs(slo: SLO, svc: Service, segments: list[tuple[int, float, float]]) -> tuple[Series, ...]:
@@ -245,9 +251,8 @@ def _cases(slo: SLO, svc: Service, tier: str) -> tuple[Case, ...]:
     budget = slo.error_budget
     end = STEADY_MINUTES
     if tier == "page":
-        ratio, t, t_ticket = _fast_ratio(slo)
+        ratio, _, t_ticket, before, after = _fast_ratio(slo)
         workbook = detection_minutes(budget, ratio, PAGE[0])
-        before, after = math.floor(t), math.ceil(t)
         burn = [(BASE_MINUTES, RATE, 0.0), (after + 5, RATE, ratio)]
         inputs = _inputs(slo, svc, burn)
         return (
