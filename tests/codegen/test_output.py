@@ -161,3 +161,27 @@ def test_runbook_page_has_every_section(generated: dict[str, Generated]) -> None
     assert "```promql\n  topk(5, job_http_route:http_server_request_error:ratio_rate5m" in page
     assert "| critical |" in page
     assert "| warning |" in page
+
+
+def test_files_no_longer_generated_are_reported_and_removed(tmp_path: Path) -> None:
+    runner = CliRunner()
+    desc = tmp_path / "tripod.yaml"
+    base = "service: s\nteam: t\nrunbook_url: https://r.example\n"
+    desc.write_text(base)
+    out = tmp_path / "deploy"
+    assert runner.invoke(cli, ["generate", str(desc), "--out", str(out)]).exit_code == 0
+    page = out / "runbooks" / "STelemetryDropped.md"
+    assert page.is_file()
+    own = out / "runbooks" / "team-notes.md"  # a hand-written file beside the generated ones
+    own.write_text("# notes\n")
+    desc.write_text(base + "alerts:\n  disable: [TelemetryDropped]\n")
+    result = runner.invoke(cli, ["generate", str(desc), "--out", str(out), "--check"])
+    assert result.exit_code == 1
+    assert "runbooks/STelemetryDropped.md differs" in result.output
+    result = runner.invoke(cli, ["generate", str(desc), "--out", str(out)])
+    assert result.exit_code == 0
+    assert "removed" in result.output
+    assert not page.exists()
+    assert own.is_file()
+    result = runner.invoke(cli, ["generate", str(desc), "--out", str(out), "--check"])
+    assert result.exit_code == 0, result.output

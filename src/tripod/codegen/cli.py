@@ -44,10 +44,12 @@ def generate_command(description: Path, out: Path, targets: str | None, check: b
         click.echo(f"{len(files)} files in {out} are up to date")
         return
     try:
-        changed = write(files, out)
+        changed, removed = write(files, out)
     except OSError as exc:
         click.echo(
             f"tripod generate: --out = {str(out)!r}: expected a writable folder ({exc})", err=True
         )
         sys.exit(2)
     click.echo(f"wrote {len(changed)} of {len(files)} files under {out}")
+    for rel in removed:
+        click.echo(f"removed {out / rel}: no longer generated")
