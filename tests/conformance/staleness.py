@@ -164,4 +164,23 @@ CASES: list[Case] = [Case(q, section="staleness") for q in (
     f"{G} and {C}",
     f"{G} * on (series) group_left rate({C}[5m])",
 )]
+# Windows holding only a staleness marker: b's [30s] window at 40:30 (and at the 15 s step after
+# 40:00) sees the marker alone, a's [15s] window at 20:01 too; a single series is selected so that
+# nothing else is left once the markers are dropped.
+_B = '{series="b"}[30s]'
+_A = '{series="a"}[15s]'
+CASES += [Case(q, section="staleness") for q in (
+    *(f"{fn}({C}{_B})" for fn in ("rate", "increase", "irate", "resets")),
+    *(f"{fn}({G}{_B})" for fn in (
+        "delta", "idelta", "deriv", "changes", "count_over_time", "sum_over_time",
+        "avg_over_time", "min_over_time", "max_over_time", "stddev_over_time",
+        "stdvar_over_time", "last_over_time", "present_over_time", "absent_over_time",
+    )),
+    f"predict_linear({G}{_B}, 60)",
+    f"holt_winters({G}{_B}, 0.5, 0.5)",
+    f"quantile_over_time(0.5, {G}{_B})",
+    *(f"{fn}({C}{_A})" for fn in ("rate", "increase", "resets", "changes", "delta")),
+    f"sum(rate({C}{_B}))",
+    f"max_over_time(rate({C}{_B})[2m:15s])",
+)]
 # fmt: on

@@ -45,6 +45,8 @@ def _extrapolated(a: RangeArgs, *, counter: bool, rate: bool) -> tuple[F64, Mask
     """Prometheus's extrapolatedRate (functions.go): counter resets, extrapolation to the
     window edges unless the gap exceeds 1.1x the average interval, and the zero-point clamp."""
     ok = a.n >= 2
+    if not ok.any():  # also when every selected sample was a staleness marker (none left)
+        return np.zeros(ok.shape), ok
     last = np.where(ok, a.hi - 1, 0)
     first = np.where(ok, a.lo, 0)
     v, ts = a.vs, a.ts
@@ -195,6 +197,8 @@ def _present(a: RangeArgs) -> tuple[F64, Mask]:
 
 def _transitions(a: RangeArgs, marks: F64) -> tuple[F64, Mask]:
     ok = a.n > 0
+    if not ok.any():
+        return np.zeros(ok.shape), ok
     p = _prefix(marks)
     first = np.where(ok, a.lo, 0)
     last = np.where(ok, a.hi - 1, 0)
