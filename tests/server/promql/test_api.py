@@ -240,3 +240,23 @@ def test_cli_table_json_and_errors(serve: Proc) -> None:
     assert out.stderr.count("\n") == 1
     assert "bad_data" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_subquery_without_step_uses_global_evaluation_interval(serve: Proc, tmp_path: Path) -> None:
+    query = 'count_over_time(http_requests_total{job="api"}[2m:])'
+    config = tmp_path / "tripod.yaml"
+    config.write_text("global:\n  evaluation_interval: 20s\n")
+    lines = [f'http_requests_total{{job="api"}} {t} {(T0 + t) * 1000}' for t in range(0, 600, 15)]
+    with start_tripod_serve(
+        tmp_path / "data", "--retention-time", "0", "--config", str(config)
+    ) as proc:
+        response = httpx.post(
+            proc.url + "/api/v1/import/prometheus", content="\n".join(lines) + "\n", timeout=30
+        )
+        assert response.status_code in (200, 204), response.text
+        r = get(proc, "/api/v1/query", query=query, time=str(T0 + 590))
+        # multiples of 20 s within [T0 + 470, T0 + 590]: T0 + 480, 500, ..., 580
+        assert r.json()["data"]["result"][0]["value"][1] == "6"
+    # the default interval, one minute: T0 + 520 and T0 + 580 (T0 is 20 s past a minute)
+    r = get(serve, "/api/v1/query", query=query, time=str(T0 + 590))
+    assert r.json()["data"]["result"][0]["value"][1] == "2"

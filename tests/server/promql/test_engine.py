@@ -50,6 +50,20 @@ def test_subquery_steps_align_to_absolute_multiples(store: MemStore, engine: Eng
     assert one(engine, "max_over_time(g[1m:20s] offset 10s)", 95) == 80
 
 
+def test_subquery_without_step_uses_the_default_evaluation_interval(store: MemStore) -> None:
+    store.add("g", {}, [(t, t) for t in range(0, 1000, 10)])
+    # [2m:] at 600: inner steps at multiples of the interval within [480, 600]
+    assert one(Engine(store), "count_over_time(g[2m:])", 600) == 3  # 1m: 480, 540, 600
+    fifteen = Engine(store, default_eval_interval_ms=15_000)
+    assert one(fifteen, "count_over_time(g[2m:])", 600) == 9  # 480, 495, ..., 600
+    assert one(fifteen, "min_over_time(g[1m:] offset 7s)", 600) == 540  # 540..585 -> g at 540
+    assert one(fifteen, "count_over_time(g[2m:30s])", 600) == 5  # an explicit step wins
+    ranged = fifteen.range("count_over_time(g[1m:])", 300_000, 330_000, 30_000)
+    assert ranged.value.values.tolist() == [[5.0, 5.0]]  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="default_eval_interval_ms"):
+        Engine(store, default_eval_interval_ms=0)
+
+
 def test_arithmetic_drops_the_name_comparison_keeps_it(store: MemStore, engine: Engine) -> None:
     store.add("g", {"a": "1"}, [(0, 5)])
     assert instant(engine, "g * 2", 10) == {"a=1": 10}

@@ -188,7 +188,11 @@ def _limit(params: Params) -> int:
 def routes(ctx: ServerContext) -> list[BaseRoute]:
     limits = ctx.config.limits
     engine = Engine(
-        ctx.samples, timeout_s=limits.query_timeout_s, max_samples=limits.query_max_samples
+        ctx.samples,
+        timeout_s=limits.query_timeout_s,
+        max_samples=limits.query_max_samples,
+        # As Prometheus: subqueries without a step use global.evaluation_interval.
+        default_eval_interval_ms=round(ctx.config.global_config.evaluation_interval_s * 1000),
     )
 
     async def query(request: Request, params: Params) -> Response:

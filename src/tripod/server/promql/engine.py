@@ -39,7 +39,8 @@ from tripod.server.store.model import STALE_NAN_BITS, Matcher, MatchOp, SampleRe
 __all__ = ["Engine", "QueryResult", "selector_matchers"]
 
 DEFAULT_LOOKBACK_MS = 300_000
-DEFAULT_SUBQUERY_STEP_MS = 60_000
+#: Prometheus's default ``global.evaluation_interval``: the step of a subquery written without one.
+DEFAULT_EVAL_INTERVAL_MS = 60_000
 # Series of a selector are put in label order (as Prometheus's block index yields them) unless
 # there are more than this many: then the store's order is kept, which only changes the order of
 # additions inside an aggregation (~1e-16 relative) and of an unsorted instant vector.
@@ -97,6 +98,7 @@ class _Query:
     lookback_ms: int
     deadline: float
     max_samples: int
+    default_eval_interval_ms: int = DEFAULT_EVAL_INTERVAL_MS
     samples: int = 0
 
 
@@ -264,7 +266,8 @@ class Evaluator:
         return matrix
 
     def subquery(self, node: Any, steps: I64) -> Matrix:
-        step_ms = duration_ms(node.step) or DEFAULT_SUBQUERY_STEP_MS
+        # As Prometheus's ev.noStepSubqueryIntervalFn: no step means the evaluation interval.
+        step_ms = duration_ms(node.step) or self.q.default_eval_interval_ms
         range_ms = duration_ms(node.range)
         times = self.eval_times(node, steps)
         first = -((-(int(times.min()) - range_ms)) // step_ms) * step_ms  # ceil to the step grid
@@ -285,7 +288,10 @@ class Evaluator:
 
 
 class Engine:
-    """Runs queries against a store with a timeout and a max-samples limit."""
+    """Runs queries against a store with a timeout and a max-samples limit.
+
+    ``default_eval_interval_ms`` is Prometheus's ``global.evaluation_interval``: the step of
+    subqueries written without one (``rate(x[5m])[30m:]``)."""
 
     def __init__(
         self,
@@ -295,12 +301,20 @@ class Engine:
         max_samples: int = 50_000_000,
         lookback_ms: int = DEFAULT_LOOKBACK_MS,
         max_points: int = MAX_POINTS,
+        default_eval_interval_ms: int = DEFAULT_EVAL_INTERVAL_MS,
     ) -> None:
+        if default_eval_interval_ms <= 0:
+            msg = (
+                f"default_eval_interval_ms must be a positive number of milliseconds, "
+                f"got {default_eval_interval_ms}"
+            )
+            raise ValueError(msg)
         self.store = store
         self.timeout_s = timeout_s
         self.max_samples = max_samples
         self.lookback_ms = lookback_ms
         self.max_points = max_points
+        self.default_eval_interval_ms = default_eval_interval_ms
 
     def _query(self, start_ms: int, end_ms: int, timeout_s: float | None) -> _Query:
         timeout = self.timeout_s if timeout_s is None else min(timeout_s, self.timeout_s)
@@ -311,6 +325,7 @@ class Engine:
             lookback_ms=self.lookback_ms,
             deadline=time.monotonic() + timeout,
             max_samples=self.max_samples,
+            default_eval_interval_ms=self.default_eval_interval_ms,
         )
 
     def instant(self, query: str, time_ms: int, timeout_s: float | None = None) -> QueryResult:

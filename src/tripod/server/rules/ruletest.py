@@ -126,8 +126,11 @@ class _GroupRun:
         self.expander = expander
         self.template_check = template_check
         self.store = MemorySampleStore()
-        self.engine = Engine(self.store, timeout_s=QUERY_TIMEOUT_S)
-        self.query = engine_query_func(self.engine, subquery_step_ms=interval_ms)
+        # promtool's engine: subqueries without a step use the file's evaluation_interval.
+        self.engine = Engine(
+            self.store, timeout_s=QUERY_TIMEOUT_S, default_eval_interval_ms=interval_ms
+        )
+        self.query = engine_query_func(self.engine)
         self.pending: list[list[tuple[int, float, dict[str, str]]]] = []
 
     def _load_series(self) -> str | None:
