@@ -9,8 +9,9 @@ from typing import Any
 
 import yaml
 
-from tripod.codegen._errors import GenerateError
+from tripod.codegen._errors import GenerateError, bad
 from tripod.codegen._model import Service, parse_service
+from tripod.codegen._openslo import slos_from_openslo
 from tripod.codegen._yamlio import load_strict
 from tripod.config import ConfigError, load_settings
 
@@ -66,13 +67,41 @@ def load_service(path: Path) -> Service:
         defaults: dict[str, Any] = {"http_buckets": list(settings.http_buckets)}
         if "service_name" in section:
             defaults["service"] = settings.service_name
-        return parse_service(
-            table, source=f"{found.name} [tool.tripod.generate]", defaults=defaults
-        )
+        table = _with_openslo(table, found, defaults.get("service"))
+        source = f"{found.name} [tool.tripod.generate]"
+        return parse_service(table, source=source, defaults=defaults)
     try:
         data = load_strict(found.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         reason = " ".join(str(exc).split())
         msg = f"{found} = unreadable: expected YAML ({reason})"
         raise GenerateError(msg) from None
+    if isinstance(data, Mapping):
+        data = _with_openslo(data, found, None)
     return parse_service(data, source=found.name)
+
+
+def _with_openslo(data: Mapping[str, Any], found: Path, service: Any) -> Mapping[str, Any]:
+    """``data`` with the SLOs of its ``openslo`` files (paths relative to ``found``) appended
+    to ``slos``, and the ``openslo`` key gone."""
+    if "openslo" not in data:
+        return data
+    paths = data["openslo"]
+    if not isinstance(paths, list) or not all(isinstance(p, str) and p for p in paths):
+        raise bad("openslo", paths, "a list of OpenSLO file paths, relative to the description")
+    name = data.get("service", service)
+    if not isinstance(name, str):
+        raise bad("service", name, "a non-empty string")
+    slos = data.get("slos", [])
+    if not isinstance(slos, list):
+        raise bad("slos", slos, "a list of SLO tables")
+    slos = list(slos)
+    for i, rel in enumerate(paths):
+        path = found.parent / rel
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise bad(f"openslo[{i}]", rel, f"a readable file ({exc.__class__.__name__})") from None
+        job = data.get("job", name)
+        slos += slos_from_openslo(text, rel, name, job if isinstance(job, str) else name)
+    return {**{k: v for k, v in data.items() if k != "openslo"}, "slos": slos}

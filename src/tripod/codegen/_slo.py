@@ -206,13 +206,17 @@ def _fast_ratio(slo: SLO) -> tuple[float, float, float, int, int]:
     whole minute the page must still be quiet and the first it must fire, both at least
     ``_MARGIN`` from the onset, with the ticket onset clear of both."""
     need = PAGE[0].factor * slo.error_budget
-    for hundredth in range(400, 100, -1):
-        ratio = min(1.0, need * hundredth / 100.0)
-        page = onset_minutes(slo.error_budget, ratio, PAGE)
-        ticket = onset_minutes(slo.error_budget, ratio, TICKET)
-        before, after = math.floor(page - _MARGIN), math.ceil(page + _MARGIN)
-        if before >= 1 and _clear_of(ticket, before, after):
-            return ratio, page, ticket, before, after
+    # First pass: a one-minute bracket (onset mid-minute); second: any bracket with margins.
+    for tight in (True, False):
+        for hundredth in range(400, 100, -1):
+            ratio = min(1.0, need * hundredth / 100.0)
+            page = onset_minutes(slo.error_budget, ratio, PAGE)
+            ticket = onset_minutes(slo.error_budget, ratio, TICKET)
+            before, after = math.floor(page - _MARGIN), math.ceil(page + _MARGIN)
+            if tight and after - before > 1:
+                continue
+            if before >= 1 and _clear_of(ticket, before, after):
+                return ratio, page, ticket, before, after
     expected = "an objective whose fast burn a minute-step unit test can bracket"
     raise bad(f"slos[{slo.name}].objective", round(slo.objective * 100, 10), expected)
 
