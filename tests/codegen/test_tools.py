@@ -140,3 +140,31 @@ def test_vmalert_refuses_a_broken_rule(generated: dict[str, Generated], tmp_path
     copy = _break(tmp_path, g, rules_path(g.svc), 'up{job="shop"} == 0', 'up{job="shop"} == (0')
     done = _run("vmalert", "-dryRun", f"-rule={rules_path(g.svc)}", cwd=copy)
     assert done.returncode != 0
+
+
+@needs("amtool")
+@pytest.mark.parametrize(
+    ("name", "labels", "receivers"),
+    [
+        ("shop", ["severity=critical"], "commerce-pagerduty,commerce-slack"),
+        ("shop", ["severity=warning"], "commerce-slack"),
+        ("shop", ["severity=info"], "commerce-email"),
+        ("worker", ["severity=critical"], "fulfilment-oncall"),
+        ("worker", ["severity=warning"], "fulfilment-hook"),
+    ],
+)
+def test_amtool_routes_each_severity_to_its_receivers(
+    generated: dict[str, Generated], name: str, labels: list[str], receivers: str
+) -> None:
+    g = generated[name]
+    own = [f"team={g.svc.team}", f"service={g.svc.service}", "alertname=X", *labels]
+    config = "--config.file=alertmanager/alertmanager.yml"
+    done = _run("amtool", "config", "routes", "test", config, *own, cwd=g.out)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == receivers
+    # Another team's alert, or an unrouted one, never pages this team's on-call.
+    done = _run(
+        "amtool", "config", "routes", "test", config, "team=x", "severity=critical", cwd=g.out
+    )
+    assert "pagerduty" not in done.stdout
+    assert "oncall" not in done.stdout

@@ -46,9 +46,11 @@ def _severity_routes(svc: Service) -> list[dict[str, Any]]:
 
 
 def alertmanager_config(svc: Service) -> dict[str, Any]:
-    default = svc.receivers[0].name if svc.receivers else NULL_RECEIVER
+    # What no severity route claims goes to a receiver that does not page, or nowhere.
+    calm = [r.name for r in svc.receivers if "critical" not in r.severities]
+    default = calm[0] if calm else NULL_RECEIVER
     receivers = [_receiver(r) for r in svc.receivers]
-    if not svc.receivers:
+    if default == NULL_RECEIVER:
         receivers.append({"name": NULL_RECEIVER})
     return {
         "global": {"resolve_timeout": "5m"},
