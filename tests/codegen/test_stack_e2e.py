@@ -157,3 +157,62 @@ def test_tripod_rule_engine_passes_the_generated_unit_tests(
     done = subprocess.run(argv, cwd=tests, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("SUCCESS") == 2
+
+
+def test_real_alertmanager_applies_the_generated_inhibitions(tmp_path: Path) -> None:
+    """Critical inhibits warning of the same alert and service, an SLO page its ticket, and
+    ``<P>Absent`` the per-target alerts, in Alertmanager 0.25 running the generated file."""
+    with HttpSink() as hook:
+        desc = {
+            "service": "inhib",
+            "team": "t",
+            "runbook_url": "https://r.example",
+            "slos": [{"name": "availability", "objective": 99.9}],
+            "receivers": [{"name": "hook", "webhook": {"url": hook.url + "/hook"}}],
+        }
+        (tmp_path / "tripod.yaml").write_text(yaml.safe_dump(desc))
+        files = render(load_service(tmp_path), ["alertmanager"])
+        with alertmanager(tmp_path / "am", files["alertmanager/alertmanager.yml"].decode()) as am:
+            base = {"service": "inhib", "team": "t"}
+            sent = [
+                {"alertname": "InhibHighErrorRatio", "severity": "critical"},
+                {"alertname": "InhibHighErrorRatio", "severity": "warning"},
+                {"alertname": "InhibAvailabilityErrorBudgetBurn", "severity": "critical",
+                 "slo": "availability", "burn_tier": "page"},
+                {"alertname": "InhibAvailabilityErrorBudgetBurn", "severity": "warning",
+                 "slo": "availability", "burn_tier": "ticket"},
+                # Same severity on both tiers: only the burn-tier rule holds the ticket back.
+                {"alertname": "InhibFastErrorBudgetBurn", "severity": "info",
+                 "slo": "fast", "burn_tier": "page"},
+                {"alertname": "InhibFastErrorBudgetBurn", "severity": "info",
+                 "slo": "fast", "burn_tier": "ticket"},
+                {"alertname": "InhibAbsent", "severity": "critical"},
+                {"alertname": "InhibTargetDown", "severity": "warning", "instance": "a:1"},
+                {"alertname": "InhibLatencyP95", "severity": "warning"},
+            ]  # fmt: skip
+            body = [{"labels": {**base, **labels}} for labels in sent]
+            httpx.post(f"{am.url}/api/v2/alerts", json=body, timeout=5.0).raise_for_status()
+
+            def states() -> dict[tuple[str, str], str] | None:
+                got = httpx.get(f"{am.url}/api/v2/alerts", timeout=5.0).json()
+                table = {
+                    (
+                        a["labels"]["alertname"],
+                        a["labels"].get("burn_tier", a["labels"]["severity"]),
+                    ): a["status"]["state"]
+                    for a in got
+                }
+                return table if len(table) == len(sent) else None
+
+            table = poll(states, timeout=30)
+            assert table == {
+                ("InhibHighErrorRatio", "critical"): "active",
+                ("InhibHighErrorRatio", "warning"): "suppressed",
+                ("InhibAvailabilityErrorBudgetBurn", "page"): "active",
+                ("InhibAvailabilityErrorBudgetBurn", "ticket"): "suppressed",
+                ("InhibFastErrorBudgetBurn", "page"): "active",
+                ("InhibFastErrorBudgetBurn", "ticket"): "suppressed",
+                ("InhibAbsent", "critical"): "active",
+                ("InhibTargetDown", "warning"): "suppressed",
+                ("InhibLatencyP95", "warning"): "active",
+            }
