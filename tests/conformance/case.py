@@ -4,7 +4,8 @@
 limits it; ``ordered=True`` also compares the order of an instant vector; ``E(query)`` must fail
 on Prometheus (the corpus self-check verifies it); ``xfail="reason"`` records a known, explained
 difference (the test is xfail strict, so a fix turns it into an XPASS failure); ``ties=True``
-compares only values, for selections among equal values.
+compares only values, for selections among equal values; ``exact=True`` (instant vectors)
+also compares the order of the label sets, for ties whose order Prometheus does define.
 """
 
 from __future__ import annotations
@@ -25,12 +26,19 @@ class Case:
     section: str = ""
     #: Selects among equal values, where Prometheus itself answers differently run to run.
     ties: bool = False
+    #: An instant vector's label sets must come in Prometheus's order, ties included.
+    exact: bool = False
 
 
 def C(
-    query: str, kinds: Kinds = "both", *, ordered: bool = False, xfail: str | None = None
+    query: str,
+    kinds: Kinds = "both",
+    *,
+    ordered: bool = False,
+    xfail: str | None = None,
+    exact: bool = False,
 ) -> Case:
-    return Case(query, kinds, ordered, False, xfail)
+    return Case(query, kinds, ordered or exact, False, xfail, exact=exact)
 
 
 def E(query: str, kinds: Kinds = "instant", *, xfail: str | None = None) -> Case:

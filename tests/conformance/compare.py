@@ -97,6 +97,16 @@ def _order_diff(ref: list[Any], got: list[Any]) -> list[str]:
     return [f"order differs: prometheus {ref_vals[:8]} tripod {got_vals[:8]}"]
 
 
+def _label_order_diff(ref: list[Any], got: list[Any]) -> list[str]:
+    for i, (r, g) in enumerate(zip(ref, got, strict=True)):
+        if _key(r["metric"]) != _key(g["metric"]):
+            where = f"label order differs at #{i}"
+            return [
+                f"{where}: prometheus {_show(_key(r['metric']))} tripod {_show(_key(g['metric']))}"
+            ]
+    return []
+
+
 def _values_by_time(result_type: str, result: list[Any]) -> dict[float, list[float]]:
     points: dict[float, list[float]] = {}
     for s in result:
@@ -117,11 +127,14 @@ def _ties_diff(result_type: str, ref: list[Any], got: list[Any]) -> list[str]:
     return []
 
 
-def diff(ref: Answer, got: Answer, *, ordered: bool = False, ties: bool = False) -> list[str]:
+def diff(
+    ref: Answer, got: Answer, *, ordered: bool = False, ties: bool = False, exact: bool = False
+) -> list[str]:
     """Differences between Prometheus's answer ``ref`` and tripod's ``got``; [] when equal.
 
     ``ties``: the query selects among equal values (topk/bottomk), where Prometheus's choice of
-    series is not deterministic; only the values at each timestamp are compared.
+    series is not deterministic; only the values at each timestamp are compared. ``exact``: an
+    instant vector's label sets must also come in the same order (ties included).
     """
     if got.status == "invalid":
         return [f"tripod did not answer in the API envelope (HTTP {got.http_status}): {got.error}"]
@@ -149,6 +162,8 @@ def diff(ref: Answer, got: Answer, *, ordered: bool = False, ties: bool = False)
     out = _series_diff(str(ref.result_type), ref.result or [], got.result or [])
     if ordered and not out and ref.result_type == "vector":
         out = _order_diff(ref.result or [], got.result or [])
+    if exact and not out and ref.result_type == "vector":
+        out = _label_order_diff(ref.result or [], got.result or [])
     return out
 
 

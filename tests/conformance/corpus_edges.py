@@ -181,5 +181,29 @@ TIES: list[Case] = [
     Case(f"topk by (code) (2, (increase({R}[10m])) >= bool on (job) group_left max by (job) (deriv({Q}[1h])))", ties=True),
     Case(f"topk(3, round({T} / 10))", ties=True),
     Case(f"bottomk by (job) (2, {Q} > bool 5)", ties=True),
+    # Where Prometheus's choice among ties is deterministic, it must be ours: instant queries
+    # (input in series order; the heap's output through Go 1.19's unstable pdqsort when more
+    # than 12 come out) and range queries whose input is a selector or a range function (series
+    # order at every step). Bucket counts, 0/1 gauges and build infos are full of equal values.
+    C(f"topk(20, {H}_bucket)", "instant", exact=True),
+    C(f"bottomk(20, {H}_bucket)", "instant", exact=True),
+    C(f"topk(70, {H}_bucket)", "instant", exact=True),
+    C("bottomk(13, conf_up)", "instant", exact=True),
+    C(f"topk(13, {Q})", "instant", exact=True),
+    C(f"sort({H}_bucket > bool 5)", "instant", exact=True),
+    C(f"sort_desc(floor({H}_bucket / 50))", "instant", exact=True),
+    C('topk(150, round({__name__=~"conf_.+"} / 1000))', "instant", exact=True),
+    C('bottomk(150, sgn({__name__=~"conf_.+"}))', "instant", exact=True),
+    C(f'count_values("v", {Q})', "instant", exact=True),
+    C(f'topk(1, count_values("v", {Q}))', "instant", exact=True),
+    C(f'bottomk(2, count_values by (job) ("v", {Q}))', "instant", exact=True),
+    C(f"topk(5, {H}_bucket)"),
+    C(f"bottomk(7, {H}_bucket)"),
+    C("topk(2, conf_up)"),
+    C("bottomk by (job) (2, conf_up)"),
+    C("bottomk(3, conf_build_info)"),
+    C(f"bottomk by (le) (2, {H}_bucket)"),
+    C(f"topk(4, changes({Q}[5m]))"),
+    C(f"bottomk(3, resets({R}[10m]))"),
 ]
 # fmt: on

@@ -51,6 +51,11 @@ def test_order_checked_only_when_asked() -> None:
     ref, got = vec((A, "1"), (B, "2")), vec((B, "2"), (A, "1"))
     assert diff(ref, got) == []
     assert diff(ref, got, ordered=True) != []
+    # equal values: ``ordered`` accepts swapped label sets, ``exact`` does not
+    ref, got = vec((A, "1"), (B, "1")), vec((B, "1"), (A, "1"))
+    assert diff(ref, got, ordered=True) == []
+    assert diff(ref, got, exact=True) != []
+    assert diff(ref, ref, exact=True) == []
 
 
 def test_matrix_timestamps_and_values() -> None:

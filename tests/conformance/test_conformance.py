@@ -92,7 +92,7 @@ def test_case(case: corpus.Case, conformance_env: Env, request: pytest.FixtureRe
     reports = []
     for (label, _), ref_f, got_f in zip(evals, ref_futures, got_futures, strict=True):
         ref, got = ref_f.result(), got_f.result()
-        lines = diff(ref, got, ordered=case.ordered, ties=case.ties)
+        lines = diff(ref, got, ordered=case.ordered, ties=case.ties, exact=case.exact)
         if lines:
             reports.append(render(case.query, label, lines, ref))
     OUTCOMES[request.node.callspec.id] = {

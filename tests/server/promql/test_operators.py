@@ -13,8 +13,9 @@ from tripod.server.promql.binops import binary
 from tripod.server.promql.errors import BadDataError, QueryTimeoutError
 from tripod.server.promql.evalhelper import EvalNodeHelper, Grouping
 from tripod.server.promql.functions import FUNCTIONS
+from tripod.server.promql.gosort import go_sort
 from tripod.server.promql.parse import FUNCTIONS_242
-from tripod.server.promql.quantile import go_insertion_sort, quantile, quantile_last_axis
+from tripod.server.promql.quantile import quantile, quantile_last_axis
 from tripod.server.promql.values import Matrix, Scalar, SeriesSet, String, Vector
 
 STEPS = np.array([0, 60_000], dtype=np.int64)
@@ -96,5 +97,5 @@ def test_shared_quantile_math_agrees_with_itself() -> None:
     fast = quantile_last_axis(arr, np.ones(arr.shape, dtype=bool), np.array([0.5]))
     assert fast.tolist() == [1.5]
     items = [(1, "a"), (0, "b"), (1, "c"), (0, "d")]
-    go_insertion_sort(items, lambda x, y: x[0] < y[0])
+    go_sort(items, lambda x, y: x[0] < y[0])
     assert items == [(0, "b"), (0, "d"), (1, "a"), (1, "c")]  # stable, as Go's insertion sort

@@ -15,7 +15,8 @@ import numpy as np
 
 from tripod.server.promql.errors import BadDataError, ExecutionError
 from tripod.server.promql.evalhelper import EvalNodeHelper, Grouping
-from tripod.server.promql.quantile import go_insertion_sort, quantile_last_axis
+from tripod.server.promql.gosort import go_sort
+from tripod.server.promql.quantile import quantile_last_axis
 from tripod.server.promql.values import (
     F64,
     METRIC_NAME,
@@ -288,7 +289,7 @@ def _topk(
                 chosen[i, t] = True
             if steps == 1:
                 # Prometheus emits each group's heap through sort.Sort(sort.Reverse(heap)).
-                go_insertion_sort(heap, lambda x, y: less(y[0], x[0]))
+                go_sort(heap, lambda x, y: less(y[0], x[0]))
                 order.extend(i for _, i in heap)
     if steps == 1:
         return Vector(list(vec.labels), vec.values, chosen).select(order)
@@ -376,8 +377,16 @@ def _count_values(vec: Vector, label: str, grouping: Grouping, enh: EvalNodeHelp
     drop_value_label = not by and label in names  # `without (<the value label>)`
     pair = gid[rows] * len(uniq_bits) + (0 if drop_value_label else value_id.reshape(-1))
     uniq_pairs, out_row = np.unique(pair, return_inverse=True)
+    out_row = out_row.reshape(-1)
+    # Prometheus emits groups in the order their first sample comes in the input vector (what
+    # a later topk/bottomk sees first among ties): rows by first (series, step) occurrence.
+    first = np.full(len(uniq_pairs), len(rows), dtype=np.intp)
+    np.minimum.at(first, out_row, np.arange(len(rows), dtype=np.intp))
+    order = np.argsort(first, kind="stable")
+    uniq_pairs = uniq_pairs[order]
+    out_row = np.argsort(order)[out_row]
     counts = np.zeros((len(uniq_pairs), steps))
-    np.add.at(counts, (out_row.reshape(-1), cols), 1.0)
+    np.add.at(counts, (out_row, cols), 1.0)
     labels: list[Labels] = []
     for p in uniq_pairs.tolist():
         base = bases[p // len(uniq_bits)]

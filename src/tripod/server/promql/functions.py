@@ -15,9 +15,9 @@ import promql_parser as pp
 
 from tripod.server.promql.errors import ExecutionError
 from tripod.server.promql.evalhelper import EvalNodeHelper, FunctionCall, RangeArgs
+from tripod.server.promql.gosort import go_sort
 from tripod.server.promql.histograms import histogram_quantile
 from tripod.server.promql.parse import unwrap_parens
-from tripod.server.promql.quantile import go_insertion_sort
 from tripod.server.promql.range_functions import RANGE_FUNCTIONS
 from tripod.server.promql.regex import go_regex
 from tripod.server.promql.values import (
@@ -370,7 +370,7 @@ def _sorted(vec: Vector, *, descending: bool) -> Vector:
     rows = [i for i in range(len(vec.labels)) if vec.present[i, 0]]
     vals = vec.values[:, 0]
     # Prometheus: sort.Sort(sort.Reverse(heap)); Reverse swaps the arguments of Less.
-    go_insertion_sort(rows, lambda a, b: _rev_less(vals, a, b, descending))
+    go_sort(rows, lambda a, b: _rev_less(vals, a, b, descending))
     return vec.select(rows)
 
 

@@ -1,33 +1,15 @@
-"""Shared quantile and sort math, as Prometheus's ``promql/quantile.go`` and Go's ``sort``:
-used by the ``quantile`` aggregation, ``quantile_over_time``, ``topk``/``bottomk`` and
-``sort``/``sort_desc``, so the same arithmetic and the same tie order hold everywhere."""
+"""Shared quantile math, as Prometheus's ``promql/quantile.go``: used by the ``quantile``
+aggregation and ``quantile_over_time``, so the same arithmetic holds in both."""
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
 from tripod.server.promql.values import F64, Mask
 
-__all__ = ["go_insertion_sort", "quantile", "quantile_last_axis"]
-
-
-def go_insertion_sort(items: list[Any], less: Callable[[Any, Any], bool]) -> None:
-    """Go's sort.Sort on short slices (insertion sort, hence stable); longer: a stable sort."""
-    if len(items) > 12:
-        items.sort(
-            key=functools.cmp_to_key(lambda a, b: -1 if less(a, b) else (1 if less(b, a) else 0))
-        )
-        return
-    for i in range(1, len(items)):
-        j = i
-        while j > 0 and less(items[j], items[j - 1]):
-            items[j], items[j - 1] = items[j - 1], items[j]
-            j -= 1
+__all__ = ["quantile", "quantile_last_axis"]
 
 
 def quantile(q: float, values: list[float]) -> float:
