@@ -9,23 +9,35 @@ non-finite, very large and very small values need the slower path) and joined as
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 
 from tripod.server.promql.engine import QueryResult
 from tripod.server.promql.values import F64, Labels, Matrix, Scalar, String, Vector, format_value
 
-__all__ = ["format_values", "render_data"]
+__all__ = ["format_values", "json_value", "render_data"]
+
+
+def json_value(value: float) -> str:
+    """A sample value as Prometheus's API writes it (``jsonutil.MarshalValue``): Go's
+    ``FormatFloat(v, 'f', -1, 64)``, but the shortest ``'e'`` form below 1e-6 and from 1e21 on
+    (``-1e+300``, ``1.5e-07``), which is also what Python's ``repr`` gives there. (A scalar
+    result is written by ``promql.Scalar``'s own marshaller: plain 'f' format.)"""
+    magnitude = abs(value)
+    if value != 0 and math.isfinite(value) and (magnitude < 1e-6 or magnitude >= 1e21):
+        return repr(value)
+    return format_value(value)
 
 
 def format_values(values: F64) -> list[str]:
-    """:func:`format_value` for a whole array."""
+    """:func:`json_value` for a whole array."""
     out = [s[:-2] if s.endswith(".0") else s for s in map(repr, values.tolist())]
     with np.errstate(invalid="ignore"):
         magnitude = np.abs(values)
         special = ~np.isfinite(values) | (magnitude >= 1e16) | ((magnitude < 1e-4) & (values != 0))
     for i in np.flatnonzero(special).tolist():
-        out[i] = format_value(float(values[i]))
+        out[i] = json_value(float(values[i]))
     return out
 
 
