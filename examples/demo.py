@@ -1,7 +1,11 @@
 """`make demo`: tripod serve + the demo shop under uvicorn + traffic, and where to look.
 
-Starts the embedded backend (``python -m tripod serve``) scraping the shop's /metrics and
-receiving its OTLP traces and logs, starts ``examples/demo_service.py`` under uvicorn, sends
+Generates the shop's production files with ``tripod generate`` (rules, alerts, SLOs, dashboards,
+runbooks from ``examples/generate/demo-shop/tripod.yaml``), starts the embedded backend
+(``python -m tripod serve``) evaluating those generated rules plus ``examples/demo-rules.yml``,
+with its built-in notifier posting to a webhook this script listens on, scraping the shop's
+/metrics and receiving its OTLP traces and logs, starts ``examples/demo_service.py`` under
+uvicorn, sends
 a little traffic every second (orders, checkouts that call another route over httpx, a 404,
 an error), and prints the URLs and curl commands that show the three pillars. Runs until
 Ctrl-C, or ``--duration SECONDS``. If the backend cannot start, the shop prints its spans to
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.server
 import json
 import os
 import random
@@ -19,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -72,18 +78,79 @@ def stop(proc: subprocess.Popen[bytes] | None) -> None:
         proc.wait(timeout=5)
 
 
-def start_backend(data_dir: Path, shop_port: int) -> tuple[subprocess.Popen[bytes] | None, str]:
+class _WebhookSink(http.server.BaseHTTPRequestHandler):
+    """Receives the built-in notifier's webhook posts (Alertmanager's JSON, version 4)."""
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.end_headers()
+        with contextlib.suppress(ValueError):
+            message = json.loads(body)
+            names = sorted({a["labels"].get("alertname", "?") for a in message.get("alerts", [])})
+            print(f"notification received: {message.get('status')} {', '.join(names)} "
+                  f"(receiver {message.get('receiver')})", flush=True)  # fmt: skip
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def start_webhook_sink() -> tuple[http.server.ThreadingHTTPServer, str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _WebhookSink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/alerts"
+
+
+def generate_stack(data_dir: Path) -> Path | None:
+    """``tripod generate`` for the demo shop into ``data_dir/deploy``; None if it failed."""
+    out = data_dir / "deploy"
+    description = ROOT / "examples" / "generate" / "demo-shop"
+    result = subprocess.run(
+        [sys.executable, "-m", "tripod", "generate", str(description), "--out", str(out)],
+        capture_output=True, text=True, check=False, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    if result.returncode != 0:
+        print(f"tripod generate failed: {(result.stderr or result.stdout).strip()}")
+        return None
+    print(f"generated:     {out}  ({result.stdout.strip()})")
+    return out
+
+
+def start_backend(
+    data_dir: Path, shop_port: int, deploy: Path | None, webhook: str
+) -> tuple[subprocess.Popen[bytes] | None, str]:
     port = free_port()
     config = data_dir / "serve.yaml"
     config.write_text(
+        "global:\n"
+        "  evaluation_interval: 15s\n"
         "scrape_configs:\n"
         "  - job_name: demo-shop\n"
         "    scrape_interval: 2s\n"
         "    static_configs:\n"
         f"      - targets: ['127.0.0.1:{shop_port}']\n"
     )
+    routing = data_dir / "alertmanager.yml"
+    routing.write_text(
+        "route:\n"
+        "  receiver: demo-webhook\n"
+        "  group_by: [alertname, service]\n"
+        "  group_wait: 5s\n"
+        "  group_interval: 30s\n"
+        "  repeat_interval: 1h\n"
+        "receivers:\n"
+        "  - name: demo-webhook\n"
+        "    webhook_configs:\n"
+        f"      - url: {webhook}\n"
+        "        send_resolved: true\n"
+    )
     argv = [sys.executable, "-m", "tripod", "serve", "--data-dir", str(data_dir / "store"),
-            "--host", "127.0.0.1", "--port", str(port), "--config", str(config)]  # fmt: skip
+            "--host", "127.0.0.1", "--port", str(port), "--config", str(config),
+            "--rules", str(ROOT / "examples" / "demo-rules.yml"),
+            "--alertmanager-config", str(routing)]  # fmt: skip
+    if deploy is not None:
+        argv += ["--rules", str(deploy / "prometheus" / "rules" / "*.yml")]
     url = f"http://127.0.0.1:{port}"
     proc = start(argv, data_dir / "serve.log")
     if wait_ready(proc, url + "/-/ready"):
@@ -159,6 +226,15 @@ def show_pillars(backend: str | None, shop: str) -> None:
         print("  a log record: " + json.dumps(entries[0])[:300])
     for item in get_json(query, "result")[:5]:
         print(f"  {item.get('metric', {})} -> {item.get('value')}")
+    groups = get_json(f"{backend}/api/v1/rules", "groups")
+    rules = sum(len(g.get("rules", [])) for g in groups if isinstance(g, dict))
+    print(f"rules:                       curl {backend}/api/v1/rules   "
+          f"({len(groups)} groups, {rules} rules loaded)")  # fmt: skip
+    alerts = get_json(f"{backend}/api/v1/alerts", "alerts")
+    print(f"alerts:                      curl {backend}/api/v1/alerts   ({len(alerts)} active)")
+    for alert in alerts[:5]:
+        labels = alert.get("labels", {}) if isinstance(alert, dict) else {}
+        print(f"  {labels.get('alertname')} {alert.get('state')} {labels}")
 
 
 def main() -> int:
@@ -173,7 +249,9 @@ def main() -> int:
 
     shop_port = free_port()
     shop = f"http://127.0.0.1:{shop_port}"
-    backend_proc, backend = start_backend(data_dir, shop_port)
+    deploy = generate_stack(data_dir)
+    sink, webhook = start_webhook_sink()
+    backend_proc, backend = start_backend(data_dir, shop_port, deploy, webhook)
     env = {"OTEL_SERVICE_NAME": "demo-shop", "DEMO_DOWNSTREAM_URL": shop,
            "TRIPOD_SHUTDOWN_TIMEOUT": "3"}  # fmt: skip
     if backend_proc is not None:
@@ -225,6 +303,7 @@ def main() -> int:
     finally:
         stop(shop_proc)
         stop(backend_proc)
+        sink.shutdown()
     return 0
 
 

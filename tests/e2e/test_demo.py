@@ -38,5 +38,12 @@ def test_demo_runs_and_points_at_the_three_pillars(tmp_path: Path) -> None:
     assert re.search(r"a trace: +curl http://127\.0\.0\.1:\d+/api/v1/traces/[0-9a-f]{32}", out), out
     assert "a log record:" in out
     assert "'http_route': '/orders/{order_id}'" in out, out
+    # The laptop runs the files production gets: tripod generate's rules, evaluated by serve.
+    assert (tmp_path / "demo" / "deploy" / "prometheus" / "rules" / "demo-shop.rules.yml").exists()
+    loaded = re.search(r"\((\d+) groups, (\d+) rules loaded\)", out)
+    assert loaded is not None, out
+    assert int(loaded.group(1)) >= 3, out
+    assert int(loaded.group(2)) >= 20, out
+    assert "/api/v1/alerts" in out
     log = (tmp_path / "demo" / "demo-shop.log").read_text()
     assert '"logger":"tripod.access"' in log
