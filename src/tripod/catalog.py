@@ -15,6 +15,9 @@ from tripod.config import DEFAULT_HTTP_BUCKETS
 
 __all__ = [
     "CATALOG",
+    "DB_CLIENT_OPERATION_DURATION",
+    "DB_DURATION_BUCKETS",
+    "HTTP_CLIENT_REQUEST_DURATION",
     "HTTP_SERVER_ACTIVE_REQUESTS",
     "HTTP_SERVER_REQUEST_BODY_SIZE",
     "HTTP_SERVER_REQUEST_DURATION",
@@ -105,6 +108,29 @@ HTTP_SERVER_RESPONSE_BODY_SIZE = MetricSpec(
     buckets=SIZE_BUCKETS,
     otel_name="http.server.response.body.size",
 )
+HTTP_CLIENT_REQUEST_DURATION = MetricSpec(
+    name="http_client_request_duration_seconds",
+    type="histogram",
+    help="Duration of outgoing HTTP requests (requests, httpx).",
+    # Bounded: no path or URL; error_type is an exception class or a 4xx/5xx status.
+    labels=("http_request_method", "http_response_status_code", "server_address", "error_type"),
+    unit="seconds",
+    buckets=DEFAULT_HTTP_BUCKETS,
+    otel_name="http.client.request.duration",
+)
+#: Database operation buckets in seconds, as OpenTelemetry's semconv advises for
+#: ``db.client.operation.duration``: 1 ms to 10 s.
+DB_DURATION_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0)
+
+DB_CLIENT_OPERATION_DURATION = MetricSpec(
+    name="db_client_operation_duration_seconds",
+    type="histogram",
+    help="Duration of database client operations.",
+    labels=("db_system", "db_operation_name"),
+    unit="seconds",
+    buckets=DB_DURATION_BUCKETS,
+    otel_name="db.client.operation.duration",
+)
 TELEMETRY_DROPPED = MetricSpec(
     name="tripod_telemetry_dropped",
     type="counter",
@@ -117,6 +143,8 @@ CATALOG: tuple[MetricSpec, ...] = (
     HTTP_SERVER_ACTIVE_REQUESTS,
     HTTP_SERVER_REQUEST_BODY_SIZE,
     HTTP_SERVER_RESPONSE_BODY_SIZE,
+    HTTP_CLIENT_REQUEST_DURATION,
+    DB_CLIENT_OPERATION_DURATION,
     TELEMETRY_DROPPED,
 )
 

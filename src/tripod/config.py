@@ -224,6 +224,10 @@ PARAMS: tuple[Param, ...] = (
           "Attach the trace id of sampled requests to histogram buckets (OpenMetrics)."),
     Param("export_queue_size", ("TRIPOD_EXPORT_QUEUE_SIZE",), 2048, _int_range(1),
           "Items each signal's export queue holds; when full, new items are dropped and counted."),
+    Param("instrument_httpx", ("TRIPOD_INSTRUMENT_HTTPX",), True, _bool,
+          "init() traces and measures outgoing httpx requests (if httpx is installed)."),
+    Param("instrument_requests", ("TRIPOD_INSTRUMENT_REQUESTS",), True, _bool,
+          "init() traces and measures outgoing requests calls (if requests is installed)."),
     Param("shutdown_timeout", ("TRIPOD_SHUTDOWN_TIMEOUT",), 5.0, _float_range(0.0, None),
           "Seconds shutdown() and interpreter exit may spend flushing telemetry."),
 )  # fmt: skip
@@ -259,6 +263,8 @@ class Settings:
     http_buckets: tuple[float, ...]
     exemplars: bool
     export_queue_size: int
+    instrument_httpx: bool
+    instrument_requests: bool
     shutdown_timeout: float
 
 

@@ -7,6 +7,7 @@ plus the few SDK-level extras (extra span exporters, structlog, the active setti
 """
 
 from tripod.sdk._setup import current_settings, force_flush, init, instrument, shutdown
+from tripod.sdk.integrations.httpclient import instrument_httpx, instrument_requests
 from tripod.sdk.logs import get_logger, set_log_level, structlog_processors
 from tripod.sdk.metrics import counter, gauge, histogram, timed
 from tripod.sdk.propagation import bind, bound, correlation_id, inject_headers, unbind
@@ -26,6 +27,8 @@ __all__ = [
     "init",
     "inject_headers",
     "instrument",
+    "instrument_httpx",
+    "instrument_requests",
     "set_log_level",
     "shutdown",
     "span",

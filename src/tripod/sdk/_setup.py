@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from tripod.config import Settings, load_settings
 from tripod.sdk import logs, metrics, propagation, tracing
+from tripod.sdk.integrations import httpclient
 
 __all__ = ["current_settings", "force_flush", "init", "instrument", "shutdown"]
 
@@ -25,7 +26,6 @@ _lock = threading.RLock()
 _settings: Settings | None = None
 _metrics_server: Any = None
 _atexit_registered = False
-_clients_instrumented = False
 
 AppT = TypeVar("AppT")
 
@@ -64,7 +64,7 @@ def init(**overrides: Any) -> Settings:
             tracing.shutdown(0.0)
             logs.shutdown(0.0)
             raise
-        _instrument_clients()
+        _instrument_clients(settings)
         if settings.otlp_endpoint:
             _quiet_exporter_retries()
         _settings = settings
@@ -82,24 +82,13 @@ def _quiet_exporter_retries() -> None:
         exporter_log.setLevel(logging.CRITICAL)
 
 
-def _instrument_clients() -> None:
-    """Outgoing httpx/requests calls carry traceparent and the correlation id (if installed)."""
-    global _clients_instrumented
-    if _clients_instrumented:
-        return
-    _clients_instrumented = True
-    for module, cls in (
-        ("opentelemetry.instrumentation.httpx", "HTTPXClientInstrumentor"),
-        ("opentelemetry.instrumentation.requests", "RequestsInstrumentor"),
-    ):
-        try:
-            instrumentor = getattr(__import__(module, fromlist=[cls]), cls)()
-            if not instrumentor.is_instrumented_by_opentelemetry:
-                instrumentor.instrument()
-        except ImportError:
-            continue
-        except Exception:
-            _log.debug("tripod: could not instrument %s", module, exc_info=True)
+def _instrument_clients(settings: Settings) -> None:
+    """Outgoing httpx/requests calls get a client span, the client duration histogram,
+    traceparent and the correlation id (see tripod.sdk.integrations.httpclient)."""
+    try:
+        httpclient.configure(settings)
+    except Exception:
+        _log.debug("tripod: could not instrument HTTP clients", exc_info=True)
 
 
 def shutdown(timeout: float | None = None) -> None:
