@@ -17,6 +17,8 @@ __all__ = [
     "CATALOG",
     "DB_CLIENT_OPERATION_DURATION",
     "DB_DURATION_BUCKETS",
+    "HEALTH_CHECK_DURATION",
+    "HEALTH_CHECK_STATUS",
     "HTTP_CLIENT_REQUEST_DURATION",
     "HTTP_SERVER_ACTIVE_REQUESTS",
     "HTTP_SERVER_REQUEST_BODY_SIZE",
@@ -130,6 +132,19 @@ DB_CLIENT_OPERATION_DURATION = MetricSpec(
     unit="seconds",
     buckets=DB_DURATION_BUCKETS,
     otel_name="db.client.operation.duration",
+)
+HEALTH_CHECK_STATUS = MetricSpec(
+    name="tripod_health_check_status",
+    type="gauge",
+    help="Result of the last run of a health check: 1 pass, 0 fail.",
+    labels=("check",),
+)
+HEALTH_CHECK_DURATION = MetricSpec(
+    name="tripod_health_check_duration_seconds",
+    type="gauge",
+    help="Duration of the last run of a health check (its timeout if it timed out).",
+    labels=("check",),
+    unit="seconds",
 )
 TELEMETRY_DROPPED = MetricSpec(
     name="tripod_telemetry_dropped",

@@ -7,6 +7,7 @@ plus the few SDK-level extras (extra span exporters, structlog, the active setti
 """
 
 from tripod.sdk._setup import current_settings, force_flush, init, instrument, shutdown
+from tripod.sdk.health import health_check
 from tripod.sdk.integrations.httpclient import instrument_httpx, instrument_requests
 from tripod.sdk.logs import get_logger, set_log_level, structlog_processors
 from tripod.sdk.metrics import counter, gauge, histogram, timed
@@ -23,6 +24,7 @@ __all__ = [
     "force_flush",
     "gauge",
     "get_logger",
+    "health_check",
     "histogram",
     "init",
     "inject_headers",

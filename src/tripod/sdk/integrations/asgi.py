@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, TypeVar
 
 from tripod.config import Settings
-from tripod.sdk import metrics
+from tripod.sdk import health, metrics
 from tripod.sdk.integrations._http import Recorder
 
 __all__ = ["TripodASGIMiddleware", "instrument_asgi", "route_of"]
@@ -24,6 +24,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 AppT = TypeVar("AppT")
 
+_HEALTH_PATHS = frozenset((health.HEALTH_PATH, health.READY_PATH))
 _CARRIER_HEADERS = frozenset((b"traceparent", b"tracestate", b"baggage"))
 
 
@@ -55,6 +56,9 @@ class TripodASGIMiddleware:
         path: str = scope["path"]
         if path == self._metrics_path:
             await metrics.asgi_app(scope, receive, send)
+            return
+        if path in _HEALTH_PATHS and health.enabled():
+            await health.asgi_app(scope, receive, send)
             return
         rec = self.recorder
         corr_key = self._corr_key

@@ -16,11 +16,12 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from tripod.config import Settings
-from tripod.sdk import metrics
+from tripod.sdk import health, metrics
 from tripod.sdk.integrations._http import Recorder, RequestState
 
 __all__ = ["ERROR_KEY", "ROUTE_KEY", "TripodWSGIMiddleware", "instrument_wsgi"]
 
+_HEALTH_PATHS = frozenset((health.HEALTH_PATH, health.READY_PATH))
 ROUTE_KEY = "tripod.route"
 ERROR_KEY = "tripod.error"
 Environ = dict[str, Any]
@@ -122,6 +123,8 @@ class TripodWSGIMiddleware:
         path = environ.get("PATH_INFO", "") or "/"
         if path == self._metrics_path:
             return metrics.wsgi_app(environ, start_response)
+        if path in _HEALTH_PATHS and health.enabled():
+            return health.wsgi_app(environ, start_response)
         rec = self.recorder
         carrier: dict[str, str] | None = None
         for env_key, header in (
