@@ -4,6 +4,13 @@ Both share one per-request recorder (``_http``): a server span, RED metrics, the
 """
 
 from tripod.sdk.integrations.asgi import TripodASGIMiddleware, instrument_asgi
+from tripod.sdk.integrations.sqlalchemy import instrument_engine
 from tripod.sdk.integrations.wsgi import TripodWSGIMiddleware, instrument_wsgi
 
-__all__ = ["TripodASGIMiddleware", "TripodWSGIMiddleware", "instrument_asgi", "instrument_wsgi"]
+__all__ = [
+    "TripodASGIMiddleware",
+    "TripodWSGIMiddleware",
+    "instrument_asgi",
+    "instrument_engine",
+    "instrument_wsgi",
+]
