@@ -138,7 +138,11 @@ class Alerting:
             raise AlertingSetupError(_one_line([str(p) for p in problems]))
         self.metrics = selfmetrics.rule_metrics(ctx.registry)
         self._seen: dict[str, tuple[RuleGroup, int, int, float | None]] = {}
-        self._lock = threading.Lock()  # one round, or one read of the groups, at a time
+        self._lock = threading.Lock()  # one round, or one snapshot of the groups, at a time
+        # /api/v1/rules and /api/v1/alerts answer from the state after the last round, so a
+        # long round never holds a request up (Prometheus also shows the last evaluation)
+        self._rules_body: dict[str, Any] = {}
+        self._alerts_body: dict[str, Any] = {}
         self._reload_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -170,16 +174,22 @@ class Alerting:
     def evaluate_due(self, now_ms: int) -> None:
         """One pass of the loop: the groups due at ``now_ms`` evaluate; never raises."""
         with self._lock:
+            ran = 0
             try:
-                self.manager.evaluate_due(now_ms)
+                ran = self.manager.evaluate_due(now_ms)
             except Exception:  # a bug in one round must not end evaluation for good
                 _log.exception("rule evaluation round failed")
-            self._report()
+            if ran or not self._rules_body:
+                self._report()
 
     def _report(self) -> None:
+        """Self-metrics and the API snapshot from the groups' state (under ``_lock``)."""
+        groups = self.manager.groups
+        self._rules_body = rules_body(groups)
+        self._alerts_body = alerts_body(groups)
         rounds = []
         seen: dict[str, tuple[RuleGroup, int, int, float | None]] = {}
-        for group in self.manager.groups:
+        for group in groups:
             key = f"{group.file};{group.name}"
             before = self._seen.get(key)
             same = before is not None and before[0] is group
@@ -228,13 +238,19 @@ class Alerting:
             return []
 
     def rules_json(self, rule_type: str) -> dict[str, Any]:
-        """``/api/v1/rules``; ValueError for an unknown ``type``."""
-        with self._lock:
-            return rules_body(self.manager.groups, rule_type)
+        """``/api/v1/rules`` as of the last round; ValueError for an unknown ``type``."""
+        rules_body([], rule_type)  # Prometheus's error for an unknown type
+        body = self._rules_body
+        kind = {"alert": "alerting", "record": "recording"}.get(rule_type.lower())
+        if kind is None:
+            return body
+        groups = [{**g, "rules": [r for r in g["rules"] if r["type"] == kind]}
+                  for g in body["data"]["groups"]]  # fmt: skip
+        return {**body, "data": {"groups": groups}}
 
     def alerts_json(self) -> dict[str, Any]:
-        with self._lock:
-            return alerts_body(self.manager.groups)
+        """``/api/v1/alerts`` as of the last round."""
+        return self._alerts_body
 
 
 def alerting_routes(alerting: Alerting) -> list[BaseRoute]:
