@@ -280,3 +280,16 @@ def test_the_alerting_routes_need_the_token(tmp_path: Path) -> None:
         assert client.get("/api/v2/silences").status_code == 401  # no built-in notifier: no route
     finally:
         ctx.db.close()
+
+
+def test_the_rules_api_answers_while_a_round_runs(
+    served: tuple[ServerContext, Alerting, AppClient, Clock, Path],
+) -> None:
+    ctx, alerting, client, clock, _ = served
+    _errors(ctx, 9, T0 - 60, T0 + 120)
+    _run_until(alerting, clock, T0 + 15)
+    # a round in progress holds the manager's lock (and the wiring's) for all of its length
+    with alerting.manager._lock, alerting._lock:
+        reply = client.get("/api/v1/alerts")
+        assert [a["state"] for a in reply.json()["data"]["alerts"]] == ["pending"]
+        assert client.get("/api/v1/rules?type=record").json()["data"]["groups"][0]["rules"]
