@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -103,3 +105,12 @@ def test_nothing_recorded_before_init(tmp_path: Path) -> None:
             conn.execute(text("SELECT 3"))
         assert cap.sample(COUNT, db_system="sqlite", db_operation_name="SELECT") == 1
     engine.dispose()
+
+
+def test_importing_tripod_loads_neither_sqlalchemy_nor_django() -> None:
+    code = (
+        "import sys, tripod, tripod.sdk.integrations\n"
+        "print(sorted(m for m in ('django', 'sqlalchemy') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -1,0 +1,1 @@
+"""A tiny Django project instrumented by tripod (see docs/integrations.md#django)."""

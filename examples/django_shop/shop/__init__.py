@@ -1,0 +1,1 @@
+"""The shop app: one model, three views."""

@@ -1,0 +1,34 @@
+"""Views: a health check, an order lookup (ORM and raw SQL with literals), a failure."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+
+import tripod
+
+from .models import Order
+
+log = tripod.get_logger("shop")
+
+
+def health(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+def order(request: HttpRequest, order_id: int) -> JsonResponse:
+    if order_id == 0:
+        raise Http404("no order 0")
+    found = Order.objects.filter(id=order_id).first()
+    if found is None:
+        found = Order.objects.create(id=order_id, email=f"buyer{order_id}@example.com")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT COUNT(*) FROM shop_order WHERE status = 'open' AND id > -1")
+        (open_orders,) = cursor.fetchone()
+    log.info("order loaded", extra={"order_id": order_id})
+    return JsonResponse({"id": found.id, "email": found.email, "open_orders": open_orders})
+
+
+def boom(request: HttpRequest) -> HttpResponse:
+    msg = "the shop is on fire"
+    raise RuntimeError(msg)
