@@ -9,5 +9,6 @@ from .shop import views
 urlpatterns = [
     path("health", views.health),
     path("orders/<int:order_id>/", views.order),
+    path("orders/export", views.export),
     path("boom", views.boom),
 ]

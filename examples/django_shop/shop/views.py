@@ -1,9 +1,12 @@
-"""Views: a health check, an order lookup (ORM and raw SQL with literals), a failure."""
+"""Views: a health check, an order lookup (ORM and raw SQL with literals), a streamed export,
+a failure."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 import tripod
 
@@ -27,6 +30,14 @@ def order(request: HttpRequest, order_id: int) -> JsonResponse:
         (open_orders,) = cursor.fetchone()
     log.info("order loaded", extra={"order_id": order_id})
     return JsonResponse({"id": found.id, "email": found.email, "open_orders": open_orders})
+
+
+def export(request: HttpRequest) -> StreamingHttpResponse:
+    def lines() -> Iterator[str]:
+        for order in Order.objects.order_by("id").iterator():
+            yield f"{order.id},{order.status}\n"
+
+    return StreamingHttpResponse(lines(), content_type="text/csv")
 
 
 def boom(request: HttpRequest) -> HttpResponse:

@@ -131,6 +131,30 @@ def test_metrics_view_and_middleware_endpoint_render_the_same(cap: Capture) -> N
     assert all(s["attributes"].get("url.path") != "/metrics" for s in cap.spans_as_dicts())
 
 
+def test_streamed_response_finishes_when_closed(cap: Capture) -> None:
+    from django.test import Client
+
+    response = Client().get("/orders/export")
+    assert response.streaming
+    assert not [s for s in cap.spans_as_dicts() if s["kind"] == "SERVER"]  # still streaming
+    body = b"".join(response.streaming_content)
+    response.close()
+    [server] = [s for s in cap.spans_as_dicts() if s["kind"] == "SERVER"]
+    assert server["name"] == "GET /orders/export"
+    assert body.count(b"\n") >= 1
+    [query] = [s for s in cap.spans_as_dicts() if s["kind"] == "CLIENT"]
+    assert query["parent"] == server["context"]
+    assert (
+        cap.sample(
+            "http_server_request_duration_seconds_count",
+            http_request_method="GET",
+            http_route="/orders/export",
+            http_response_status_code="200",
+        )
+        == 1
+    )
+
+
 def test_async_stack(cap: Capture) -> None:
     from django.test import AsyncClient
 

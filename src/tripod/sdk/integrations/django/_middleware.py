@@ -12,6 +12,8 @@ once a health check is registered, ``/healthz`` and ``/readyz`` itself.
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -159,6 +161,10 @@ class TripodMiddleware:
         self, request: HttpRequest, state: RequestState, response: HttpResponseBase
     ) -> HttpResponseBase:
         rec = self.recorder
+        streaming = getattr(response, "streaming", False)
+        # A streamed body is produced after we return: iterate it in the request's context
+        # (span, correlation id), so its queries and log lines belong to the request.
+        ctx = contextvars.copy_context() if streaming else None
         rec.detach(state)
         try:
             response[self._corr_header] = state.correlation_id
@@ -170,8 +176,10 @@ class TripodMiddleware:
         exc = error if isinstance(error, BaseException) else None
         route = _safe_route(request)
         request_size = _request_size(request)
-        if getattr(response, "streaming", False):
+        if streaming:
             # The body is sent after we return: finish when the server closes the response.
+            if ctx is not None and not getattr(response, "is_async", False):
+                response.streaming_content = _iterate_in(ctx, response.streaming_content)
             close = response.close
 
             def close_and_finish() -> None:
@@ -199,6 +207,15 @@ class TripodMiddleware:
             exc=exc,
         )
         return response
+
+
+def _iterate_in(ctx: contextvars.Context, chunks: Iterable[bytes]) -> Iterator[bytes]:
+    it = iter(chunks)
+    while True:
+        chunk = ctx.run(next, it, None)
+        if chunk is None:
+            return
+        yield chunk
 
 
 def _safe_route(request: HttpRequest) -> str | None:
