@@ -14,9 +14,14 @@ from prometheus_client.utils import floatToGoString
 from tripod.config import DEFAULT_HTTP_BUCKETS
 
 __all__ = [
+    "CACHE_REQUESTS",
     "CATALOG",
+    "CIRCUIT_BREAKER_STATE",
+    "CIRCUIT_BREAKER_TRANSITIONS",
     "DB_CLIENT_OPERATION_DURATION",
     "DB_DURATION_BUCKETS",
+    "DEPENDENCY_UP",
+    "FUNCTION_CALLS",
     "HEALTH_CHECK_DURATION",
     "HEALTH_CHECK_STATUS",
     "HTTP_CLIENT_REQUEST_DURATION",
@@ -24,6 +29,10 @@ __all__ = [
     "HTTP_SERVER_REQUEST_BODY_SIZE",
     "HTTP_SERVER_REQUEST_DURATION",
     "HTTP_SERVER_RESPONSE_BODY_SIZE",
+    "JOB_DURATION",
+    "JOB_DURATION_BUCKETS",
+    "JOB_RUNS",
+    "RETRY_ATTEMPTS",
     "SIZE_BUCKETS",
     "TELEMETRY_DROPPED",
     "UNMATCHED_ROUTE",
@@ -146,6 +155,60 @@ HEALTH_CHECK_DURATION = MetricSpec(
     labels=("check",),
     unit="seconds",
 )
+# Domain helpers (tripod.sdk.helpers): label values are names the code chooses, at most 100
+# distinct per label (beyond: "__other__").
+FUNCTION_CALLS = MetricSpec(
+    name="tripod_function_calls",
+    type="counter",
+    help="Calls of @tripod.counted functions, by outcome (success, error).",
+    labels=("function", "outcome"),
+)
+CIRCUIT_BREAKER_STATE = MetricSpec(
+    name="tripod_circuit_breaker_state",
+    type="gauge",
+    help="State of a circuit breaker: 0 closed, 1 open, 2 half_open.",
+    labels=("breaker",),
+)
+CIRCUIT_BREAKER_TRANSITIONS = MetricSpec(
+    name="tripod_circuit_breaker_transitions",
+    type="counter",
+    help="State changes of a circuit breaker.",
+    labels=("breaker", "from_state", "to_state"),
+)
+RETRY_ATTEMPTS = MetricSpec(
+    name="tripod_retry_attempts",
+    type="counter",
+    help="Retries of an operation (attempts after the first).",
+    labels=("operation",),
+)
+CACHE_REQUESTS = MetricSpec(
+    name="tripod_cache_requests",
+    type="counter",
+    help="Cache lookups, by result (hit, miss).",
+    labels=("cache", "result"),
+)
+DEPENDENCY_UP = MetricSpec(
+    name="tripod_dependency_up",
+    type="gauge",
+    help="Whether a dependency (database, API, queue) is reachable: 1 up, 0 down.",
+    labels=("dependency",),
+)
+#: Background job buckets in seconds: 10 ms to 1 h.
+JOB_DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+JOB_RUNS = MetricSpec(
+    name="tripod_job_runs",
+    type="counter",
+    help="Background job runs, by outcome (success, error).",
+    labels=("job", "outcome"),
+)
+JOB_DURATION = MetricSpec(
+    name="tripod_job_duration_seconds",
+    type="histogram",
+    help="Duration of background job runs.",
+    labels=("job",),
+    unit="seconds",
+    buckets=JOB_DURATION_BUCKETS,
+)
 TELEMETRY_DROPPED = MetricSpec(
     name="tripod_telemetry_dropped",
     type="counter",
@@ -160,6 +223,16 @@ CATALOG: tuple[MetricSpec, ...] = (
     HTTP_SERVER_RESPONSE_BODY_SIZE,
     HTTP_CLIENT_REQUEST_DURATION,
     DB_CLIENT_OPERATION_DURATION,
+    HEALTH_CHECK_STATUS,
+    HEALTH_CHECK_DURATION,
+    FUNCTION_CALLS,
+    CIRCUIT_BREAKER_STATE,
+    CIRCUIT_BREAKER_TRANSITIONS,
+    RETRY_ATTEMPTS,
+    CACHE_REQUESTS,
+    DEPENDENCY_UP,
+    JOB_RUNS,
+    JOB_DURATION,
     TELEMETRY_DROPPED,
 )
 

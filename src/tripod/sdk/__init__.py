@@ -8,6 +8,14 @@ plus the few SDK-level extras (extra span exporters, structlog, the active setti
 
 from tripod.sdk._setup import current_settings, force_flush, init, instrument, shutdown
 from tripod.sdk.health import health_check
+from tripod.sdk.helpers import (
+    counted,
+    record_cache,
+    record_retry,
+    set_circuit_state,
+    set_dependency_up,
+    track_job,
+)
 from tripod.sdk.integrations.httpclient import instrument_httpx, instrument_requests
 from tripod.sdk.logs import get_logger, set_log_level, structlog_processors
 from tripod.sdk.metrics import counter, gauge, histogram, timed
@@ -19,6 +27,7 @@ __all__ = [
     "bind",
     "bound",
     "correlation_id",
+    "counted",
     "counter",
     "current_settings",
     "force_flush",
@@ -31,11 +40,16 @@ __all__ = [
     "instrument",
     "instrument_httpx",
     "instrument_requests",
+    "record_cache",
+    "record_retry",
+    "set_circuit_state",
+    "set_dependency_up",
     "set_log_level",
     "shutdown",
     "span",
     "structlog_processors",
     "timed",
     "traced",
+    "track_job",
     "unbind",
 ]
