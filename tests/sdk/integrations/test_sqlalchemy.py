@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import tripod
+from tripod.sdk import metrics, tracing
 from tripod.sdk.integrations import instrument_engine
 from tripod.testing import Capture
 
@@ -114,3 +115,35 @@ def test_importing_tripod_loads_neither_sqlalchemy_nor_django() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_exemplar_points_at_the_query_span(tmp_path: Path, tripod_capture: Capture) -> None:
+    engine = instrument_engine(create_engine(f"sqlite:///{tmp_path / 'x.db'}"))
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    [span] = _db_spans(tripod_capture)
+    trace_hex = format(span["context"]["trace_id"], "032x")
+    exposition = metrics.render("application/openmetrics-text")[0].decode()
+    [bucket] = [
+        line
+        for line in exposition.splitlines()
+        if line.startswith("db_client_operation_duration_seconds_bucket") and "#" in line
+    ]
+    assert f'trace_id="{trace_hex}"' in bucket
+    engine.dispose()
+
+
+def test_tripod_failures_never_reach_the_query(
+    tmp_path: Path, tripod_capture: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class BrokenTracer:
+        def start_span(self, *args: object, **kwargs: object) -> None:
+            raise RuntimeError("tracer bug")
+
+    monkeypatch.setattr(tracing, "current_tracer", BrokenTracer)
+    engine = instrument_engine(create_engine(f"sqlite:///{tmp_path / 'b.db'}"))
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT 41 + 1")).scalar() == 42
+        assert conn.execute(text("SELECT 2")).scalar() == 2
+    assert tripod_capture.sample("tripod_telemetry_dropped_total", signal="spans") == 2
+    engine.dispose()
