@@ -53,7 +53,8 @@ _SIGN_AFTER = frozenset(("(", ",", "=", "<", ">", "+", "-", "*", "/", "%", "")) 
 _LITERAL = "\x00"  # what a literal becomes until IN lists are folded; then "?"
 _IN_LIST = re.compile(r"\b(IN)\s*\(\s*\x00(?:\s*,\s*\x00)*\s*\)", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
-_CACHE_MAX = 2_000
+_CACHE_MAX = 2_000  # statements (an app runs a bounded set of them; values are parameters)
+_CACHE_LONGEST = 4_096  # a huge generated statement is sanitised each time, never kept
 _cache: dict[str, str] = {}
 
 #: ``db.system`` of each vendor name Django (``connection.vendor``) and SQLAlchemy
@@ -104,7 +105,7 @@ def sanitize(statement: str) -> str:
         out.append("-")
     folded = _IN_LIST.sub(lambda m: f"{m.group(1)} ({_LITERAL})", "".join(out).strip())
     result = folded.replace(_LITERAL, "?")
-    if len(_cache) < _CACHE_MAX:
+    if len(_cache) < _CACHE_MAX and len(statement) <= _CACHE_LONGEST:
         _cache[statement] = result
     return result
 
