@@ -25,7 +25,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from tripod.server import ingest, query, selfmetrics
-from tripod.server._http import plain_error, prometheus_error, prometheus_json
+from tripod.server._http import plain_error, prometheus_error
 from tripod.server.config import ServerConfig
 from tripod.server.deps import ServerContext
 from tripod.server.notify import ConfigError as NotifyConfigError
@@ -40,6 +40,7 @@ from tripod.server.rules import (
     expand_rule_globs,
     rules_body,
 )
+from tripod.server.rules._gojson import go_json
 from tripod.server.store import (
     Database,
     DuckLogStore,
@@ -253,6 +254,11 @@ class Alerting:
         return self._alerts_body
 
 
+def _go_json(body: dict[str, Any]) -> Response:
+    """The rules API's JSON written byte for byte as Prometheus writes it (Go floats, escapes)."""
+    return Response(go_json(body), media_type="application/json")
+
+
 def alerting_routes(alerting: Alerting) -> list[BaseRoute]:
     """``/api/v1/rules``, ``/api/v1/alerts``, ``POST /-/reload`` and the notifier's routes."""
 
@@ -263,10 +269,10 @@ def alerting_routes(alerting: Alerting) -> list[BaseRoute]:
             )
         except ValueError as exc:
             return prometheus_error(400, "bad_data", str(exc))
-        return prometheus_json(body)
+        return _go_json(body)
 
     async def alerts(request: Request) -> Response:
-        return prometheus_json(await run_in_threadpool(alerting.alerts_json))
+        return _go_json(await run_in_threadpool(alerting.alerts_json))
 
     async def reload(request: Request) -> Response:
         problems = await run_in_threadpool(alerting.reload)

@@ -12,23 +12,32 @@ from tripod.server.rules._gofmt import float_e
 from tripod.server.rules.alerting import Alert, AlertingRule
 from tripod.server.rules.group import RuleGroup
 
-__all__ = ["alerts_body", "rfc3339", "rules_body"]
+__all__ = ["alerts_body", "rfc3339", "rfc3339_ms", "rfc3339_ns", "rules_body"]
 
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
-def rfc3339(seconds: float | None) -> str:
-    """Go's ``time.Time`` JSON (RFC 3339, trailing fraction zeros trimmed) in UTC; ``None`` is
-    Go's zero time."""
-    if seconds is None:
+def rfc3339_ns(nanos: int | None) -> str:
+    """Go's ``time.Time`` JSON in UTC (RFC 3339, trailing fraction zeros trimmed, ``Z``) of
+    integer nanoseconds since the epoch; ``None`` is Go's zero time."""
+    if nanos is None:
         return _ZERO_TIME
-    whole = math.floor(seconds)
-    nanos = round((seconds - whole) * 1e9)
-    if nanos >= 1_000_000_000:
-        whole, nanos = whole + 1, nanos - 1_000_000_000
+    whole, frac = divmod(nanos, 1_000_000_000)
     stamp = dt.datetime.fromtimestamp(whole, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    fraction = f".{nanos:09d}".rstrip("0") if nanos else ""
+    fraction = f".{frac:09d}".rstrip("0") if frac else ""
     return f"{stamp}{fraction}Z"
+
+
+def rfc3339_ms(ms: int) -> str:
+    """:func:`rfc3339_ns` of integer milliseconds (evaluation timestamps: ``activeAt``)."""
+    return rfc3339_ns(ms * 1_000_000)
+
+
+def rfc3339(seconds: float | None) -> str:
+    """:func:`rfc3339_ns` of a wall-clock reading in float seconds (``lastEvaluation``), taken
+    to whole microseconds: a float near 1.8e9 s holds no more, and finer digits would be noise
+    (``.617000103`` for ``.617``)."""
+    return _ZERO_TIME if seconds is None else rfc3339_ns(round(seconds * 1_000_000) * 1000)
 
 
 def _value(v: float) -> str:
@@ -42,11 +51,11 @@ def _alert(a: Alert) -> dict[str, Any]:
         "labels": dict(sorted(a.labels.items())),
         "annotations": dict(sorted(a.annotations.items())),
         "state": str(a.state),
-        "activeAt": rfc3339(a.active_at_ms / 1000),
+        "activeAt": rfc3339_ms(a.active_at_ms),
         "value": _value(a.value),
     }
     if a.keep_firing_since_ms is not None:
-        out["keepFiringSince"] = rfc3339(a.keep_firing_since_ms / 1000)
+        out["keepFiringSince"] = rfc3339_ms(a.keep_firing_since_ms)
     return out
 
 
