@@ -142,6 +142,19 @@ def test_client_span_is_child_of_server_span_and_traceparent_reaches_downstream(
     assert cap.sample("http_client_request_duration_seconds_count", **labels) == 2
     scrape = httpx.get(up + "/metrics", timeout=10).text
     assert 'http_client_request_duration_seconds_count{http_request_method="GET"' in scrape
+    openmetrics = httpx.get(
+        up + "/metrics", headers={"Accept": "application/openmetrics-text"}, timeout=10
+    ).text
+    # Buckets keep their latest exemplar: the upstream's call or the test's own (which ends last).
+    exemplars = {
+        f'# {{trace_id="{c["context"]["trace_id"]:032x}",span_id="{c["context"]["span_id"]:016x}"}}'
+        for c in _by_kind(cap, "CLIENT")
+    }
+    assert any(
+        line.startswith("http_client_request_duration_seconds_bucket") and ex in line
+        for line in openmetrics.splitlines()
+        for ex in exemplars
+    )
 
 
 def test_secrets_are_redacted_and_error_statuses_marked(

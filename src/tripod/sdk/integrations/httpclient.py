@@ -48,6 +48,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 class _State:
     metrics_enabled = True
+    exemplars = True
     warned = False
     # (owner class, attribute name) -> the original function, for uninstrument().
     originals: dict[tuple[type, str], Any] = {}
@@ -56,6 +57,7 @@ class _State:
 def configure(settings: Settings) -> None:
     """Apply ``settings`` (called by ``tripod.init()``): wrap the clients it asks for."""
     _State.metrics_enabled = settings.metrics_enabled
+    _State.exemplars = settings.exemplars
     if settings.instrument_requests:
         instrument_requests()
     if settings.instrument_httpx:
@@ -145,7 +147,8 @@ class _Call:
             hist = metrics.histogram(spec.name, spec.help, spec.labels, spec.unit, spec.buckets)
             labels = (self.method, "" if status is None else str(status), self.address, error_type)
             ids = None
-            if span is not None and span.get_span_context().trace_flags.sampled:
+            sampled = span is not None and span.get_span_context().trace_flags.sampled
+            if span is not None and sampled and _State.exemplars:
                 ids = span_ids(span.get_span_context())
             child = hist.labels(*labels)
             if ids is not None:
