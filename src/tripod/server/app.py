@@ -33,14 +33,13 @@ from tripod.server.notify import NotifierConfig, build_notification, load_config
 from tripod.server.promql import Engine
 from tripod.server.promql import api as promql_api
 from tripod.server.rules import (
-    RuleGroup,
     RuleManager,
-    alerts_body,
     engine_query_func,
     expand_rule_globs,
     rules_body,
 )
 from tripod.server.rules._gojson import go_json
+from tripod.server.rules.metrics import rule_metrics
 from tripod.server.store import (
     Database,
     DuckLogStore,
@@ -137,9 +136,7 @@ class Alerting:
         problems = self.manager.load(expand_rule_globs(config.rule_files))
         if problems:
             raise AlertingSetupError(_one_line([str(p) for p in problems]))
-        self.metrics = selfmetrics.rule_metrics(ctx.registry)
-        self._seen: dict[str, tuple[RuleGroup, int, int, float | None]] = {}
-        self._lock = threading.Lock()  # one round, or one snapshot of the groups, at a time
+        self.metrics = rule_metrics(ctx.registry, self.manager)
         # /api/v1/rules and /api/v1/alerts answer from the state after the last round, so a
         # long round never holds a request up (Prometheus also shows the last evaluation)
         self._rules_body: dict[str, Any] = {}
@@ -159,7 +156,9 @@ class Alerting:
             self._thread.start()
 
     def stop(self) -> None:
+        """Stop the thread: a running round ends after its current rule."""
         self._stop.set()
+        self.manager.close()
         if self._thread is not None:
             self._thread.join(max(self.config.limits.query_timeout_s, 5.0) + 5.0)
             self._thread = None
@@ -174,47 +173,18 @@ class Alerting:
 
     def evaluate_due(self, now_ms: int) -> None:
         """One pass of the loop: the groups due at ``now_ms`` evaluate; never raises."""
-        with self._lock:
-            ran = 0
-            try:
-                ran = self.manager.evaluate_due(now_ms)
-            except Exception:  # a bug in one round must not end evaluation for good
-                _log.exception("rule evaluation round failed")
-            if ran or not self._rules_body:
-                self._report()
+        ran = 0
+        try:
+            ran = self.manager.evaluate_due(now_ms)
+        except Exception:  # a bug in one round must not end evaluation for good
+            _log.exception("rule evaluation round failed")
+        if ran or not self._rules_body:
+            self._report()
 
     def _report(self) -> None:
-        """Self-metrics and the API snapshot from the groups' state (under ``_lock``)."""
-        groups = self.manager.groups
-        self._rules_body = rules_body(groups)
-        self._alerts_body = alerts_body(groups)
-        rounds = []
-        seen: dict[str, tuple[RuleGroup, int, int, float | None]] = {}
-        for group in groups:
-            key = f"{group.file};{group.name}"
-            before = self._seen.get(key)
-            same = before is not None and before[0] is group
-            evals = group.evaluations_total - (before[1] if same and before else 0)
-            fails = group.failures_total - (before[2] if same and before else 0)
-            last = before[3] if before else None
-            evaluated = group.last_evaluation_s is not None and group.last_evaluation_s != last
-            rounds.append(
-                selfmetrics.GroupRound(
-                    key=key,
-                    interval_s=group.interval_ms / 1000,
-                    rules=len(group.rules),
-                    evaluated=evaluated,
-                    evaluations=evals,
-                    failures=fails,
-                    duration_s=group.evaluation_s,
-                    started_s=group.last_evaluation_s or 0.0,
-                    rule_durations_s=[s.evaluation_s for s in group.status] if evaluated else (),
-                )
-            )
-            seen[key] = (group, group.evaluations_total, group.failures_total,
-                         group.last_evaluation_s)  # fmt: skip
-        self._seen = seen
-        self.metrics.update(rounds)
+        """The API snapshot from the groups' state (each group read between evaluations)."""
+        self._rules_body = self.manager.rules_body()
+        self._alerts_body = self.manager.alerts_body()
 
     # --- reload and the HTTP API -----------------------------------------------------------
 
@@ -234,8 +204,7 @@ class Alerting:
                 return [str(p) for p in problems]
             if routing is not None and self.notification.builtin is not None:
                 self.notification.builtin.apply_config(routing)
-            with self._lock:
-                self._report()
+            self._report()
             return []
 
     def rules_json(self, rule_type: str) -> dict[str, Any]:

@@ -215,7 +215,6 @@ groups:
     )
     assert group.status[1].last_error == "exceeded limit of 1 with 2 alerts"
     assert group.status[2].last_error == "exceeded limit of 1 with 2 series"
-    assert group.failures_total == 3
 
 
 RESTORE = """

@@ -8,11 +8,13 @@ import threading
 from pathlib import Path
 
 import numpy as np
+from prometheus_client import CollectorRegistry
 
 from tripod.server.promql import Engine
 from tripod.server.rules import MemorySampleStore, engine_query_func
 from tripod.server.rules.alerting import AlertingRule
 from tripod.server.rules.manager import RuleManager, expand_rule_globs
+from tripod.server.rules.metrics import rule_metrics
 from tripod.server.store.model import STALE_NAN_BITS, Matcher, Sample
 
 MIN = 60_000
@@ -121,16 +123,23 @@ def test_self_metrics_are_named_as_prometheus_names_them(tmp_path: Path) -> None
     due = manager.next_due_ms()
     assert due is not None
     manager.evaluate_due(due)
+    registry = CollectorRegistry()
+    rule_metrics(registry, manager)
     metrics = {
-        (name, labels.get("rule_group", "")): value
-        for name, labels, value in manager.self_metrics()
+        (s.name, s.labels.get("rule_group", "")): s.value
+        for family in registry.collect()
+        for s in family.samples
     }
     key = f"{rules};g"
     assert metrics[("prometheus_rule_evaluations_total", key)] == 2
     assert metrics[("prometheus_rule_evaluation_failures_total", key)] == 1
     assert metrics[("prometheus_rule_group_interval_seconds", key)] == 60
     assert metrics[("prometheus_rule_group_rules", key)] == 2
+    assert metrics[("prometheus_rule_group_iterations_total", key)] == 1
+    assert metrics[("prometheus_rule_group_iterations_missed_total", key)] == 0
+    assert metrics[("prometheus_rule_group_last_evaluation_timestamp_seconds", key)] == 0
     assert metrics[("prometheus_rule_evaluation_duration_seconds_count", "")] == 2
+    assert metrics[("prometheus_rule_group_duration_seconds_count", "")] == 1
     [group] = manager.rules_body()["data"]["groups"]
     assert [r["health"] for r in group["rules"]] == ["ok", "err"]
     assert group["rules"][1]["lastError"] == "rule result is not a vector or scalar"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
@@ -126,9 +127,7 @@ class RuleGroup:
         self._stale_series: list[dict[str, str]] = []
         self.evaluation_s = 0.0
         self.last_evaluation_s: float | None = None
-        self.evaluations_total = 0  # rule evaluations, as prometheus_rule_evaluations_total
-        self.failures_total = 0
-        self.rule_seconds_sum = 0.0  # prometheus_rule_evaluation_duration_seconds' _sum
+        self.lock = threading.Lock()  # held over an evaluation and by readers of its state
 
     # --- scheduling ----------------------------------------------------------------------
 
@@ -142,24 +141,26 @@ class RuleGroup:
 
     # --- evaluation ----------------------------------------------------------------------
 
-    def eval(self, ts_ms: int) -> None:
+    def eval(self, ts_ms: int, stopping: Callable[[], bool] | None = None) -> bool:
         """Evaluate every rule at ``ts_ms``; a failing rule records its error and the others
-        still run."""
+        still run. ``stopping`` is asked before each rule: when it says yes the round ends
+        there (a server shutting down) and False is returned."""
         group_start = self.clock()
         for i, rule in enumerate(self.rules):
+            if stopping is not None and stopping():
+                return False
             start = self.clock()
             self._eval_rule(i, rule, ts_ms)
             status = self.status[i]
             status.evaluation_s = max(self.clock() - start, 0.0)
-            self.rule_seconds_sum += status.evaluation_s
             status.last_evaluation_s = start
         self._cleanup_stale(ts_ms)
         self.evaluation_s = max(self.clock() - group_start, 0.0)
         self.last_evaluation_s = group_start
+        return True
 
     def _eval_rule(self, i: int, rule: Rule, ts_ms: int) -> None:
         status = self.status[i]
-        self.evaluations_total += 1
         try:
             vector = rule.eval(ts_ms, self.query, self.limit)
         except RuleEvalError as exc:
@@ -186,7 +187,6 @@ class RuleGroup:
 
     def _fail(self, status: RuleStatus, message: str) -> None:
         status.health, status.last_error = "err", message
-        self.failures_total += 1
 
     def _cleanup_stale(self, ts_ms: int) -> None:
         if self._stale_series:

@@ -6,6 +6,7 @@ an injected clock in :meth:`RuleManager.run`; nothing here sleeps except that lo
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import threading
 import time
@@ -27,7 +28,7 @@ from tripod.server.rules.group import (
 from tripod.server.rules.rulefile import GroupSpec, RuleProblem, parse_rule_file
 from tripod.server.store.model import STALE_NAN, Sample
 
-__all__ = ["RuleManager", "expand_rule_globs"]
+__all__ = ["GroupStats", "RuleManager", "expand_rule_globs"]
 
 
 def expand_rule_globs(patterns: Sequence[str]) -> list[str]:
@@ -38,6 +39,31 @@ def expand_rule_globs(patterns: Sequence[str]) -> list[str]:
             if path not in files:
                 files.append(path)
     return files
+
+
+@dataclasses.dataclass
+class GroupStats:
+    """A group's self-metric counters, kept by (file, name) over reloads as Prometheus keeps
+    its metric series."""
+
+    iterations: int = 0  # scheduled slots: evaluated or missed
+    missed: int = 0
+    evaluations: int = 0  # rule evaluations
+    failures: int = 0
+    group_seconds: float = 0.0  # summed group durations (count: iterations - missed)
+    rule_seconds: float = 0.0  # summed rule durations (count: evaluations)
+    last_duration_s: float = 0.0
+    last_evaluation_s: float = 0.0
+
+    def record(self, group: RuleGroup, missed: int) -> None:
+        self.iterations += 1 + missed
+        self.missed += missed
+        self.evaluations += len(group.rules)
+        self.failures += sum(1 for s in group.status if s.health == "err")
+        self.group_seconds += group.evaluation_s
+        self.rule_seconds += sum(s.evaluation_s for s in group.status)
+        self.last_duration_s = group.evaluation_s
+        self.last_evaluation_s = group.last_evaluation_s or 0.0
 
 
 class RuleManager:
@@ -69,10 +95,13 @@ class RuleManager:
         self.resend_delay_ms = resend_delay_ms
         self.outage_tolerance_ms = outage_tolerance_ms
         self.for_grace_period_ms = for_grace_period_ms
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the group set and the slots; never held over a group
+        self._round_lock = threading.Lock()
+        self._closed = threading.Event()
         self._groups: dict[tuple[str, str], RuleGroup] = {}
         self._next_ms: dict[tuple[str, str], int] = {}
-        self._evals: dict[tuple[str, str], int] = {}
+        self._stats: dict[tuple[str, str], GroupStats] = {}
+        self.totals = GroupStats()  # all groups ever run: the duration summaries never go down
         self._retired: list[dict[str, str]] = []
         self._loaded_once = False
 
@@ -114,12 +143,13 @@ class RuleManager:
                 )
                 previous = old.get(key)
                 if previous is not None:
-                    group.copy_state(previous)
+                    with previous.lock:  # waits for this group's evaluation, if one runs
+                        group.copy_state(previous)
                     if previous.interval_ms != group.interval_ms:
                         self._next_ms.pop(key, None)  # a new interval: a new slot
                 else:
                     self._next_ms.pop(key, None)
-                    self._evals[key] = 0
+                    self._stats[key] = GroupStats()
                 new[key] = group
             for key, group in old.items():
                 if key not in new:  # its series go stale at the next evaluation round
@@ -127,68 +157,86 @@ class RuleManager:
                         labels for series in group.previous_series() for labels in series
                     )
                     self._next_ms.pop(key, None)
-                    self._evals.pop(key, None)
+                    self._stats.pop(key, None)
             self._groups = new
             self._loaded_once = True
         return []
 
     def evaluate_due(self, now_ms: int) -> int:
-        """Evaluate every group whose slot has come (missed slots are skipped, as Prometheus
-        does); returns how many group evaluations ran."""
-        ran = 0
-        with self._lock:
-            if self._retired:
-                self.store.append(Sample(labels, now_ms, STALE_NAN) for labels in self._retired)
-                self._retired = []
-            for key, group in self._groups.items():
-                due = self._next_ms.get(key)
-                if due is None:
-                    self._next_ms[key] = group.next_eval_ms(now_ms)
-                    continue
-                if now_ms < due:
-                    continue
-                missed = (now_ms - due) // group.interval_ms
-                due += missed * group.interval_ms
-                group.eval(due)
+        """Evaluate every group whose slot has come (missed slots are skipped and counted, as
+        Prometheus does); returns how many group evaluations ran.
+
+        The manager lock is held only to pick the next due group: a group evaluates under its
+        own lock, so a reload waits for at most the group being evaluated (as Prometheus's
+        ``Group.stop`` does), and a group replaced by a reload during the round is evaluated
+        in its new form, with the old one's state. :meth:`close` ends a round between rules.
+        """
+        with self._round_lock:  # one round at a time
+            with self._lock:
+                if self._retired:
+                    self.store.append(Sample(lbs, now_ms, STALE_NAN) for lbs in self._retired)
+                    self._retired = []
+                keys = list(self._groups)
+            ran = 0
+            for key in keys:
+                if self._closed.is_set():
+                    break
+                with self._lock:
+                    group = self._groups.get(key)
+                    due = self._next_ms.get(key)
+                    if group is None:
+                        continue  # removed by a reload during this round
+                    if due is None:
+                        self._next_ms[key] = group.next_eval_ms(now_ms)
+                        continue
+                    if now_ms < due:
+                        continue
+                    missed = (now_ms - due) // group.interval_ms
+                    due += missed * group.interval_ms
+                    self._next_ms[key] = due + group.interval_ms
+                with group.lock:
+                    if not group.eval(due, self._closed.is_set):
+                        break
+                    stats = self._stats.setdefault(key, GroupStats())
+                    stats.record(group, missed)
+                    self.totals.record(group, missed)
+                    if stats.iterations - stats.missed == 2 and not all(
+                        r.restored for r in group.alerting_rules()
+                    ):
+                        group.restore_for_state(now_ms)
                 ran += 1
-                self._evals[key] = self._evals.get(key, 0) + 1
-                if self._evals[key] == 2 and not all(r.restored for r in group.alerting_rules()):
-                    group.restore_for_state(now_ms)
-                self._next_ms[key] = due + group.interval_ms
         return ran
 
-    def rules_body(self, rule_type: str = "") -> dict[str, Any]:
-        """``/api/v1/rules``, read while no evaluation runs (ValueError for a bad ``type``)."""
+    def close(self) -> None:
+        """Stop evaluating: a running round ends after its current rule; later rounds do
+        nothing."""
+        self._closed.set()
+
+    def stats(self) -> dict[tuple[str, str], tuple[RuleGroup, GroupStats]]:
+        """Each group with a copy of its self-metric counters (kept over reloads)."""
         with self._lock:
-            return rules_body(list(self._groups.values()), rule_type)
+            return {
+                key: (g, dataclasses.replace(self._stats.get(key) or GroupStats()))
+                for key, g in self._groups.items()
+            }
+
+    def rules_body(self, rule_type: str = "") -> dict[str, Any]:
+        """``/api/v1/rules`` (ValueError for a bad ``type``); each group is read between its
+        evaluations."""
+        rules_body([], rule_type)
+        groups = []
+        for group in self.groups:
+            with group.lock:
+                groups += rules_body([group], rule_type)["data"]["groups"]
+        return {"status": "success", "data": {"groups": groups}}
 
     def alerts_body(self) -> dict[str, Any]:
-        """``/api/v1/alerts``, read while no evaluation runs."""
-        with self._lock:
-            return alerts_body(list(self._groups.values()))
-
-    def self_metrics(self) -> list[tuple[str, dict[str, str], float]]:
-        """The rule manager's self-metrics as ``(name, labels, value)``, named as Prometheus
-        names them (``rule_group`` is ``file;name``), for the server's ``/metrics``."""
-        out: list[tuple[str, dict[str, str], float]] = []
-        rule_seconds, rule_count = 0.0, 0
-        with self._lock:
-            for (file, name), g in self._groups.items():
-                labels = {"rule_group": f"{file};{name}"}
-                last = g.last_evaluation_s or 0.0
-                out += [
-                    ("prometheus_rule_evaluations_total", labels, float(g.evaluations_total)),
-                    ("prometheus_rule_evaluation_failures_total", labels, float(g.failures_total)),
-                    ("prometheus_rule_group_interval_seconds", labels, g.interval_ms / 1000),
-                    ("prometheus_rule_group_last_duration_seconds", labels, g.evaluation_s),
-                    ("prometheus_rule_group_last_evaluation_timestamp_seconds", labels, last),
-                    ("prometheus_rule_group_rules", labels, float(len(g.rules))),
-                ]
-                rule_seconds += g.rule_seconds_sum
-                rule_count += g.evaluations_total
-        out.append(("prometheus_rule_evaluation_duration_seconds_sum", {}, rule_seconds))
-        out.append(("prometheus_rule_evaluation_duration_seconds_count", {}, float(rule_count)))
-        return out
+        """``/api/v1/alerts``; each group is read between its evaluations."""
+        alerts = []
+        for group in self.groups:
+            with group.lock:
+                alerts += alerts_body([group])["data"]["alerts"]
+        return {"status": "success", "data": {"alerts": alerts}}
 
     def next_due_ms(self) -> int | None:
         """The earliest slot any group waits for (None before the first :meth:`evaluate_due`)."""
@@ -197,7 +245,7 @@ class RuleManager:
 
     def run(self, stop: threading.Event) -> None:
         """Evaluate groups on their slots until ``stop`` is set (a server's rule thread)."""
-        while not stop.is_set():
+        while not stop.is_set() and not self._closed.is_set():
             now_ms = int(self.clock() * 1000)
             self.evaluate_due(now_ms)
             due = self.next_due_ms()
