@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.tripod-installed
-APT_PACKAGES := prometheus prometheus-alertmanager victoria-metrics
+APT_PACKAGES := prometheus prometheus-alertmanager victoria-metrics redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint typecheck pytest bench setup apt clean
