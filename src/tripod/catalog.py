@@ -16,6 +16,9 @@ from tripod.config import DEFAULT_HTTP_BUCKETS
 __all__ = [
     "CACHE_REQUESTS",
     "CATALOG",
+    "CELERY_TASK_DURATION",
+    "CELERY_TASK_QUEUE_WAIT",
+    "CELERY_TASK_RETRIES",
     "CIRCUIT_BREAKER_STATE",
     "CIRCUIT_BREAKER_TRANSITIONS",
     "DB_CLIENT_OPERATION_DURATION",
@@ -209,6 +212,29 @@ JOB_DURATION = MetricSpec(
     unit="seconds",
     buckets=JOB_DURATION_BUCKETS,
 )
+# Celery (tripod.sdk.integrations.celery): the task label is the registered task name.
+CELERY_TASK_DURATION = MetricSpec(
+    name="celery_task_duration_seconds",
+    type="histogram",
+    help="Duration of Celery task runs in the worker, by outcome (success, failure, retry).",
+    labels=("task", "outcome"),
+    unit="seconds",
+    buckets=JOB_DURATION_BUCKETS,
+)
+CELERY_TASK_RETRIES = MetricSpec(
+    name="celery_task_retries",
+    type="counter",
+    help="Retries Celery tasks asked for (self.retry or autoretry_for).",
+    labels=("task",),
+)
+CELERY_TASK_QUEUE_WAIT = MetricSpec(
+    name="celery_task_queue_wait_seconds",
+    type="histogram",
+    help="Time from a task's publish to the start of its run (queue, prefetch, countdown).",
+    labels=("task",),
+    unit="seconds",
+    buckets=JOB_DURATION_BUCKETS,
+)
 TELEMETRY_DROPPED = MetricSpec(
     name="tripod_telemetry_dropped",
     type="counter",
@@ -233,6 +259,9 @@ CATALOG: tuple[MetricSpec, ...] = (
     DEPENDENCY_UP,
     JOB_RUNS,
     JOB_DURATION,
+    CELERY_TASK_DURATION,
+    CELERY_TASK_RETRIES,
+    CELERY_TASK_QUEUE_WAIT,
     TELEMETRY_DROPPED,
 )
 

@@ -228,6 +228,8 @@ PARAMS: tuple[Param, ...] = (
           "init() traces and measures outgoing httpx requests (if httpx is installed)."),
     Param("instrument_requests", ("TRIPOD_INSTRUMENT_REQUESTS",), True, _bool,
           "init() traces and measures outgoing requests calls (if requests is installed)."),
+    Param("instrument_celery", ("TRIPOD_INSTRUMENT_CELERY",), True, _bool,
+          "init() traces and measures Celery tasks, producer and worker (if celery is installed)."),
     Param("shutdown_timeout", ("TRIPOD_SHUTDOWN_TIMEOUT",), 5.0, _float_range(0.0, None),
           "Seconds shutdown() and interpreter exit may spend flushing telemetry."),
 )  # fmt: skip
@@ -265,6 +267,7 @@ class Settings:
     export_queue_size: int
     instrument_httpx: bool
     instrument_requests: bool
+    instrument_celery: bool
     shutdown_timeout: float
 
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from tripod.config import Settings, load_settings
 from tripod.sdk import logs, metrics, propagation, tracing
-from tripod.sdk.integrations import httpclient
+from tripod.sdk.integrations import celery, httpclient
 
 __all__ = ["current_settings", "force_flush", "init", "instrument", "shutdown"]
 
@@ -89,6 +89,10 @@ def _instrument_clients(settings: Settings) -> None:
         httpclient.configure(settings)
     except Exception:
         _log.debug("tripod: could not instrument HTTP clients", exc_info=True)
+    try:
+        celery.configure(settings)
+    except Exception:
+        _log.debug("tripod: could not instrument Celery", exc_info=True)
 
 
 def shutdown(timeout: float | None = None) -> None:

@@ -4,6 +4,7 @@ Both share one per-request recorder (``_http``): a server span, RED metrics, the
 """
 
 from tripod.sdk.integrations.asgi import TripodASGIMiddleware, instrument_asgi
+from tripod.sdk.integrations.celery import instrument_celery
 from tripod.sdk.integrations.sqlalchemy import instrument_engine
 from tripod.sdk.integrations.wsgi import TripodWSGIMiddleware, instrument_wsgi
 
@@ -11,6 +12,7 @@ __all__ = [
     "TripodASGIMiddleware",
     "TripodWSGIMiddleware",
     "instrument_asgi",
+    "instrument_celery",
     "instrument_engine",
     "instrument_wsgi",
 ]
