@@ -40,6 +40,7 @@ from tripod.server.rules import (
 )
 from tripod.server.rules._gojson import go_json
 from tripod.server.rules.metrics import rule_metrics
+from tripod.server.rules.readcache import ReadCache
 from tripod.server.store import (
     Database,
     DuckLogStore,
@@ -114,15 +115,17 @@ class Alerting:
             )
         except NotifyConfigError as exc:
             raise AlertingSetupError(_one_line([str(exc)])) from None
+        # the rules read through a per-group cache: each metric fetched once per group round
+        self.read_cache = ReadCache(ctx.samples)
         engine = Engine(
-            ctx.samples,
+            self.read_cache,
             timeout_s=config.limits.query_timeout_s,
             max_samples=config.limits.query_max_samples,
         )
         interval_ms = round(config.global_config.evaluation_interval_s * 1000)
         timing = config.rule_timing
         self.manager = RuleManager(
-            ctx.samples,
+            self.read_cache,
             engine_query_func(engine, interval_ms),
             default_interval_ms=interval_ms,
             external_labels=config.global_config.external_labels,
@@ -132,6 +135,7 @@ class Alerting:
             resend_delay_ms=round(timing.resend_delay_s * 1000),
             outage_tolerance_ms=round(timing.for_outage_tolerance_s * 1000),
             for_grace_period_ms=round(timing.for_grace_period_s * 1000),
+            before_group=self.read_cache.clear,
         )
         problems = self.manager.load(expand_rule_globs(config.rule_files))
         if problems:

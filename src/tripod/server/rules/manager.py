@@ -83,6 +83,7 @@ class RuleManager:
         resend_delay_ms: int = RESEND_DELAY_MS,
         outage_tolerance_ms: int = OUTAGE_TOLERANCE_MS,
         for_grace_period_ms: int = FOR_GRACE_PERIOD_MS,
+        before_group: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.query = query
@@ -95,6 +96,7 @@ class RuleManager:
         self.resend_delay_ms = resend_delay_ms
         self.outage_tolerance_ms = outage_tolerance_ms
         self.for_grace_period_ms = for_grace_period_ms
+        self.before_group = before_group  # e.g. a ReadCache's clear: fresh data for each group
         self._lock = threading.RLock()  # the group set and the slots; never held over a group
         self._round_lock = threading.Lock()
         self._closed = threading.Event()
@@ -195,6 +197,8 @@ class RuleManager:
                     due += missed * group.interval_ms
                     self._next_ms[key] = due + group.interval_ms
                 with group.lock:
+                    if self.before_group is not None:
+                        self.before_group()
                     if not group.eval(due, self._closed.is_set):
                         break
                     stats = self._stats.setdefault(key, GroupStats())
