@@ -26,6 +26,7 @@ from tripod.sdk.metrics._exposition import (
     wants_openmetrics,
 )
 from tripod.sdk.metrics._instruments import Counter, Gauge, Histogram, family_name
+from tripod.sdk.metrics._multiprocess import factory_from_env
 from tripod.sdk.metrics._process import RuntimeCollector
 from tripod.sdk.metrics._registry import MetricsRegistry
 from tripod.sdk.metrics._timer import Timer
@@ -46,7 +47,8 @@ __all__ = [
 #: The process-wide registry: tripod's families, then prometheus_client's default registry,
 #: then process/runtime metrics if that registry no longer provides them.
 REGISTRY = MetricsRegistry(
-    sources=[(prometheus_client.REGISTRY, True), (RuntimeCollector(), False)]
+    factory=factory_from_env(),
+    sources=[(prometheus_client.REGISTRY, True), (RuntimeCollector(), False)],
 )
 
 

@@ -67,6 +67,9 @@ class MetricsRegistry:
             self._families[family.name] = family
             for sample in family.sample_names():
                 self._names[sample] = family.name
+        describe = getattr(self.factory, "describe", None)
+        if describe is not None:  # shared (multi-process) values: any worker can render it
+            describe(family)
         return family
 
     def unregister(self, name: str) -> None:
@@ -91,19 +94,27 @@ class MetricsRegistry:
 
     def render(self, openmetrics: bool) -> bytes:
         """One scrape: tripod's families, then foreign ones, then ``# EOF`` for OpenMetrics."""
-        chunks = render_families(self.families(), openmetrics)
-        foreign = self._collect_foreign()
+        shared = getattr(self.factory, "collect", None)
+        taken: set[str] = set()
+        if shared is not None:  # multi-process: every worker's values, read from their files
+            merged = shared()
+            chunks = [render_foreign(merged, openmetrics)]
+            taken = {s.name for metric in merged for s in metric.samples}
+            taken |= {metric.name for metric in merged}
+        else:
+            chunks = render_families(self.families(), openmetrics)
+        foreign = self._collect_foreign(taken)
         if foreign:
             chunks.append(render_foreign(foreign, openmetrics))
         if openmetrics:
             chunks.append("# EOF\n")
         return "".join(chunks).encode("utf-8")
 
-    def _collect_foreign(self) -> list[Any]:
+    def _collect_foreign(self, extra: set[str]) -> list[Any]:
         if not self.sources:
             return []
         with self._lock:
-            taken = set(self._names)
+            taken = set(self._names) | extra
         out: list[Any] = []
         for source, warn in self.sources:
             try:
@@ -123,7 +134,7 @@ class MetricsRegistry:
                 if metric.type == "counter":
                     names.add(metric.name + "_total")
                 if names & taken:
-                    if warn:
+                    if warn and not names & extra:  # shared process metrics replace these
                         log_once(
                             f"dup:{metric.name}",
                             f"tripod: metric {metric.name!r} from prometheus_client's registry "
