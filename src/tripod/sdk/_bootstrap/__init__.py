@@ -1,0 +1,1 @@
+"""The directory ``tripod run`` puts first on ``PYTHONPATH``: only ``sitecustomize`` matters."""
