@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from celery import Celery, signals
+from opentelemetry import trace
 
 import tripod
 from tripod.sdk import propagation
@@ -98,3 +99,18 @@ def test_malformed_signal_arguments_never_raise(
 ) -> None:
     for _receiver, response in signal.send_robust(**kwargs):
         assert not isinstance(response, BaseException), response
+    assert not trace.get_current_span().get_span_context().is_valid
+
+
+def test_a_run_of_an_odd_task_object_ends_and_restores_the_context(
+    tripod_capture: Capture,
+) -> None:
+    odd = object()
+    signals.task_prerun.send(sender=odd, task_id="odd-1", task=odd)
+    assert trace.get_current_span().get_span_context().is_valid
+    signals.task_postrun.send(sender=odd, task_id="odd-1", task=odd, state=3)
+    assert not trace.get_current_span().get_span_context().is_valid
+    assert propagation.correlation_id() is None
+    [span] = tripod_capture.spans_as_dicts()
+    assert span["name"] == "unknown process"
+    assert span["attributes"]["celery.task.outcome"] == "success"

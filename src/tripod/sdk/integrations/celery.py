@@ -168,6 +168,8 @@ def _carrier(request: Any) -> dict[str, str]:
 
 
 def _prerun(task_id: str | None = None, task: Any = None, **kw: Any) -> None:
+    if not task_id:  # Celery always names the run; without an id postrun could not end it
+        return
     try:
         run = _Run()
         request = getattr(task, "request", None)
