@@ -82,3 +82,18 @@ def test_churn_keeps_counts_exact_files_and_scrape_time_bounded(tmp_path: Path) 
         files = list((tmp_path / "mp").glob("*.db"))
         assert len(files) <= 2 + 1 + 2  # live workers, master, archive, a worker mid-restart
         assert took <= 5 * first_took + 0.5
+
+
+def test_uvicorn_workers_sum_exactly(tmp_path: Path) -> None:
+    port = free_port()
+    argv = [sys.executable, "-m", "uvicorn", "tests.sdk.metrics.mp_app.asgi:app",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+            "--log-level", "warning"]  # fmt: skip
+    env = {"PYTHONPATH": str(ROOT), "TRIPOD_MULTIPROC_DIR": str(tmp_path / "mp"),
+           "OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": ""}  # fmt: skip
+    with Proc(argv, f"http://127.0.0.1:{port}", tmp_path / "uvicorn.log", env=env) as proc:
+        proc.wait_ready("/metrics")
+        _send(proc, 30)
+        for _ in range(4):
+            assert _count(proc)[0] == 30
+        assert len(list((tmp_path / "mp").glob("w-*.db"))) >= 1
