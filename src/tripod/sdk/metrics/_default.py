@@ -26,10 +26,11 @@ from tripod.sdk.metrics._exposition import (
     wants_openmetrics,
 )
 from tripod.sdk.metrics._instruments import Counter, Gauge, Histogram, family_name
-from tripod.sdk.metrics._multiprocess import factory_from_env
+from tripod.sdk.metrics._multiprocess import GAUGE_MODES, factory_from_env
 from tripod.sdk.metrics._process import RuntimeCollector
 from tripod.sdk.metrics._registry import MetricsRegistry
 from tripod.sdk.metrics._timer import Timer
+from tripod.sdk.metrics._values import ValueFactory
 
 __all__ = [
     "REGISTRY",
@@ -57,9 +58,30 @@ def counter(name: str, help: str, labels: Sequence[str] = (), unit: str = "") ->
     return REGISTRY.register(lambda f: Counter(name, help, labels, unit, factory=f), Counter)
 
 
-def gauge(name: str, help: str, labels: Sequence[str] = (), unit: str = "") -> Gauge:
-    """A gauge; the same definition returns the same object."""
-    return REGISTRY.register(lambda f: Gauge(name, help, labels, unit, factory=f), Gauge)
+def gauge(
+    name: str,
+    help: str,
+    labels: Sequence[str] = (),
+    unit: str = "",
+    multiprocess_mode: str = "livesum",
+) -> Gauge:
+    """A gauge; the same definition returns the same object.
+
+    ``multiprocess_mode`` matters only with ``TRIPOD_MULTIPROC_DIR``: ``"livesum"`` shows the sum
+    over live workers, ``"liveall"`` one series per live worker with a ``pid`` label.
+    """
+    if multiprocess_mode not in GAUGE_MODES:
+        msg = (
+            f"multiprocess_mode must be one of {', '.join(GAUGE_MODES)}, got {multiprocess_mode!r}"
+        )
+        raise ValueError(msg)
+
+    def make(f: ValueFactory) -> Gauge:
+        made = Gauge(name, help, labels, unit, factory=f)
+        made.multiprocess_mode = multiprocess_mode
+        return made
+
+    return REGISTRY.register(make, Gauge)
 
 
 def histogram(

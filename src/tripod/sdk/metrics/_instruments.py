@@ -220,6 +220,8 @@ class Gauge(Family):
     """A value that goes up and down."""
 
     kind = "gauge"
+    #: With ``TRIPOD_MULTIPROC_DIR``: "livesum" adds up live workers, "liveall" labels by pid.
+    multiprocess_mode = "livesum"
 
     if TYPE_CHECKING:  # typed for users; at runtime Family.labels, one call less
 
