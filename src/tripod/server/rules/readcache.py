@@ -10,7 +10,8 @@ matchers are applied once per distinct label value (a metric has far fewer value
 and each series is cut to the window asked. The answer is the store's own, bit for bit: the
 same series in the same order, the same samples, staleness markers kept.
 
-The cache lives for one group evaluation (:meth:`ReadCache.clear` before each); the group's own
+The cache lives for one group evaluation (:meth:`ReadCache.clear` before each), so samples that
+arrive while a group evaluates are read from its next evaluation on; the group's own
 appends (recording rules, ``ALERTS``) drop the entries of the metrics they write, so a later rule
 reading an earlier rule's output sees it. Selectors without an exact metric name, and windows far
 from the cached one (an ``@`` or ``offset`` far away), go to the store.
