@@ -1,8 +1,8 @@
 """One rule evaluation round in process (no servers, no Prometheus): the data and rule file of
 ``benchmarks/rules.py`` put straight into a :class:`DuckSampleStore` in a temporary directory,
 then the two groups evaluated twice through :class:`RuleManager`, the second round timed (a
-server's steady state), with and without the per-group read cache. For profiling and quick iteration; ``benchmarks/rules.py``
-is the comparison with Prometheus.
+server's steady state), with and without the per-group read cache. For profiling and quick
+iteration; ``benchmarks/rules.py`` is the comparison with Prometheus.
 
 Run: ``.venv/bin/python benchmarks/rules_inprocess.py [--scale 0.1] [--profile]``.
 """
