@@ -171,6 +171,8 @@ def test_one_trace_from_http_request_through_publish_to_task(
     receiver.wait_for(
         lambda r: (
             bool(spans_named(r, "celery_app.add process", **{"messaging.message.id": task_id}))
+            and bool(spans_named(r, "publish celery_app.add", **{"messaging.message.id": task_id}))
+            and any(s["attributes"].get("url.path") == "/enqueue/add" for s in r.spans)
             and bool(spans_named(r, "sum numbers"))
         )
     )
@@ -238,8 +240,11 @@ def test_no_span_lost_when_every_task_runs_in_a_new_child(
             and traces <= {rec["trace_id"] for rec in r.logs if rec["body"] == "added"}
         )
     )
-    pids = {
-        json_lines(worker, message="added", correlation_id=f"recycle-{n}")[0]["worker_pid"]
-        for n in range(5)
-    }
+    lines = [
+        json_lines(worker, message="added", correlation_id=f"recycle-{n}")[0] for n in range(5)
+    ]
+    pids = {line["worker_pid"] for line in lines}
     assert len(pids) == 5, "worker_max_tasks_per_child=1 should run each task in a new child"
+    # Each child exported with its own resource (rebuilt on worker_process_init), not the parent's.
+    runs = {s["trace_id"]: s for s in spans_named(receiver, "celery_app.add process")}
+    assert {runs[line["trace_id"]]["resource"]["process.pid"] for line in lines} == pids

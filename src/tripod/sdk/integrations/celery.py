@@ -11,10 +11,11 @@ calls it when ``instrument_celery`` is on and celery is installed):
   log lines, DB queries and HTTP calls join the trace) with the producer's correlation id bound;
   ``celery_task_duration_seconds{task,outcome}``, ``celery_task_retries_total{task}`` and
   ``celery_task_queue_wait_seconds{task}`` (run start minus publish time).
+- ``worker_process_init`` (a prefork child just forked): with OTLP export on, the child builds its
+  own exporters (no HTTP connection shared with the parent; its own ``process.pid``).
 - ``worker_process_shutdown`` (a prefork child about to exit, e.g. ``worker_max_tasks_per_child``)
   and ``worker_shutdown``: queued spans and log records are flushed, within ``shutdown_timeout``.
-  Billiard ends its children with ``os._exit``, so ``atexit`` never runs there. The export threads
-  themselves are restarted in each forked child by :mod:`tripod.sdk._export`.
+  Billiard ends its children with ``os._exit``, so ``atexit`` never runs there.
 - ``setup_logging``: while tripod's logging is on, Celery keeps its hands off the root logger, so
   worker log lines stay tripod's JSON with trace and correlation ids.
 
@@ -69,6 +70,7 @@ class _State:
     shutdown_timeout = 5.0
     logs_enabled = True
     correlation_header = "X-Correlation-ID"
+    settings: Settings | None = None
     connected = False
     warned = False
     receivers: list[tuple[Any, Any]] = []
@@ -82,6 +84,7 @@ def configure(settings: Settings) -> None:
     _State.shutdown_timeout = settings.shutdown_timeout
     _State.logs_enabled = settings.logs_enabled
     _State.correlation_header = settings.correlation_header
+    _State.settings = settings
     if settings.instrument_celery:
         instrument_celery()
 
@@ -266,6 +269,30 @@ def _postrun(task_id: str | None = None, task: Any = None, state: Any = None, **
 # --- process lifecycle ---
 
 
+def _record_dropped(signal: str, count: int) -> None:
+    with contextlib.suppress(Exception):
+        metrics.record_dropped(signal, count)
+
+
+def _child_started(**kw: Any) -> None:
+    """A prefork child has just been forked: give it its own exporters.
+
+    The export threads restart by themselves after a fork, but the child would share the
+    parent's HTTP keep-alive connections to the collector (two processes on one socket) and
+    report the parent's ``process.pid``. Rebuilding tracing and logging for this process fixes
+    both; what the parent had queued is not the child's to send.
+    """
+    settings = _State.settings
+    if settings is None or settings.sdk_disabled or not settings.otlp_endpoint:
+        return
+    try:
+        resource = tracing.build_resource(settings)
+        tracing.configure(settings, resource, _record_dropped)
+        logs.configure(settings, resource, _record_dropped)
+    except Exception:
+        _internal_error()
+
+
 def _flush(**kw: Any) -> None:
     """Export what is queued before the process goes away (bounded by ``shutdown_timeout``)."""
     try:
@@ -303,6 +330,7 @@ def instrument_celery(app: Any = None) -> bool:
         (signals.task_retry, _retry),
         (signals.task_failure, _failure),
         (signals.task_postrun, _postrun),
+        (signals.worker_process_init, _child_started),
         (signals.worker_process_shutdown, _flush),
         (signals.worker_shutdown, _flush),
     ]
