@@ -114,3 +114,25 @@ def test_a_run_of_an_odd_task_object_ends_and_restores_the_context(
     [span] = tripod_capture.spans_as_dicts()
     assert span["name"] == "unknown process"
     assert span["attributes"]["celery.task.outcome"] == "success"
+
+
+def test_setting_off_leaves_celery_alone_and_instrument_celery_turns_it_on() -> None:
+    tripod_celery.uninstrument_celery()
+    with Capture(instrument_celery=False) as cap:
+        app, add, _boom = make_app()
+        assert add.apply(args=(1, 1)).get() == 2
+        assert cap.spans_as_dicts() == []
+        assert (
+            cap.sample("celery_task_duration_seconds_count", task="t.add", outcome="success")
+            is None
+        )
+        assert tripod_celery.instrument_celery(app) is True
+        assert app.conf.worker_hijack_root_logger is False
+        assert add.apply(args=(1, 1)).get() == 2
+        assert [s["name"] for s in cap.spans_as_dicts()] == ["t.add process"]
+    with Capture() as cap:  # the default: on
+        _app, add, _boom = make_app()
+        add.apply(args=(1, 2))
+        assert (
+            cap.sample("celery_task_duration_seconds_count", task="t.add", outcome="success") == 1
+        )
