@@ -127,3 +127,25 @@ def test_tripod_run_passes_exit_code_through() -> None:
     env = {"PATH": "/usr/bin:/bin", "OTEL_TRACES_EXPORTER": "none", "PYTHONPATH": str(ROOT)}
     done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False, env=env)
     assert done.returncode == 7, done.stderr
+
+
+def test_tripod_run_uvicorn_workers_count_an_explicit_app_once(tmp_path: Path) -> None:
+    """The app instruments itself; the uvicorn hook must see that under uvicorn's wrappers."""
+    port = free_port()
+    argv = [TRIPOD, "run", "--", "uvicorn", "tests.sdk.metrics.mp_app.asgi:app",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", "2",
+            "--log-level", "warning"]  # fmt: skip
+    env = {"PYTHONPATH": str(ROOT), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+           "OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": ""}  # fmt: skip
+    with Proc(argv, f"http://127.0.0.1:{port}", tmp_path / "uvicorn.log", env=env) as proc:
+        proc.wait_ready("/metrics")
+        for i in range(10):
+            assert httpx.get(f"{proc.url}/r{i}").status_code == 200
+        body = httpx.get(proc.url + "/metrics", timeout=10).text
+        counts = [
+            s.value
+            for family in text_string_to_metric_families(body)
+            for s in family.samples
+            if s.name == "http_server_request_duration_seconds_count"
+        ]
+        assert sum(counts) == 10  # once each, summed over both workers (auto multiproc dir)

@@ -13,8 +13,9 @@ each framework when (and only if) the program imports it, so nothing is imported
 - ``django.core.handlers.base``: ``BaseHandler.load_middleware()`` puts tripod's middleware
   first in ``settings.MIDDLEWARE`` and traces the database connections.
 
-An app already instrumented (explicitly, or by an earlier hook) is left alone, and Django's
-handler is left to the middleware, so nothing is measured twice. A failing hook logs one
+An app already instrumented (explicitly, or by an earlier hook, also under a server's own
+middleware such as uvicorn's proxy-headers wrapper) is left alone, and Django's handler is
+left to the middleware, so nothing is measured twice. A failing hook logs one
 warning and leaves the program running uninstrumented.
 """
 
@@ -36,9 +37,22 @@ _log = logging.getLogger("tripod")
 _DJANGO_MIDDLEWARE = "tripod.sdk.integrations.django.TripodMiddleware"
 
 
+def _already_done(app: Any) -> bool:
+    """True if ``app`` or an app a server's middleware wraps (``.app``, a few deep) is done."""
+    for _ in range(8):
+        if app is None:
+            return False
+        if getattr(app, "_tripod_instrumented", False):
+            return True
+        if type(app).__module__.startswith("django."):  # Django's middleware does it
+            return True
+        app = getattr(app, "app", None)
+    return False
+
+
 def instrument_server_app(app: Any) -> Any:
-    """``app`` instrumented unless it is Django's handler (its middleware does that) or done."""
-    if app is None or type(app).__module__.startswith("django."):
+    """``app`` instrumented unless it (or what it wraps) is Django's handler or already done."""
+    if app is None or _already_done(app):
         return app
     return instrument(app)
 
