@@ -149,3 +149,25 @@ def test_tripod_run_uvicorn_workers_count_an_explicit_app_once(tmp_path: Path) -
             if s.name == "http_server_request_duration_seconds_count"
         ]
         assert sum(counts) == 10  # once each, summed over both workers (auto multiproc dir)
+
+
+def test_tripod_run_gunicorn_stock_django(tmp_path: Path, receiver: OtlpReceiver) -> None:
+    port = free_port()
+    argv = [TRIPOD, "run", "--", sys.executable, "-m", "gunicorn",
+            "tests.sdk.autoinstrument_app.django_plain.wsgi:application",
+            "--bind", f"127.0.0.1:{port}", "--workers", "2", "--log-level", "warning"]  # fmt: skip
+    env = {**_env(receiver, "django-zero"), "TRIPOD_MULTIPROC_DIR": str(tmp_path / "mp")}
+    with Proc(argv, f"http://127.0.0.1:{port}", tmp_path / "django.log", env=env) as proc:
+        proc.wait_ready("/metrics")  # answered by tripod's middleware, not counted
+        for i in range(3):
+            assert httpx.get(f"{proc.url}/items/{i}/").json() == {"id": i}
+        body = httpx.get(proc.url + "/metrics", timeout=10).text
+        counts = {
+            s.labels["http_route"]: s.value
+            for family in text_string_to_metric_families(body)
+            for s in family.samples
+            if s.name == "http_server_request_duration_seconds_count"
+        }
+        assert counts == {"/items/<int:item_id>/": 3}, counts
+        span = _spans(receiver, "django-zero")[0]
+        assert span["attributes"]["http.route"] == "/items/<int:item_id>/"  # type: ignore[index]
