@@ -95,6 +95,12 @@ class MultiProcessValueFactory:
         self._file: _File | None = None
         self._open_lock = threading.Lock()
         self._process_metrics = process_metrics
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        """A forked worker starts its own file; a lock held by a parent thread is not ours."""
+        self._open_lock = threading.Lock()
+        self._file = None
 
     # --- writing (each worker) ------------------------------------------------------------
     def file(self) -> _File:
@@ -255,8 +261,8 @@ class _Merge:
 
     def _add(self, pid: str | None, parts: list[Any], value: float) -> None:
         tag, name = parts[0], parts[1]
-        if tag == "m":
-            self.meta.setdefault(name, parts)
+        if tag == "m":  # the newest definition wins (live files are read after the archive)
+            self.meta[name] = parts
         elif tag == "p":
             self.process.setdefault(name, {})[tuple(parts[2])] = value
         elif tag == "v":
