@@ -1,1 +1,0 @@
-"""The directory ``tripod run`` puts first on ``PYTHONPATH``: only ``sitecustomize`` matters."""
