@@ -51,12 +51,18 @@ class Env:
 def conformance_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     workdir = tmp_path_factory.mktemp("conformance")
     data = harness.generate(workdir)
-    prom_proc = harness.start_prometheus_with_blocks(workdir / "prometheus", data)
+    procs = {"prometheus": harness.start_prometheus_with_blocks(workdir / "prometheus", data)}
+
+    def restart_prometheus() -> str:
+        old = procs["prometheus"]
+        procs["prometheus"] = harness.restart_prometheus(old, workdir / "prometheus")
+        return procs["prometheus"].url
+
     tripod_proc = None
     try:
         if not prom_only():
             tripod_proc = harness.start_tripod_with_data(workdir, data)
-        prom = harness.Backend("prometheus", prom_proc.url)
+        prom = harness.Backend("prometheus", procs["prometheus"].url, 30.0, restart_prometheus)
         tripod = harness.Backend("tripod", tripod_proc.url) if tripod_proc else None
         env = Env(prom, tripod)
         env.load_staleness()
@@ -67,7 +73,7 @@ def conformance_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     finally:
         if tripod_proc:
             tripod_proc.stop()
-        prom_proc.stop()
+        procs["prometheus"].stop()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

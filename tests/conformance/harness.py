@@ -11,7 +11,8 @@ import dataclasses
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,12 +52,28 @@ class Answer:
 
 
 class Backend:
-    """The Prometheus HTTP API of one server, queried with GET like Grafana does."""
+    """The Prometheus HTTP API of one server, queried with GET like Grafana does.
 
-    def __init__(self, name: str, url: str, timeout: float = 60.0) -> None:
+    ``recover``, when given, restarts a server that stopped answering and returns its new URL:
+    Prometheus 2.42 can deadlock on a memSeries lock under load (seen here: every query then
+    waits on ``headIndexReader.Series`` forever). A timed-out query triggers one restart (shared
+    by the threads that saw it) and is asked again; a second timeout is reported as an answer.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        timeout: float = 60.0,
+        recover: Callable[[], str] | None = None,
+    ) -> None:
         self.name = name
         self.url = url
+        self.timeout = timeout
         self.client = httpx.Client(base_url=url, timeout=timeout)
+        self.recover = recover
+        self.restarts = 0
+        self._lock = threading.Lock()
 
     def instant(self, query: str, at: float) -> Answer:
         return self._get("/api/v1/query", {"query": query, "time": _fmt(at)})
@@ -66,10 +83,28 @@ class Backend:
         return self._get("/api/v1/query_range", params)
 
     def _get(self, path: str, params: dict[str, str]) -> Answer:
+        generation = self.restarts
+        try:
+            return Answer.from_response(self.client.get(path, params=params))
+        except httpx.TimeoutException as exc:
+            if self.recover is None:
+                return Answer(0, "invalid", error=f"{type(exc).__name__}: {exc}")
+            self._restart(generation)
+        except httpx.HTTPError as exc:
+            return Answer(0, "invalid", error=f"{type(exc).__name__}: {exc}")
         try:
             return Answer.from_response(self.client.get(path, params=params))
         except httpx.HTTPError as exc:
-            return Answer(0, "invalid", error=f"{type(exc).__name__}: {exc}")
+            return Answer(0, "invalid", error=f"{type(exc).__name__} after a restart: {exc}")
+
+    def _restart(self, generation: int) -> None:
+        with self._lock:
+            if self.restarts != generation or self.recover is None:
+                return  # another thread restarted it already
+            self.url = self.recover()
+            old, self.client = self.client, httpx.Client(base_url=self.url, timeout=self.timeout)
+            old.close()
+            self.restarts += 1
 
     def close(self) -> None:
         self.client.close()
@@ -103,6 +138,14 @@ def start_prometheus_with_blocks(workdir: Path, openmetrics: Path) -> Proc:
     create_blocks(openmetrics, tsdb)
     return start_prometheus(workdir, PROMETHEUS_CONFIG, "--storage.tsdb.retention.time=100y",
                             "--web.enable-remote-write-receiver", storage=tsdb)  # fmt: skip
+
+
+def restart_prometheus(proc: Proc, workdir: Path) -> Proc:
+    """Kill a hung Prometheus and start it again on the same storage (the backfilled blocks,
+    and the WAL that replays what was remote-written)."""
+    proc.stop(timeout=5.0)  # SIGTERM, then SIGKILL: a deadlocked Prometheus may not shut down
+    flags = ("--storage.tsdb.retention.time=100y", "--web.enable-remote-write-receiver")
+    return start_prometheus(workdir, PROMETHEUS_CONFIG, *flags, storage=workdir / "tsdb")
 
 
 def family_chunks(openmetrics: Path) -> Iterator[str]:
