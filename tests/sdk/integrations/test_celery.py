@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers.otlp_receiver import OtlpReceiver
 from tests.helpers.procs import Proc, free_port
@@ -141,9 +142,14 @@ def worker(
     tmp_path_factory: pytest.TempPathFactory, broker: str, receiver: OtlpReceiver
 ) -> Iterator[Proc]:
     log = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = worker_env(broker, receiver.url)
+    # Task metrics of the prefork children, summed on the main process's /metrics through the
+    # multi-process directory (counts of recycled children are kept).
+    multiproc, port = tmp_path_factory.mktemp("multiproc"), free_port()
+    env = worker_env(broker, receiver.url, TRIPOD_MULTIPROC_DIR=str(multiproc),
+                     TRIPOD_METRICS_PORT=str(port))  # fmt: skip
     proc = start_worker(log, env, "--pool", "prefork", "--concurrency", "1",
                         "--max-tasks-per-child", "1")  # fmt: skip
+    proc.url = f"http://127.0.0.1:{port}"
     with proc:
         yield proc
 
@@ -248,3 +254,17 @@ def test_no_span_lost_when_every_task_runs_in_a_new_child(
     # Each child exported with its own resource (rebuilt on worker_process_init), not the parent's.
     runs = {s["trace_id"]: s for s in spans_named(receiver, "celery_app.add process")}
     assert {runs[line["trace_id"]]["resource"]["process.pid"] for line in lines} == pids
+
+    # Every add run of this worker is counted on the main process's /metrics, although each ran
+    # in a child that has exited since.
+    text = httpx.get(worker.url + "/metrics").text
+    counts = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+    ran = len(spans_named(receiver, "celery_app.add process"))
+    assert ran >= 5
+    runs_key = (("outcome", "success"), ("task", "celery_app.add"))
+    assert counts[("celery_task_duration_seconds_count", runs_key)] == ran
+    assert counts[("celery_task_queue_wait_seconds_count", (("task", "celery_app.add"),))] == ran

@@ -19,8 +19,9 @@ calls it when ``instrument_celery`` is on and celery is installed):
 - ``setup_logging``: while tripod's logging is on, Celery keeps its hands off the root logger, so
   worker log lines stay tripod's JSON with trace and correlation ids.
 
-Metrics live in the process that runs the task: the solo and threads pools (and the main process
-of a prefork worker) serve them on ``metrics_port``. Every receiver swallows its own errors.
+Metrics are recorded in the process that runs the task; with a prefork pool, set
+``TRIPOD_MULTIPROC_DIR`` so the main process's ``metrics_port`` shows the children's too (those of
+recycled children included). Every receiver swallows its own errors.
 """
 
 from __future__ import annotations
