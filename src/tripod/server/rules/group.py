@@ -15,7 +15,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from urllib.parse import quote_plus
 
 from tripod.server.notify.model import Alert as Notification
@@ -38,6 +38,7 @@ __all__ = [
     "FOR_GRACE_PERIOD_MS",
     "OUTAGE_TOLERANCE_MS",
     "RESEND_DELAY_MS",
+    "BatchingStore",
     "Rule",
     "RuleGroup",
     "RuleStatus",
@@ -61,6 +62,22 @@ class RuleStore(Protocol):
     def select(
         self, matchers: Sequence[Matcher], start_ms: int, end_ms: int
     ) -> list[SeriesData]: ...
+
+
+@runtime_checkable
+class BatchingStore(RuleStore, Protocol):
+    """A rule store that can hold a group's appends and write them in one transaction
+    (:class:`~tripod.server.rules.readcache.ReadCache`): each batch's ``done`` is told its own
+    result (or the exception of the write) at :meth:`flush`, and reads that could see a held
+    batch flush first."""
+
+    def defer(
+        self,
+        samples: Iterable[Sample],
+        done: Callable[[AppendResult | None, Exception | None], None],
+    ) -> None: ...
+
+    def flush(self) -> None: ...
 
 
 _Key = tuple[tuple[str, str], ...]
@@ -102,6 +119,7 @@ class RuleGroup:
         self.interval_ms = spec.interval_ms or default_interval_ms
         self.limit = spec.limit
         self.store = store
+        self._batching = store if isinstance(store, BatchingStore) else None
         self.query = query
         self.external_labels = dict(external_labels or {})
         self.external_url = external_url
@@ -146,15 +164,19 @@ class RuleGroup:
         still run. ``stopping`` is asked before each rule: when it says yes the round ends
         there (a server shutting down) and False is returned."""
         group_start = self.clock()
-        for i, rule in enumerate(self.rules):
-            if stopping is not None and stopping():
-                return False
-            start = self.clock()
-            self._eval_rule(i, rule, ts_ms)
-            status = self.status[i]
-            status.evaluation_s = max(self.clock() - start, 0.0)
-            status.last_evaluation_s = start
-        self._cleanup_stale(ts_ms)
+        try:
+            for i, rule in enumerate(self.rules):
+                if stopping is not None and stopping():
+                    return False
+                start = self.clock()
+                self._eval_rule(i, rule, ts_ms)
+                status = self.status[i]
+                status.evaluation_s = max(self.clock() - start, 0.0)
+                status.last_evaluation_s = start
+            self._cleanup_stale(ts_ms)
+        finally:  # the group's held appends, one transaction; each rule gets its outcome
+            if self._batching is not None:
+                self._batching.flush()
         self.evaluation_s = max(self.clock() - group_start, 0.0)
         self.last_evaluation_s = group_start
         return True
@@ -172,25 +194,68 @@ class RuleGroup:
         status.health, status.last_error = "ok", ""
         if isinstance(rule, AlertingRule):
             self._send_alerts(rule, ts_ms)
+        returned = {tuple(sorted(labels.items())): labels for labels, _ in vector}
+        gone = [labels for key, labels in self._previous[i].items() if key not in returned]
+        samples = [Sample(labels, ts_ms, value) for labels, value in vector]
+        stale = [Sample(labels, ts_ms, STALE_NAN) for labels in gone]
+        if self._batching is not None:
+            self._defer(i, samples, stale, returned)
+            return
         try:
-            result = self.store.append(Sample(labels, ts_ms, value) for labels, value in vector)
-            if result.rejected:
-                self._fail(status, result.errors[0] if result.errors else str(result.rejected))
-            returned = {tuple(sorted(labels.items())): labels for labels, _ in vector}
-            gone = [labels for key, labels in self._previous[i].items() if key not in returned]
-            if gone:  # a clash with another rule's sample is expected and not an error
-                self.store.append(Sample(labels, ts_ms, STALE_NAN) for labels in gone)
+            self._appended(status, self.store.append(samples))
+            if stale:  # a clash with another rule's sample is expected and not an error
+                self.store.append(stale)
         except Exception as exc:  # a store refusing a label set must not stop the group
             self._fail(status, f"appending the rule's samples failed: {exc}")
             return
         self._previous[i] = returned
+
+    def _appended(self, status: RuleStatus, result: AppendResult) -> None:
+        if result.rejected:
+            self._fail(status, result.errors[0] if result.errors else str(result.rejected))
+
+    def _defer(
+        self,
+        i: int,
+        samples: list[Sample],
+        stale: list[Sample],
+        returned: dict[_Key, dict[str, str]],
+    ) -> None:
+        """The batched path: the same outcome as the appends above, told at the flush."""
+        assert self._batching is not None
+        status = self.status[i]
+        failed = False
+
+        def on_samples(result: AppendResult | None, exc: Exception | None) -> None:
+            nonlocal failed
+            if exc is not None:
+                failed = True
+                self._fail(status, f"appending the rule's samples failed: {exc}")
+            elif result is not None:
+                self._appended(status, result)
+            if not stale and not failed:
+                self._previous[i] = returned
+
+        def on_stale(result: AppendResult | None, exc: Exception | None) -> None:
+            if exc is not None:
+                self._fail(status, f"appending the rule's samples failed: {exc}")
+            elif not failed:
+                self._previous[i] = returned
+
+        self._batching.defer(samples, on_samples)
+        if stale:
+            self._batching.defer(stale, on_stale)
 
     def _fail(self, status: RuleStatus, message: str) -> None:
         status.health, status.last_error = "err", message
 
     def _cleanup_stale(self, ts_ms: int) -> None:
         if self._stale_series:
-            self.store.append(Sample(labels, ts_ms, STALE_NAN) for labels in self._stale_series)
+            markers = [Sample(labels, ts_ms, STALE_NAN) for labels in self._stale_series]
+            if self._batching is not None:
+                self._batching.defer(markers, lambda result, exc: None)
+            else:
+                self.store.append(markers)
             self._stale_series = []
 
     # --- notification --------------------------------------------------------------------

@@ -10,6 +10,12 @@ matchers are applied once per distinct label value (a metric has far fewer value
 and each series is cut to the window asked. The answer is the store's own, bit for bit: the
 same series in the same order, the same samples, staleness markers kept.
 
+The cache also batches a group's writes (:meth:`ReadCache.defer`, :meth:`ReadCache.flush`): the
+rules' appends wait and go to the store in one transaction (``append_many``) when the group
+ends, each with its own result, or earlier when a read could see them (a selector naming a
+metric written, or one without an exact name), so a later rule reads an earlier rule's output
+as Prometheus's per-rule commit shows it.
+
 The cache lives for one group evaluation (:meth:`ReadCache.clear` before each), so samples that
 arrive while a group evaluates are read from its next evaluation on; the group's own
 appends (recording rules, ``ALERTS``) drop the entries of the metrics they write, so a later rule
@@ -20,7 +26,7 @@ from the cached one (an ``@`` or ``offset`` far away), go to the store.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -36,7 +42,7 @@ from tripod.server.store.model import (
     SeriesData,
 )
 
-__all__ = ["CachedStore", "ReadCache"]
+__all__ = ["CachedStore", "Done", "ReadCache"]
 
 _SHIFT = 41  # series index above, milliseconds into the window below (< 69 years)
 _I64 = npt.NDArray[np.int64]
@@ -46,6 +52,12 @@ class CachedStore(SampleReader, Protocol):
     """What the cache wraps: a sample reader that also takes the rules' appends."""
 
     def append(self, samples: Iterable[Sample]) -> AppendResult: ...
+
+    def append_many(self, batches: Sequence[Iterable[Sample]]) -> list[AppendResult]: ...
+
+
+#: Told a deferred batch's outcome: its result, or the exception the write raised.
+Done = Callable[[AppendResult | None, Exception | None], None]
 
 
 @dataclass
@@ -89,6 +101,8 @@ class ReadCache:
         self.max_widen = max_widen  # a window is widened to cover a new one up to this factor
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
+        self._pending: list[tuple[list[Sample], Done]] = []
+        self._pending_names: set[str] = set()
         self.hits = self.misses = 0
 
     def clear(self) -> None:
@@ -101,6 +115,8 @@ class ReadCache:
     def select_flat(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> FlatSelection:
         names = [m for m in matchers if m.name == "__name__"]
         exact = next((m.value for m in names if m.op == "="), None)
+        if self._pending and (exact is None or exact in self._pending_names):
+            self.flush()
         if exact is None or start_ms > end_ms:
             return self.store.select_flat(matchers, start_ms, end_ms)
         if not all(m.matches(exact) for m in names):
@@ -148,31 +164,65 @@ class ReadCache:
 
     # --- the rest of the reader, and the appends --------------------------------------------
 
-    def append(self, samples: Iterable[Sample]) -> AppendResult:
-        """Append through to the store, dropping the cached metrics written."""
-        batch = list(samples)
+    def _forget(self, batch: Sequence[Sample]) -> set[str]:
         written = {s.labels.get("__name__", "") for s in batch}
         with self._lock:
             for name in written:
                 self._entries.pop(name, None)
+        return written
+
+    def append(self, samples: Iterable[Sample]) -> AppendResult:
+        """Append through to the store (after any deferred batches), dropping the cached
+        metrics written."""
+        batch = list(samples)
+        self._forget(batch)
+        self.flush()
         return self.store.append(batch)
 
+    def defer(self, samples: Iterable[Sample], done: Done) -> None:
+        """Queue a batch for the next :meth:`flush`; ``done`` is told its outcome then."""
+        batch = list(samples)
+        names = self._forget(batch)
+        with self._lock:
+            self._pending_names |= names
+            self._pending.append((batch, done))
+
+    def flush(self) -> None:
+        """Write the queued batches in one store transaction and tell each its outcome (a
+        write that raises fails them all, each told the exception)."""
+        if not self._pending:
+            return
+        with self._lock:
+            pending, self._pending, self._pending_names = self._pending, [], set()
+        try:
+            results = self.store.append_many([batch for batch, _ in pending])
+        except Exception as exc:  # reported to every batch's rule, as its own append would be
+            for _, done in pending:
+                done(None, exc)
+            return
+        for (_, done), result in zip(pending, results, strict=True):
+            done(result, None)
+
     def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
+        self.flush()
         return self.store.select(matchers, start_ms, end_ms)
 
     def series(
         self, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int, end_ms: int
     ) -> list[dict[str, str]]:
+        self.flush()
         return self.store.series(matcher_sets, start_ms, end_ms)
 
     def label_names(
         self, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int, end_ms: int
     ) -> list[str]:
+        self.flush()
         return self.store.label_names(matcher_sets, start_ms, end_ms)
 
     def label_values(
         self, name: str, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int, end_ms: int
     ) -> list[str]:
+        self.flush()
         return self.store.label_values(name, matcher_sets, start_ms, end_ms)
 
     def metadata(self) -> dict[str, list[dict[str, str]]]:

@@ -180,6 +180,12 @@ class SampleWriter(Protocol):
         """
         ...
 
+    def append_many(self, batches: Sequence[Iterable[Sample]]) -> list[AppendResult]:
+        """Several appends in one transaction: batch ``k``'s samples are checked and counted
+        exactly as ``append(batches[k])`` made after the earlier batches would, into result
+        ``k``, so a refused sample fails only its batch (the rules' one write per group)."""
+        ...
+
     def ref(self, labels: Mapping[str, str]) -> int:
         """The series ref for ``labels`` (labels with an empty value are dropped), creating the
         series if needed; stable for the life of the store, so callers may cache it.

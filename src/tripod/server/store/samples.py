@@ -150,26 +150,34 @@ class DuckSampleStore:
             return sid
 
     def append(self, samples: Iterable[Sample]) -> AppendResult:
-        result = AppendResult()
+        return self.append_many([samples])[0]
+
+    def append_many(self, batches: Sequence[Iterable[Sample]]) -> list[AppendResult]:
+        """Each batch as :meth:`append` would take it, one after another, in one transaction."""
+        results = [AppendResult() for _ in batches]
         sids: list[int] = []
         stamps: list[int] = []
         values: list[float] = []
-        for sample in samples:
-            try:
-                sid = self.ref(sample.labels)
-            except LabelError as exc:
-                result.reject(exc.reason, str(exc))
-                continue
-            sids.append(sid)
-            stamps.append(sample.timestamp_ms)
-            values.append(sample.value)
-        self.append_refs(
+        owner: list[int] = []
+        for k, samples in enumerate(batches):
+            for sample in samples:
+                try:
+                    sid = self.ref(sample.labels)
+                except LabelError as exc:
+                    results[k].reject(exc.reason, str(exc))
+                    continue
+                sids.append(sid)
+                stamps.append(sample.timestamp_ms)
+                values.append(sample.value)
+                owner.append(k)
+        self._write(
             np.array(sids, dtype=np.int64),
             np.array(stamps, dtype=np.int64),
             np.array(values, dtype=np.float64),
-            result,
+            results,
+            np.array(owner, dtype=np.int64),
         )
-        return result
+        return results
 
     def append_refs(
         self,
@@ -180,12 +188,26 @@ class DuckSampleStore:
     ) -> AppendResult:
         """Append samples of series already made with :meth:`ref`, in the given order."""
         result = result or AppendResult()
+        self._write(sids, stamps, values, [result], np.zeros(len(sids), dtype=np.int64))
+        return result
+
+    def _write(
+        self,
+        sids: npt.NDArray[np.int64],
+        stamps: npt.NDArray[np.int64],
+        values: npt.NDArray[np.float64],
+        results: list[AppendResult],
+        owner: npt.NDArray[np.int64],
+    ) -> None:
+        """Store samples in one transaction, counting sample ``i`` into ``results[owner[i]]``;
+        checked in arrival order, so batches behave as appends made one after another."""
         if len(sids) == 0:
             with self.db.write_lock:
                 self._persist_series_only()
-            return result
+            return
         with self.db.write_lock:
-            keep = self._check_order(sids, stamps, values, result)
+            keep = self._check_order(sids, stamps, values, results, owner)
+            kept = np.bincount(owner[keep], minlength=len(results))
             sids, stamps, values = sids[keep], stamps[keep], values[keep]
             order = np.lexsort((stamps, sids))
             sids, stamps, values = sids[order], stamps[order], values[order]
@@ -203,8 +225,8 @@ class DuckSampleStore:
             self._persisted = len(self._labels)
             if len(sids):
                 self._advance(sids, stamps, values)
-            result.accepted += len(sids)
-        return result
+            for result, count in zip(results, kept.tolist(), strict=True):
+                result.accepted += count
 
     def _persist_series_only(self) -> None:
         if self._insert_new_series():
@@ -230,25 +252,28 @@ class DuckSampleStore:
         sids: npt.NDArray[np.int64],
         stamps: npt.NDArray[np.int64],
         values: npt.NDArray[np.float64],
-        result: AppendResult,
+        results: list[AppendResult],
+        owner: npt.NDArray[np.int64],
     ) -> npt.NDArray[np.bool_]:
-        """Which samples to store, counting the rest by Prometheus's reasons."""
+        """Which samples to store, counting the rest by Prometheus's reasons into the result
+        of each sample's batch (``results[owner[i]]``)."""
         keep = np.ones(len(sids), dtype=np.bool_)
         if self.retention_time_s > 0:
             oldest = int((time.time() - self.retention_time_s) * 1000)
             too_old = stamps < oldest
             if too_old.any():
                 keep &= ~too_old
-                for i in np.flatnonzero(too_old)[:10]:
-                    result.reject(
-                        "out_of_bounds",
-                        f"sample at {int(stamps[i])} ms is older than the retention time "
-                        f"({self.retention_time_s:g}s); start with --retention-time 0 to "
-                        "accept any timestamp",
-                    )
-                extra = int(too_old.sum()) - min(10, int(too_old.sum()))
-                if extra:
-                    result.rejected["out_of_bounds"] += extra
+                for k, result in enumerate(results):
+                    mine = np.flatnonzero(too_old & (owner == k))
+                    for i in mine[:10]:
+                        result.reject(
+                            "out_of_bounds",
+                            f"sample at {int(stamps[i])} ms is older than the retention time "
+                            f"({self.retention_time_s:g}s); start with --retention-time 0 to "
+                            "accept any timestamp",
+                        )
+                    if len(mine) > 10:
+                        result.rejected["out_of_bounds"] += len(mine) - 10
         order = np.argsort(sids, kind="stable")
         s_sid, s_ts = sids[order], stamps[order]
         prev = np.empty_like(s_ts)
@@ -267,6 +292,7 @@ class DuckSampleStore:
             ts = int(stamps[i])
             prev_ts, prev_bits = last.get(sid, (int(self._last[sid]), int(self._last_bits[sid])))
             name = self._labels[sid].get("__name__", "")
+            result = results[int(owner[i])]
             if ts < prev_ts:
                 keep[i] = False
                 result.reject(
