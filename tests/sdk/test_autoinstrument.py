@@ -156,7 +156,12 @@ def test_tripod_run_gunicorn_stock_django(tmp_path: Path, receiver: OtlpReceiver
     argv = [TRIPOD, "run", "--", sys.executable, "-m", "gunicorn",
             "tests.sdk.autoinstrument_app.django_plain.wsgi:application",
             "--bind", f"127.0.0.1:{port}", "--workers", "2", "--log-level", "warning"]  # fmt: skip
-    env = {**_env(receiver, "django-zero"), "TRIPOD_MULTIPROC_DIR": str(tmp_path / "mp")}
+    env = {
+        **_env(receiver, "django-zero"),
+        "TRIPOD_MULTIPROC_DIR": str(tmp_path / "mp"),
+        # an earlier test of the session may have set it for another Django project
+        "DJANGO_SETTINGS_MODULE": "tests.sdk.autoinstrument_app.django_plain.settings",
+    }
     with Proc(argv, f"http://127.0.0.1:{port}", tmp_path / "django.log", env=env) as proc:
         proc.wait_ready("/metrics")  # answered by tripod's middleware, not counted
         for i in range(3):
