@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 pytest: setup
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --durations=25
 
 test: setup lint pytest
 
