@@ -3,9 +3,12 @@
 Rules run in order at one timestamp; each rule's samples are appended to the store (recording
 rules' series, ``ALERTS`` and ``ALERTS_FOR_STATE``), series a rule stopped producing get a
 staleness marker, and firing or resolved alerts go to an :class:`AlertSink` with Prometheus's
-resend delay and validity horizon. After a restart, :meth:`RuleGroup.restore_for_state` resumes
-pending ``for`` clocks from ``ALERTS_FOR_STATE``. No sleeping here: the caller picks the times
-(:meth:`RuleGroup.next_eval_ms`) and the clock is injected.
+resend delay and validity horizon. Over a :class:`BatchingStore` (the rules' read cache) the
+appends of a whole evaluation go to the store in one transaction, each rule still told its own
+result, and reads that could see held samples flush them first (Prometheus commits per rule).
+After a restart, :meth:`RuleGroup.restore_for_state` resumes pending ``for`` clocks from
+``ALERTS_FOR_STATE``. No sleeping here: the caller picks the times (:meth:`RuleGroup.next_eval_ms`)
+and the clock is injected.
 """
 
 from __future__ import annotations
