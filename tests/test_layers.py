@@ -37,6 +37,15 @@ def _imports(name: str) -> set[str]:
                     found.add(f"{base}.{alias.name}")
                 elif base in MODULES:
                     found.add(base)
+    # Importing ``a.b.c`` first runs ``a.b``'s ``__init__``: count the packages on the way, but
+    # not the importer's own ancestors (they are loaded before the importer runs).
+    own = {name.rsplit(".", i)[0] for i in range(name.count(".") + 1)}
+    for target in list(found):
+        parts = target.split(".")
+        for depth in range(1, len(parts)):
+            package = ".".join(parts[:depth])
+            if package in MODULES and package not in own:
+                found.add(package)
     found.discard(name)
     return found
 

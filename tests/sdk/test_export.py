@@ -96,7 +96,8 @@ def test_shutdown_is_bounded_and_aborts_a_hanging_export(drops: Drops) -> None:
     time.sleep(0.05)
     start = time.monotonic()
     queue.shutdown(0.5)
-    assert time.monotonic() - start < 0.5 + 0.2
+    # Bounded: a hanging export would never return; the slack is for a loaded machine.
+    assert time.monotonic() - start < 0.5 + 2.0
     assert aborted.is_set()
     assert drops.counts["traces"] == 500
     queue.put(1)  # after shutdown: dropped, counted, no error

@@ -6,7 +6,8 @@ Its parts, each a module with its own ``__all__``: ``metrics`` (a package), ``tr
 plus the few SDK-level extras (extra span exporters, structlog, the active settings).
 """
 
-from tripod.sdk._setup import current_settings, force_flush, init, instrument, shutdown
+from tripod.sdk._active import current_settings
+from tripod.sdk._setup import force_flush, init, instrument, shutdown
 from tripod.sdk.health import health_check
 from tripod.sdk.helpers import (
     counted,

@@ -17,13 +17,13 @@ from typing import Any, TypeVar
 
 from tripod.config import Settings, load_settings
 from tripod.sdk import logs, metrics, propagation, tracing
+from tripod.sdk._active import current_settings, set_current
 from tripod.sdk.integrations import celery, httpclient
 
 __all__ = ["current_settings", "force_flush", "init", "instrument", "shutdown"]
 
 _log = logging.getLogger("tripod")
 _lock = threading.RLock()
-_settings: Settings | None = None
 _metrics_server: Any = None
 _atexit_registered = False
 
@@ -35,22 +35,17 @@ def _record_dropped(signal: str, count: int) -> None:
         metrics.record_dropped(signal, count)
 
 
-def current_settings() -> Settings | None:
-    """The settings of the active ``init()``, or None before it / after ``shutdown()``."""
-    return _settings
-
-
 def init(**overrides: Any) -> Settings:
     """Set up metrics, traces and logs from ``overrides`` > environment > pyproject > defaults.
 
     Raises :class:`tripod.ConfigError` naming the first unusable setting. Returns the settings.
     """
-    global _settings, _atexit_registered, _metrics_server
+    global _atexit_registered, _metrics_server
     settings = load_settings(overrides)
     with _lock:
         shutdown()
         if settings.sdk_disabled:
-            _settings = settings
+            set_current(settings)
             return settings
         resource = tracing.build_resource(settings)
         tracing.configure(settings, resource, _record_dropped)  # may raise ConfigError
@@ -67,7 +62,7 @@ def init(**overrides: Any) -> Settings:
         _instrument_clients(settings)
         if settings.otlp_endpoint:
             _quiet_exporter_retries()
-        _settings = settings
+        set_current(settings)
         if not _atexit_registered:
             atexit.register(shutdown)
             _atexit_registered = True
@@ -100,9 +95,9 @@ def shutdown(timeout: float | None = None) -> None:
 
     Safe to call twice, before ``init()``, and from ``atexit``; never raises.
     """
-    global _settings, _metrics_server
+    global _metrics_server
     with _lock:
-        settings = _settings
+        settings = current_settings()
         if timeout is None:
             timeout = settings.shutdown_timeout if settings is not None else 0.0
         deadline = time.monotonic() + timeout
@@ -114,7 +109,7 @@ def shutdown(timeout: float | None = None) -> None:
         except Exception:
             _log.debug("tripod: error during shutdown", exc_info=True)
         _metrics_server = None
-        _settings = None
+        set_current(None)
 
 
 def force_flush(timeout: float = 5.0) -> bool:
@@ -138,7 +133,7 @@ def instrument(app: AppT) -> AppT:
     ``app.get(...)`` still works); any other ASGI or WSGI callable is returned wrapped. Without
     ``init()``, or with the SDK disabled, ``app`` is returned untouched.
     """
-    settings = _settings
+    settings = current_settings()
     if settings is None or settings.sdk_disabled or getattr(app, "_tripod_instrumented", False):
         return app
     if _is_asgi(app):

@@ -29,7 +29,8 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import Any
 
-from tripod.sdk._setup import current_settings, init, instrument
+from tripod.sdk._active import current_settings
+from tripod.sdk._setup import init, instrument
 
 __all__ = ["bootstrap", "instrument_server_app"]
 

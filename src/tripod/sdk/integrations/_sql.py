@@ -18,10 +18,8 @@ from typing import Any
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from tripod import catalog
-
-# ``_setup`` imports this package's face, which imports this module: bind the module (found
-# in sys.modules while it loads) and read its settings per call.
-from tripod.sdk import _setup, metrics, tracing
+from tripod.sdk import metrics, tracing
+from tripod.sdk._active import current_settings
 from tripod.sdk.metrics import Histogram
 from tripod.sdk.propagation import span_ids
 
@@ -181,7 +179,7 @@ class QueryRecorder:
         """Open a client span (a child of the current one) for ``statement``; None if tripod
         is not set up or its bookkeeping failed."""
         try:
-            settings = _setup.current_settings()
+            settings = current_settings()
             if settings is None or settings.sdk_disabled:
                 return None
             operation = operation_name(statement) or "_OTHER"
@@ -224,7 +222,7 @@ class QueryRecorder:
                 ctx = span.get_span_context()
                 if ctx.trace_flags.sampled:
                     exemplar = span_ids(ctx)
-            settings = _setup.current_settings()
+            settings = current_settings()
             if settings is None or not settings.metrics_enabled:
                 return
             op = state.operation if state.operation in _OPERATIONS else "_OTHER"

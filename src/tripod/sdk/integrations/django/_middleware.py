@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponseBase
 
 from tripod.config import Settings
 from tripod.sdk import health, metrics
-from tripod.sdk._setup import current_settings
+from tripod.sdk._active import current_settings
 from tripod.sdk.integrations._http import Recorder, RequestState
 from tripod.sdk.integrations.django._db import instrument_db
 from tripod.sdk.integrations.django._views import wsgi_response

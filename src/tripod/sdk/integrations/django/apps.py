@@ -12,7 +12,8 @@ import logging
 from django.apps import AppConfig
 from django.conf import settings
 
-from tripod.sdk._setup import current_settings, init
+from tripod.sdk._active import current_settings
+from tripod.sdk._setup import init
 from tripod.sdk.integrations.django._db import instrument_db
 
 __all__ = ["TripodConfig"]
