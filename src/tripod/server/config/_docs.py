@@ -81,6 +81,13 @@ def reference_markdown() -> str:
         "",
         "A list of rule files (globs allowed), in Prometheus's rule file format.",
         "",
+        "### `dashboards:`",
+        "",
+        (
+            "A list of Grafana dashboard JSON files or folders (searched for `*.json`) the web "
+            "UI shows, added to `--dashboards`; see docs/ui.md."
+        ),
+        "",
         "### `scrape_configs:`",
         "",
         "A list of scrape jobs with Prometheus's field names and defaults. Supported fields: "

@@ -64,6 +64,10 @@ FLAGS: tuple[Flag, ...] = (
     Flag("--rules", "TRIPOD_SERVE_RULES", None, "a file path or glob",
          "Rule files (Prometheus format) to evaluate, added to the config's rule_files:; "
          "repeatable (the variable takes space-separated globs).", multiple=True),
+    Flag("--dashboards", "TRIPOD_SERVE_DASHBOARDS", None, "a file or folder path",
+         "Grafana dashboard JSON files (or folders of them) the web UI shows, added to the "
+         "config's dashboards:; repeatable (the variable takes space-separated paths). "
+         "Without any, a built-in RED dashboard (needs tripod[codegen]).", multiple=True),
     Flag("--alertmanager-url", "TRIPOD_SERVE_ALERTMANAGER_URL", None, "an http(s) URL",
          "An Alertmanager to send alerts to (API v2), added to alerting.alertmanagers:; "
          "repeatable.", multiple=True),
@@ -101,6 +105,7 @@ class FlagValues:
     token: str | None
     log_level: str
     rules: tuple[str, ...] = ()
+    dashboards: tuple[str, ...] = ()
     alertmanager_url: tuple[str, ...] = ()
     alertmanager_config: str | None = None
     external_url: str | None = None
@@ -173,6 +178,7 @@ def config_from_flags(values: FlagValues) -> ServerConfig:
         log_level=values.log_level,
         storage=storage,
         rule_files=tuple(p for p in values.rules if p),
+        dashboards=tuple(p for p in values.dashboards if p),
         alerting=alerting,
         rule_timing=timing,
         external_url=_url(values.external_url, "--external-url") if values.external_url else "",

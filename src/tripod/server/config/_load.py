@@ -142,7 +142,9 @@ _SECTIONS: dict[str, type[Any]] = {
     "alerting": AlertingConfig,
 }
 #: Top-level keys of the file; Prometheus keys tripod does not use are refused by name.
-TOP_LEVEL = ("alerting", "global", "limits", "rule_files", "scrape_configs", "storage")
+TOP_LEVEL = (
+    "alerting", "dashboards", "global", "limits", "rule_files", "scrape_configs", "storage",
+)  # fmt: skip
 
 
 def _did_you_mean(name: str, known: list[str]) -> str:
@@ -198,6 +200,14 @@ def _rule_files(raw: Any, base: Path) -> tuple[str, ...]:
         return ()
     if not isinstance(raw, list) or not all(isinstance(p, str) and p for p in raw):
         raise invalid("rule_files", raw, "a list of file paths or globs")
+    return tuple(p if Path(p).is_absolute() else str(base / p) for p in raw)
+
+
+def _dashboards(raw: Any, base: Path) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(p, str) and p for p in raw):
+        raise invalid("dashboards", raw, "a list of Grafana dashboard JSON files or folders")
     return tuple(p if Path(p).is_absolute() else str(base / p) for p in raw)
 
 
@@ -264,6 +274,7 @@ def load_server_config(base: ServerConfig, config_file: Path | None = None) -> S
                 raw.get("scrape_configs"), global_.scrape_interval_s, global_.scrape_timeout_s
             ),
             rule_files=(*_rule_files(raw.get("rule_files"), folder), *base.rule_files),
+            dashboards=(*_dashboards(raw.get("dashboards"), folder), *base.dashboards),
             alerting=alerting,
             config_file=config_file,
         )

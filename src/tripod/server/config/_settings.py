@@ -105,6 +105,7 @@ class ServerConfig:
     global_config: GlobalConfig = dataclasses.field(default_factory=GlobalConfig)
     scrape_configs: tuple[ScrapeConfig, ...] = ()
     rule_files: tuple[str, ...] = ()  # as written, relative ones joined to the config's folder
+    dashboards: tuple[str, ...] = ()  # Grafana JSON files or folders; relative: as rule_files
     alerting: AlertingConfig = dataclasses.field(default_factory=AlertingConfig)
     rule_timing: RuleTiming = dataclasses.field(default_factory=RuleTiming)
     external_url: str = ""  # --external-url; empty: http://<host>:<port>
