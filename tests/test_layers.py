@@ -153,6 +153,7 @@ FLOORS = {
     "tripod.server.ingest": 6,
     "tripod.server.query": 6,
     "tripod.server.promql": 6,
+    "tripod.server.dashboards": 6,
     "tripod.server.rules": 7,
     "tripod.server.app": 8,
     "tripod.server.cli": 9,

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from tripod.server import ingest, query, selfmetrics
+from tripod.server import dashboards, ingest, query, selfmetrics
 from tripod.server._http import plain_error, prometheus_error
 from tripod.server.config import ServerConfig
 from tripod.server.deps import ServerContext
@@ -303,6 +303,7 @@ def _all_routes(ctx: ServerContext, alerting: Alerting) -> list[BaseRoute]:
         *query.routes(ctx),
         *promql_api.routes(ctx),
         *alerting_routes(alerting),
+        *dashboards.routes(ctx),
     ]
 
 
