@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import json
 import threading
 from typing import Any
@@ -16,7 +18,7 @@ from tripod.server.store.db import Database
 from tripod.server.store.model import LogQuery
 from tripod.server.store.spans import attr_filter, decode_cursor
 
-__all__ = ["LEVELS", "LOG_COLUMNS", "DuckLogStore", "level_of"]
+__all__ = ["LEVELS", "LOG_COLUMNS", "DuckLogStore", "decode_tail", "encode_tail", "level_of"]
 
 LOG_COLUMNS = (
     "seq", "time_ns", "observed_ns", "service", "severity_number", "severity_text", "level",
@@ -72,29 +74,7 @@ class DuckLogStore:
 
     def search(self, q: LogQuery) -> tuple[list[dict[str, Any]], str | None]:
         """Records matching every filter, newest first, and a cursor for the next page."""
-        where = ["time_ns >= ?", "time_ns <= ?"]
-        params: list[Any] = [q.start_ns, q.end_ns]
-        if q.service is not None:
-            where.append("service = ?")
-            params.append(q.service)
-        if q.levels:
-            where.append(f"level IN ({', '.join('?' for _ in q.levels)})")
-            params += list(q.levels)
-        if q.contains:
-            where.append("body ILIKE ? ESCAPE '\\'")
-            escaped = q.contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            params.append(f"%{escaped}%")
-        if q.trace_id is not None:
-            where.append("trace_id = ?")
-            params.append(q.trace_id)
-        for key, value in q.attributes:
-            clause, args = attr_filter(key, value)
-            where.append(clause)
-            params += args
-        if q.cursor:
-            c_time, c_seq = decode_cursor(q.cursor)
-            where.append("(time_ns < ? OR (time_ns = ? AND seq < ?))")
-            params += [c_time, c_time, int(c_seq)]
+        where, params = _filters(q)
         limit = max(1, min(q.limit, self.limits.max_rows))
         # the newest matching rows first by key only, then their columns (late materialisation)
         rows = self.db.query(
@@ -114,10 +94,94 @@ class DuckLogStore:
             next_cursor = _encode_cursor(rows[-1][1], str(rows[-1][0]))
         return out, next_cursor
 
+    def tail_cursor(self) -> str:
+        """A cursor standing for every record stored so far (for :meth:`tail`)."""
+        row = self.db.query("SELECT coalesce(max(seq), 0) FROM logs", [], 10.0)
+        return encode_tail(int(row[0][0]) if row else 0)
+
+    def tail(self, q: LogQuery, after: str) -> tuple[list[dict[str, Any]], str, bool]:
+        """Records matching ``q`` that arrived after ``after``, in arrival order (at most
+        ``q.limit``), the cursor to pass next, and whether more are waiting."""
+        cut = decode_tail(after)
+        where, params = _filters(dataclasses.replace(q, cursor=None, tail=None))
+        limit = max(1, min(q.limit, self.limits.max_rows))
+        rows = self.db.query(
+            f"SELECT {', '.join(LOG_COLUMNS)} FROM logs "  # noqa: S608  (fixed clauses)
+            f"WHERE seq > ? AND {' AND '.join(where)} ORDER BY seq LIMIT {limit + 1}",
+            [cut, *params],
+            self.limits.query_timeout_s,
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        nxt = encode_tail(rows[-1][0]) if rows else after
+        return [_log_json(dict(zip(LOG_COLUMNS, r, strict=True))) for r in rows], nxt, more
+
+    def services(self, start_ns: int, end_ns: int, limit: int) -> list[str]:
+        """Service names of records in the range, sorted, at most ``limit``."""
+        rows = self.db.query(
+            "SELECT DISTINCT service FROM logs WHERE time_ns >= ? AND time_ns <= ? "
+            "ORDER BY service LIMIT ?",
+            [start_ns, end_ns, limit],
+            self.limits.query_timeout_s,
+        )
+        return [row[0] for row in rows]
+
+
+def _filters(q: LogQuery) -> tuple[list[str], list[Any]]:
+    """WHERE clauses (joined by AND) and their parameters for every filter of ``q``."""
+    where = ["time_ns >= ?", "time_ns <= ?"]
+    params: list[Any] = [q.start_ns, q.end_ns]
+    if q.service is not None:
+        where.append("service = ?")
+        params.append(q.service)
+    if q.levels:
+        where.append(f"level IN ({', '.join('?' for _ in q.levels)})")
+        params += list(q.levels)
+    if q.contains:
+        where.append("body ILIKE ? ESCAPE '\\'")
+        escaped = q.contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params.append(f"%{escaped}%")
+    if q.trace_id is not None:
+        where.append("trace_id = ?")
+        params.append(q.trace_id)
+    if q.span_id is not None:
+        where.append("span_id = ?")
+        params.append(q.span_id)
+    for key, value in q.attributes:
+        clause, args = attr_filter(key, value)
+        where.append(clause)
+        params += args
+    if q.tail:
+        where.append("seq <= ?")
+        params.append(decode_tail(q.tail))
+    if q.cursor:
+        c_time, c_seq = decode_cursor(q.cursor)
+        where.append("(time_ns < ? OR (time_ns = ? AND seq < ?))")
+        params += [c_time, c_time, int(c_seq)]
+    return where, params
+
+
+def encode_tail(seq: int) -> str:
+    """The tail cursor of arrival number ``seq``."""
+    return base64.urlsafe_b64encode(f"tail:{seq}".encode()).decode()
+
+
+def decode_tail(cursor: str) -> int:
+    """The arrival number a tail cursor stands for; ValueError when it is not one of ours."""
+    try:
+        kind, _, seq = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if kind == "tail":
+            return int(seq)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    msg = f"tail cursor {cursor[:40]!r} is not a 'tail' value this server returned"
+    raise ValueError(msg)
+
 
 def _log_json(row: dict[str, Any]) -> dict[str, Any]:
     body = json.loads(row["body"]) if row["body_json"] else row["body"]
     return {
+        "id": str(row["seq"]),
         "time_unix_nano": str(row["time_ns"]),
         "observed_time_unix_nano": str(row["observed_ns"]),
         "service": row["service"],

@@ -248,6 +248,9 @@ class LogQuery:
     trace_id: str | None = None
     limit: int = 100
     cursor: str | None = None
+    span_id: str | None = None
+    #: only records that had arrived by this tail cursor (:meth:`LogStore.tail_cursor`)
+    tail: str | None = None
 
 
 class SpanStore(Protocol):
@@ -265,6 +268,25 @@ class SpanStore(Protocol):
         """Summaries of matching traces, newest first, and the cursor of the next page."""
         ...
 
+    def trace_columns(self, trace_id: str, max_spans: int) -> dict[str, list[Any]]:
+        """The spans of ``trace_id`` as columns (``span_id``, ``parent_span_id``, ``name``,
+        ``kind``, ``service``, ``start_ns``, ``duration_ns``, ``status_code``,
+        ``status_message``, ``attributes`` and ``events`` as JSON text), in :meth:`trace`'s
+        order, at most ``max_spans`` rows."""
+        ...
+
+    def span(self, trace_id: str, span_id: str) -> dict[str, Any] | None:
+        """One span as :meth:`trace` gives it, or None."""
+        ...
+
+    def services(self, start_ns: int, end_ns: int, limit: int) -> list[str]:
+        """Service names of spans started in the range, sorted, at most ``limit``."""
+        ...
+
+    def operations(self, service: str | None, start_ns: int, end_ns: int, limit: int) -> list[str]:
+        """Span names (of ``service``, or all) started in the range, sorted, at most ``limit``."""
+        ...
+
 
 class LogStore(Protocol):
     """Log records: appended as columns, searched newest first."""
@@ -275,4 +297,17 @@ class LogStore(Protocol):
 
     def search(self, q: LogQuery) -> tuple[list[dict[str, Any]], str | None]:
         """Matching records, newest first, and the cursor of the next page."""
+        ...
+
+    def tail_cursor(self) -> str:
+        """A cursor standing for every record stored so far (for :meth:`tail`)."""
+        ...
+
+    def tail(self, q: LogQuery, after: str) -> tuple[list[dict[str, Any]], str, bool]:
+        """Records matching ``q`` that arrived after the tail cursor ``after``, in arrival
+        order, at most ``q.limit``; the cursor to pass next, and whether more are waiting."""
+        ...
+
+    def services(self, start_ns: int, end_ns: int, limit: int) -> list[str]:
+        """Service names of records in the range, sorted, at most ``limit``."""
         ...

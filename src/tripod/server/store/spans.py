@@ -31,6 +31,10 @@ SPAN_COLUMNS = (
     "resource", "scope",
 )  # fmt: skip
 _INT_COLUMNS = frozenset({"tid", "start_ns", "end_ns", "duration_ns"})
+_VIEW_COLUMNS = (
+    "span_id", "parent_span_id", "name", "kind", "service", "start_ns", "duration_ns",
+    "status_code", "status_message", "attributes", "events",
+)  # fmt: skip
 
 
 def trace_tid(trace_id_hex: str) -> int:
@@ -104,6 +108,48 @@ class DuckSpanStore:
             self.limits.query_timeout_s,
         )
         return [_span_json(dict(zip(SPAN_COLUMNS, row, strict=True))) for row in rows]
+
+    def trace_columns(self, trace_id: str, max_spans: int) -> dict[str, list[Any]]:
+        """The spans of ``trace_id`` as columns in :meth:`trace`'s order, at most ``max_spans``."""
+        rows = self.db.query(
+            f"SELECT {', '.join(_VIEW_COLUMNS)} FROM spans WHERE tid = ? AND trace_id = ? "  # noqa: S608
+            "ORDER BY start_ns, span_id LIMIT ?",
+            [trace_tid(trace_id), trace_id, max(0, max_spans)],
+            self.limits.query_timeout_s,
+        )
+        cols = list(zip(*rows, strict=True)) if rows else [() for _ in _VIEW_COLUMNS]
+        return {name: list(col) for name, col in zip(_VIEW_COLUMNS, cols, strict=True)}
+
+    def span(self, trace_id: str, span_id: str) -> dict[str, Any] | None:
+        """One span as :meth:`trace` gives it, or None."""
+        rows = self.db.query(
+            f"SELECT {', '.join(SPAN_COLUMNS)} FROM spans "  # noqa: S608
+            "WHERE tid = ? AND trace_id = ? AND span_id = ? ORDER BY start_ns LIMIT 1",
+            [trace_tid(trace_id), trace_id, span_id],
+            self.limits.query_timeout_s,
+        )
+        return _span_json(dict(zip(SPAN_COLUMNS, rows[0], strict=True))) if rows else None
+
+    def services(self, start_ns: int, end_ns: int, limit: int) -> list[str]:
+        """Service names of spans started in the range, sorted, at most ``limit``."""
+        rows = self.db.query(
+            "SELECT DISTINCT service FROM spans WHERE start_ns >= ? AND start_ns <= ? "
+            "ORDER BY service LIMIT ?",
+            [start_ns, end_ns, limit],
+            self.limits.query_timeout_s,
+        )
+        return [row[0] for row in rows]
+
+    def operations(self, service: str | None, start_ns: int, end_ns: int, limit: int) -> list[str]:
+        """Span names (of ``service``, or all) started in the range, sorted, at most ``limit``."""
+        extra, params = ("AND service = ? ", [service]) if service is not None else ("", [])
+        rows = self.db.query(
+            f"SELECT DISTINCT name FROM spans WHERE start_ns >= ? AND start_ns <= ? {extra}"  # noqa: S608
+            "ORDER BY name LIMIT ?",
+            [start_ns, end_ns, *params, limit],
+            self.limits.query_timeout_s,
+        )
+        return [row[0] for row in rows]
 
     def search(self, q: TraceQuery) -> tuple[list[dict[str, Any]], str | None]:
         """Summaries of traces with a span matching every filter, newest first, and a cursor."""
