@@ -1,0 +1,144 @@
+// Unit tests of the dashboards view's pure modules (run by test_ui_lib.py: esbuild bundles
+// ui/src/pages/dashboards/lib and ui/src/panels/_util into lib.mjs next to this file's copy).
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import * as lib from "./lib.mjs";
+
+const vars = (list) => new Map(list.map((v) => [v.name, v]));
+const opt = (...values) => values.map((v) => ({ text: v, value: v }));
+
+test("roundInterval follows Grafana's table", () => {
+  assert.equal(lib.roundInterval(3600), 5000);
+  assert.equal(lib.roundInterval(604800), 600000);
+  assert.equal(lib.roundInterval(14), 10);
+  assert.equal(lib.roundInterval(4e10), 31536000000);
+});
+
+test("step and macros of a one-hour panel 1000 px wide: the scrape interval is the floor", () => {
+  const t = lib.targetTiming({ from: 1_700_000_000_000, to: 1_700_003_600_000, maxDataPoints: 1000 });
+  assert.equal(t.step, 15);
+  assert.deepEqual(t.macros, {
+    __interval: "15s", __interval_ms: "15000", __rate_interval: "60s",
+    __range: "3600s", __range_s: "3600", __range_ms: "3600000",
+  });
+  assert.equal(t.start % 15, 0);
+  assert.equal(t.end, Math.floor(1_700_003_600 / 15) * 15);
+});
+
+test("step of a seven-day panel, with intervalFactor, Min step and the 11,000 points cap", () => {
+  const week = { from: 0, to: 7 * 86400_000, maxDataPoints: 1000 };
+  const t = lib.targetTiming(week);
+  assert.equal(t.step, 600);
+  assert.equal(t.macros.__interval, "10m");
+  assert.equal(t.macros.__rate_interval, "615s");
+  const f = lib.targetTiming({ ...week, intervalFactor: 2 });
+  assert.equal(f.step, 1200);
+  assert.equal(f.macros.__interval, "1200s");
+  const m = lib.targetTiming({ from: 0, to: 3600_000, maxDataPoints: 1000, targetInterval: "1m" });
+  assert.equal(m.step, 60);
+  assert.equal(m.macros.__rate_interval, "240s");
+  const cap = lib.targetTiming({ from: 0, to: 30 * 86400_000, maxDataPoints: 100000 });
+  assert.equal(cap.step, 236);
+  assert.equal(cap.macros.__interval, "236s");
+  const p = lib.targetTiming({ from: 0, to: 3600_000, maxDataPoints: 1000, panelInterval: "2m", scrapeInterval: "30s" });
+  assert.equal(p.step, 120);
+  assert.equal(p.macros.__rate_interval, "150s");
+});
+
+test("interval strings", () => {
+  assert.equal(lib.intervalToMs("1h30m"), 5400000);
+  assert.equal(lib.intervalToMs(">10s"), 10000);
+  assert.equal(lib.intervalToMs("30"), 30000);
+  assert.equal(lib.intervalToMs("abc"), null);
+  assert.equal(lib.msToText(90000), "1m");
+  assert.equal(lib.msToText(500), "500ms");
+});
+
+test("a single-value variable is escaped for a PromQL string", () => {
+  const v = vars([{ name: "job", multi: false, includeAll: false, options: [], values: ["a'b\\c"] }]);
+  assert.equal(lib.interpolate('up{job="$job"}', v), 'up{job="a\\\\\'b\\\\c"}');
+  assert.equal(lib.interpolate("x ${job} [[job]] ${job:raw}", v), "x a\\\\'b\\\\c a\\\\'b\\\\c a'b\\c");
+});
+
+test("multi-value and All: regex-escaped alternatives, allValue as it is", () => {
+  const base = { name: "i", multi: true, includeAll: true, options: opt("a.b", "c", "d") };
+  const two = vars([{ ...base, values: ["a.b", "c"] }]);
+  assert.equal(lib.interpolate('up{i=~"$i"}', two), 'up{i=~"(a\\\\.b|c)"}');
+  assert.equal(lib.interpolate("${i:pipe}|${i:regex}|${i:csv}|${i:glob}|${i:json}", two), 'a.b|c|(a\\.b|c)|a.b,c|{a.b,c}|["a.b","c"]');
+  const one = vars([{ ...base, values: ["a.b"] }]);
+  assert.equal(lib.interpolate("$i", one), "a\\\\.b");
+  const allCustom = vars([{ ...base, allValue: ".*", values: ["$__all"] }]);
+  assert.equal(lib.interpolate('up{i=~"$i"}', allCustom), 'up{i=~".*"}');
+  const all = vars([{ ...base, values: ["$__all"] }]);
+  assert.equal(lib.interpolate("$i", all), "(a\\\\.b|c|d)");
+  assert.equal(lib.interpolate("${i:text}", all), "All");
+});
+
+test("macros are replaced, unknown names stay as written", () => {
+  const out = lib.interpolate("rate(x[$__rate_interval]) [$__range] $__range_s $nope ${nope}", new Map(), { __rate_interval: "60s", __range: "3600s", __range_s: "3600" });
+  assert.equal(out, "rate(x[60s]) [3600s] 3600 $nope ${nope}");
+  assert.deepEqual([...lib.referencedNames('x{a="$a", b="${b:regex}"} [[c]]')], ["a", "b", "c"]);
+});
+
+test("legends", () => {
+  assert.equal(lib.renderLegend("{{http_route}} {{ code }}", { http_route: "/a", code: "500" }), "/a 500");
+  assert.equal(lib.renderLegend("{{missing}}", {}), "missing");
+  assert.equal(lib.displayName({ __name__: "up", job: "a", instance: "b" }, "", "up"), 'up{instance="b", job="a"}');
+  assert.equal(lib.displayName({}, undefined, "sum(up)"), "sum(up)");
+  assert.equal(lib.displayName({ job: "x" }, "__auto", "q"), '{job="x"}');
+});
+
+test("metric names in PromQL", () => {
+  assert.deepEqual(lib.metricNames('sum by (le) (rate(h_bucket{job="$job", le=~"a|b"}[$__rate_interval]))'), ["h_bucket"]);
+  assert.deepEqual(lib.metricNames("a / on (service, slo) group_left b"), ["a", "b"]);
+  assert.deepEqual(lib.metricNames('{__name__="up", job="x"}'), ["up"]);
+  assert.deepEqual(lib.metricNames('label_replace(up, "dst", "$1", "src", "(.*)") offset 5m'), ["up"]);
+  assert.deepEqual(lib.metricNames("count(up) by (job) + topk(10, sum without (x) (c:rate5m)) * 1e3"), ["up", "c:rate5m"]);
+  assert.deepEqual(lib.metricNames("histogram_quantile(0.9, x) > bool 3 and y unless z"), ["x", "y", "z"]);
+});
+
+test("variable queries", () => {
+  assert.deepEqual(lib.parseVarQuery('label_values(m{job="a"}, instance)'), { kind: "label_values", label: "instance", match: 'm{job="a"}' });
+  assert.deepEqual(lib.parseVarQuery("label_values(job)"), { kind: "label_values", label: "job", match: null });
+  assert.deepEqual(lib.parseVarQuery("label_names()"), { kind: "label_names", match: null });
+  assert.deepEqual(lib.parseVarQuery("metrics(http_.*)"), { kind: "metrics", regex: "http_.*" });
+  assert.deepEqual(lib.parseVarQuery("query_result(topk(3, up))"), { kind: "query_result", expr: "topk(3, up)" });
+  assert.equal(lib.queryText({ query: "label_values(job)", refId: "X" }), "label_values(job)");
+  assert.equal(lib.queryResultText({ metric: { __name__: "up", job: "a" }, value: [1700000000, "1"] }), 'up{job="a"} 1 1700000000000');
+  assert.deepEqual(lib.applyRegex(['up{job="a"} 1 1', 'up{job="b"} 1 1'], '/job="([^"]+)"/'), opt("a", "b"));
+  assert.deepEqual(lib.applyRegex(["x1", "y2"], "/(?<text>[a-z])(?<value>\\d)/"), [{ text: "x", value: "1" }, { text: "y", value: "2" }]);
+  assert.deepEqual(lib.applyRegex(["ab", "cd"], "/^a/"), opt("ab"));
+  assert.deepEqual(lib.sortOptions(opt("b10", "a2", "b10", "C1"), 3).map((o) => o.text), ["C1", "a2", "b10"]);
+  assert.deepEqual(lib.sortOptions(opt("b", "a", "C"), 2).map((o) => o.text), ["b", "a", "C"]);
+  assert.deepEqual(lib.sortOptions(opt("b", "a", "C"), 5).map((o) => o.text), ["a", "b", "C"]);
+  assert.deepEqual(lib.customOptions("a, b\\,c ,x : y"), [{ text: "a", value: "a" }, { text: "b,c", value: "b,c" }, { text: "x", value: "y" }]);
+});
+
+test("histogram buckets become heatmap cells", () => {
+  const series = [
+    { metric: { le: "+Inf" }, values: [[10, "5"], [20, "9"]] },
+    { metric: { le: "0.1" }, values: [[10, "2"], [20, "4"]] },
+    { metric: { le: "0.5" }, values: [[10, "4"]] },
+    { metric: { job: "no le" }, values: [[10, "1"]] },
+  ];
+  const cells = lib.bucketsToHeatmap(series, true);
+  assert.deepEqual(cells.bounds, ["0.1", "0.5", "+Inf"]);
+  assert.deepEqual(cells.times, [10, 20]);
+  assert.deepEqual(cells.counts, [[2, 4], [2, null], [1, 9]]);
+  assert.equal(cells.max, 9);
+  assert.deepEqual(lib.bucketsToHeatmap(series, false).counts, [[2, 4], [4, null], [5, 9]]);
+});
+
+test("units", () => {
+  assert.equal(lib.formatValue(0.25, "s"), "250 ms");
+  assert.equal(lib.formatValue(90, "s"), "1.5 min");
+  assert.equal(lib.formatValue(1536, "bytes"), "1.5 KiB");
+  assert.equal(lib.formatValue(0.05, "percentunit"), "5%");
+  assert.equal(lib.formatValue(42.123, "percent"), "42.1%");
+  assert.equal(lib.formatValue(1500, "reqps"), "1.5 K req/s");
+  assert.equal(lib.formatValue(2500000, "short"), "2.5 Mil");
+  assert.equal(lib.formatValue(12, "ms"), "12 ms");
+  assert.equal(lib.formatValue(0.5, "s", 3), "500.000 ms");
+  assert.equal(lib.formatValue(null, "s"), "–");
+  assert.equal(lib.formatValue(Infinity, "short"), "+Inf");
+});
