@@ -4,12 +4,17 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.tripod-installed
-APT_PACKAGES := prometheus prometheus-alertmanager victoria-metrics redis-server
+APT_PACKAGES := prometheus prometheus-alertmanager victoria-metrics redis-server nodejs chromium
+# The web UI (ui/, TypeScript): `npm ci` when the lock file is newer than node_modules, the esbuild
+# build when a source is newer than its output (src/tripod/server/ui/static, gitignored).
+UI_DEPS := ui/node_modules/.tripod-npm-ci
+UI_BUILT := src/tripod/server/ui/static/.tripod-built
+UI_SOURCES := $(shell find ui/src -type f 2>/dev/null) ui/build.mjs ui/tsconfig.json ui/package.json
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint typecheck pytest bench setup apt clean
+.PHONY: demo test lint typecheck pytest bench setup apt clean ui
 
-setup: $(STAMP) apt
+setup: $(STAMP) apt ui
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,13 +31,26 @@ apt:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# npm comes with NodeSource's nodejs package; Debian's own packages it separately (`npm`).
+$(UI_DEPS): ui/package-lock.json | apt
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20+ with npm (Debian: apt-get install npm)"; exit 1; }
+	cd ui && npm ci --no-audit --no-fund
+	@touch $@
+
+$(UI_BUILT): $(UI_DEPS) $(UI_SOURCES)
+	cd ui && npm run --silent build
+	@touch $@
+
+ui: $(UI_BUILT)
+
 demo: setup
 	$(PY) examples/demo.py
 
-lint: $(STAMP)
+lint: $(STAMP) $(UI_DEPS)
 	$(VENV)/bin/ruff check src tests benchmarks examples
 	$(VENV)/bin/ruff format --check src tests benchmarks examples
 	$(VENV)/bin/mypy
+	cd ui && npm run --silent typecheck
 
 pytest: setup
 	$(PY) -m pytest -q -p no:cacheprovider --durations=25
@@ -44,4 +62,4 @@ bench: setup
 	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache ui/node_modules src/tripod/server/ui/static

@@ -143,6 +143,7 @@ FLOORS = {
     "tripod.catalog": 2,
     "tripod.server.config": 2,
     "tripod.server._http": 3,
+    "tripod.server.ui": 3,
     "tripod.server.store": 3,
     "tripod.sdk": 3,
     "tripod.codegen": 3,

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from tripod.server import dashboards, ingest, query, selfmetrics
+from tripod.server import dashboards, ingest, query, selfmetrics, ui
 from tripod.server._http import plain_error, prometheus_error
 from tripod.server.config import ServerConfig
 from tripod.server.deps import ServerContext
@@ -69,7 +69,8 @@ class BearerAuth:
         self.expected = f"Bearer {token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in _OPEN_PATHS:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in _OPEN_PATHS or ui.is_open_path(path):
             await self.app(scope, receive, send)
             return
         given = dict(scope.get("headers") or []).get(b"authorization", b"")
@@ -304,6 +305,7 @@ def _all_routes(ctx: ServerContext, alerting: Alerting) -> list[BaseRoute]:
         *promql_api.routes(ctx),
         *alerting_routes(alerting),
         *dashboards.routes(ctx),
+        *ui.routes(),  # last: the web UI's pages and assets (src/tripod/server/ui)
     ]
 
 
