@@ -101,12 +101,13 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
                 raise HttpError(400, msg)
             if form == "columns":
                 most = limits.max_rows * COLUMNS_FACTOR
-                cols = ctx.spans.trace_columns(trace_id, most + 1)
+                attributes = _bool(p, "attributes")
+                cols = ctx.spans.trace_columns(trace_id, most + 1, attributes)
                 if not cols["span_id"]:
                     raise HttpError(404, f"trace {trace_id} not found", "not_found")
                 truncated = len(cols["span_id"]) > most
                 cols = {k: v[:most] for k, v in cols.items()}
-                return columns_json(trace_id, cols, truncated, _bool(p, "attributes"))
+                return columns_json(trace_id, cols, truncated, attributes)
             spans = ctx.spans.trace(trace_id)
             if not spans:
                 raise HttpError(404, f"trace {trace_id} not found", "not_found")

@@ -39,7 +39,6 @@ def columns_json(
     row_of = {span_id: i for i, span_id in enumerate(cols["span_id"])}
     kind_of = {k: i for i, k in enumerate(KINDS)}
     status_of = {s: i for i, s in enumerate(STATUSES)}
-    events = cols["events"]
     columns: dict[str, Any] = {
         "spanId": cols["span_id"],
         "parentIdx": [
@@ -52,11 +51,11 @@ def columns_json(
         "name": name_idx,
         "kind": [kind_of.get(k, 0) for k in cols["kind"]],
         "status": [status_of.get(s, 0) for s in cols["status_code"]],
-        "eventCount": [0 if e == "[]" else len(json.loads(e)) for e in events],
+        "eventCount": cols["event_count"],
     }
     if with_attributes:
         columns["attributes"] = [json.loads(a) for a in cols["attributes"]]
-        columns["events"] = [json.loads(e) for e in events]
+        columns["events"] = [json.loads(e) for e in cols["events"]]
     return {
         "traceId": trace_id,
         "startTimeUnixNano": str(t0),

@@ -268,11 +268,13 @@ class SpanStore(Protocol):
         """Summaries of matching traces, newest first, and the cursor of the next page."""
         ...
 
-    def trace_columns(self, trace_id: str, max_spans: int) -> dict[str, list[Any]]:
+    def trace_columns(
+        self, trace_id: str, max_spans: int, with_attributes: bool = False
+    ) -> dict[str, list[Any]]:
         """The spans of ``trace_id`` as columns (``span_id``, ``parent_span_id``, ``name``,
         ``kind``, ``service``, ``start_ns``, ``duration_ns``, ``status_code``,
-        ``status_message``, ``attributes`` and ``events`` as JSON text), in :meth:`trace`'s
-        order, at most ``max_spans`` rows."""
+        ``status_message``, ``event_count``; with ``with_attributes`` also ``attributes`` and
+        ``events`` as JSON text), in :meth:`trace`'s order, at most ``max_spans`` rows."""
         ...
 
     def span(self, trace_id: str, span_id: str) -> dict[str, Any] | None:

