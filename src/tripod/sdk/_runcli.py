@@ -1,7 +1,7 @@
 """``tripod run -- <command ...>``: run a command with zero-code instrumentation.
 
 Puts ``tripod/sdk/_bootstrap`` first on ``PYTHONPATH`` (its ``sitecustomize`` instruments every
-Python process of the command; see ``autoinstrument``), gives gunicorn and uvicorn a shared
+Python process of the command; see ``autoinstrument``), gives gunicorn and uvicorn their private
 metrics directory when ``TRIPOD_MULTIPROC_DIR`` is unset, then replaces itself with the command
 (``execvpe``), so signals, the pid and the exit code are the command's own.
 """
@@ -9,12 +9,12 @@ metrics directory when ``TRIPOD_MULTIPROC_DIR`` is unset, then replaces itself w
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import click
+
+from tripod.sdk.metrics._prefork import server_dir
 
 __all__ = ["run_command"]
 
@@ -23,14 +23,15 @@ _MULTI_PROCESS = ("gunicorn", "uvicorn")
 
 
 def _multiprocess_dir(argv: list[str]) -> str | None:
-    """A fresh directory keyed by this pid (the server's master after exec), for servers."""
+    """The server's private directory keyed by this pid (the master after exec), for servers.
+
+    Needed because the bootstrap imports tripod before the server's own package, when
+    ``_prefork`` cannot yet see which server this is.
+    """
     words = [os.path.basename(a) for a in argv[:3]]
     if not any(w in _MULTI_PROCESS for w in words):
         return None
-    path = Path(tempfile.gettempdir()) / f"tripod-multiproc-{os.getpid()}"
-    shutil.rmtree(path, ignore_errors=True)  # a previous run with the same pid: stale
-    path.mkdir(mode=0o700, parents=True)
-    return str(path)
+    return str(server_dir(os.getpid()))
 
 
 @click.command(

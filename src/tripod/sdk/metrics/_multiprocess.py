@@ -1,8 +1,9 @@
 """Metric values shared by the worker processes of one server (gunicorn, ``uvicorn --workers``).
 
-Set ``TRIPOD_MULTIPROC_DIR`` to an empty directory private to one server (``tripod run`` does
-it for gunicorn and uvicorn) and every worker keeps its values in ``w-<pid>.db`` there, a small
-memory-mapped key/value file (prometheus_client's ``MmapedDict``). Any worker answering /metrics
+Under a pre-fork server tripod picks a directory private to that server run (``_prefork``);
+``TRIPOD_MULTIPROC_DIR`` names one instead (``off``: no sharing). Every worker keeps its
+values in ``w-<pid>.db`` there, a small memory-mapped key/value file (prometheus_client's
+``MmapedDict``). Any worker answering /metrics
 reads all live files and adds them up, so one scrape shows the whole server.
 
 Dead workers are folded, not kept: the scraper (under an ``flock`` on ``.lock``) finds files
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import threading
 import time
@@ -32,6 +34,7 @@ from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
+from tripod.sdk.metrics._prefork import detect_master, server_dir
 from tripod.sdk.metrics._values import Buckets, Exemplar, Scalar
 
 __all__ = ["GAUGE_MODES", "MultiProcessValueFactory", "factory_from_env", "pid_alive"]
@@ -318,6 +321,26 @@ class _Merge:
 
 
 def factory_from_env() -> MultiProcessValueFactory | None:
-    """The shared factory when ``TRIPOD_MULTIPROC_DIR`` is set, else None (in-process values)."""
+    """The shared factory for this process, or None (in-process values).
+
+    ``TRIPOD_MULTIPROC_DIR`` names the directory (``off`` turns sharing off); unset, a
+    pre-fork server (gunicorn, ``uvicorn --workers``) found around the process gets a private
+    directory of its own (see ``_prefork``).
+    """
     directory = os.environ.get(ENV, "").strip()
-    return MultiProcessValueFactory(directory) if directory else None
+    if directory.lower() == "off":
+        return None
+    if directory:
+        return MultiProcessValueFactory(directory)
+    master = detect_master()
+    if master is None:
+        return None
+    try:
+        found = server_dir(master)
+    except OSError as exc:  # no private temp directory: each worker keeps its own values
+        logging.getLogger("tripod").warning("tripod: multi-process metrics off: %s", exc)
+        return None
+    factory = MultiProcessValueFactory(found)
+    if master != os.getpid():  # a worker: its process metrics show from its start
+        factory.file()
+    return factory
