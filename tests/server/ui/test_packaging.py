@@ -1,0 +1,76 @@
+"""The wheel carries the built UI (gitignored, so listed as a hatch artifact), and the build hook
+refuses a wheel or sdist without it, saying to run `make ui`."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tripod.server.ui import STATIC_DIR
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _hook() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("tripod_hatch_build", ROOT / "hatch_build.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_hatch_config_packages_the_build_with_the_hook() -> None:
+    hatch = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]
+    for target in ("wheel", "sdist"):
+        assert "src/tripod/server/ui/static/**" in hatch["targets"][target]["artifacts"]
+        assert hatch["targets"][target]["hooks"]["custom"]["path"] == "hatch_build.py"
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert "src/tripod/server/ui/static/" in ignored
+
+
+def test_hook_refuses_a_tree_without_the_build(tmp_path: Path) -> None:
+    hook = _hook()
+    with pytest.raises(hook.MissingUIBuildError, match=r"run `make ui`") as info:
+        hook.check_ui_build(tmp_path)
+    assert "index.html" in str(info.value)
+    static = tmp_path / hook.STATIC
+    static.mkdir(parents=True)
+    for name in hook.REQUIRED:
+        (static / name).write_text("x")
+    with pytest.raises(hook.MissingUIBuildError, match=r"assets/\*\.js"):
+        hook.check_ui_build(tmp_path)  # an index without its scripts is no build either
+    (static / "assets").mkdir()
+    (static / "assets" / "main-X.js").write_text("")
+    hook.check_ui_build(tmp_path)
+
+
+def test_wheel_carries_the_built_ui(tmp_path: Path) -> None:
+    if not (STATIC_DIR / "index.html").is_file():
+        pytest.fail(f"the web UI is not built ({STATIC_DIR} is missing): run `make ui`")
+    out = tmp_path / "dist"
+    argv = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+            "-w", str(out), str(ROOT)]  # fmt: skip
+    done = subprocess.run(
+        argv,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (wheel,) = out.glob("tripod-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    prefix = "tripod/server/ui/static/"
+    built = {str(p.relative_to(STATIC_DIR)) for p in STATIC_DIR.rglob("*") if p.is_file()}
+    assert {n.removeprefix(prefix) for n in names if n.startswith(prefix)} == built
+    assert f"{prefix}index.html" in names
+    assert f"{prefix}THIRD_PARTY_LICENSES.txt" in names
+    assert not any("node_modules" in n for n in names)
