@@ -332,13 +332,29 @@ def unwrap_parens(node: Any) -> Any:
 
 def walk_nodes(expr: Any) -> list[Any]:
     """All nodes of ``expr`` in pre-order (the parser's own walk, collected)."""
+    # An explicit stack, not ``pp.walk``: the parser's own walk takes time cubic in the depth
+    # (a query nested 400 deep took 15-30 s; this takes under 1 ms).
     nodes: list[Any] = []
-
-    def visit(node: Any) -> None:
+    stack = [expr]
+    while stack:
+        node = stack.pop()
         nodes.append(node)
-
-    pp.walk(expr, visit)
+        stack.extend(reversed(_children(node)))
     return nodes
+
+
+def _children(node: Any) -> list[Any]:
+    if isinstance(node, pp.BinaryExpr):
+        return [node.lhs, node.rhs]
+    if isinstance(node, pp.AggregateExpr):
+        return [node.expr] if node.param is None else [node.param, node.expr]
+    if isinstance(node, pp.Call):
+        return list(node.args)
+    if isinstance(node, pp.MatrixSelector):
+        return [node.vector_selector]
+    if isinstance(node, (pp.ParenExpr, pp.UnaryExpr, pp.SubqueryExpr)):
+        return [node.expr]
+    return []
 
 
 def _check_242(query: str, expr: Any) -> None:
@@ -451,9 +467,49 @@ def _check_regexes(query: str, expr: Any) -> None:
                     )
 
 
+#: Deepest expression tree accepted. The parser (Rust) overflows its stack and kills the process
+#: a few thousand levels down, and the evaluator recurses once per level; real queries nest a
+#: few dozen levels at most.
+_MAX_DEPTH = 200
+_OPERATOR = re.compile(r"\b(?:and|or|unless|atan2)\b|==|!=|>=|<=|[-+*/%^<>]")
+
+
+def _check_size(query: str) -> None:
+    """Refuse, before parsing, a query that would nest deeper than the limit levels:
+    the nesting of brackets and the number of operators (a chain of operators nests one level
+    per operator) are both counted outside strings and comments."""
+    depth = deepest = operators = 0
+    for lo, hi in _code_spans(query):
+        code = query[lo:hi]
+        operators += len(_OPERATOR.findall(code))
+        for ch in code:
+            if ch in "([{":
+                depth += 1
+                deepest = max(deepest, depth)
+            elif ch in ")]}":
+                depth -= 1
+    if deepest > _MAX_DEPTH or operators > 5 * _MAX_DEPTH:
+        msg = (
+            f"query too complex: it nests {deepest} brackets deep and has {operators} operators "
+            f"(at most {_MAX_DEPTH} levels and {5 * _MAX_DEPTH} operators)"
+        )
+        raise ParseError(f"1:1: parse error: {msg}")
+
+
+def _check_depth(query: str, expr: Any) -> None:
+    stack = [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            msg = f"query too complex: its expression nests more than {_MAX_DEPTH} levels deep"
+            raise ParseError(f"1:1: parse error: {msg}")
+        stack.extend((child, depth + 1) for child in _children(node))
+
+
 def parse_expr(query: str) -> Any:
     """Parse ``query``; raise :class:`ParseError` with ``line:col`` and a hint if invalid."""
     _register_holt_winters()
+    _check_size(query)
     try:
         expr = pp.parse(query)
     except (KeyboardInterrupt, SystemExit):
@@ -461,6 +517,7 @@ def parse_expr(query: str) -> Any:
     except BaseException as exc:  # Rust panics derive from BaseException
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid query"
         raise _bad(query, message) from None
+    _check_depth(query, expr)
     _check_242(query, expr)
     _check_durations(query)
     _check_regexes(query, expr)
