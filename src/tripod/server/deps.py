@@ -13,7 +13,8 @@ from prometheus_client import CollectorRegistry
 
 from tripod.server.config import ServerConfig
 from tripod.server.store.db import Database
-from tripod.server.store.model import LogStore, SampleStore, SpanStore
+from tripod.server.store.exemplars import MemoryExemplarStore
+from tripod.server.store.model import ExemplarStore, LogStore, SampleStore, SpanStore
 
 __all__ = ["ServerContext"]
 
@@ -28,3 +29,5 @@ class ServerContext:
     spans: SpanStore
     logs: LogStore
     registry: CollectorRegistry  # the server's own /metrics
+    # In memory and bounded (Prometheus's circular exemplar storage); empty after a restart.
+    exemplars: ExemplarStore = dataclasses.field(default_factory=MemoryExemplarStore)

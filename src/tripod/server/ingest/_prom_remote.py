@@ -58,7 +58,10 @@ class DecodedWrite:
     metadata: list[tuple[str, str, str, str]]  # (metric, type, help, unit)
     refused: AppendResult
     series: int = 0
-    exemplars_ignored: int = 0
+    #: (series labels, exemplar labels, value, timestamp ms) of series that were not refused
+    exemplars: list[tuple[dict[str, str], dict[str, str], float, int]] = dataclasses.field(
+        default_factory=list
+    )
 
     @property
     def samples(self) -> list[Sample]:
@@ -168,6 +171,22 @@ class LabelCache:
             return exc.reason, str(exc)
 
 
+def _exemplars(
+    found: Any,
+    encoded: tuple[bytes, ...],
+    out: list[tuple[dict[str, str], dict[str, str], float, int]],
+) -> None:
+    """Collect a series' exemplars with the series' labels (decoded again: exemplars are few)."""
+    series: dict[str, str] = {}
+    for raw in encoded:
+        label = Label.FromString(raw)
+        if label.value:
+            series[label.name] = label.value
+    for exemplar in found:
+        labels = {label.name: label.value for label in exemplar.labels if label.value}
+        out.append((series, labels, exemplar.value, exemplar.timestamp))
+
+
 def decode_write_request(
     raw: bytes, limits: Limits, cache: LabelCache | None = None, now_ms: int | None = None
 ) -> DecodedWrite:
@@ -192,7 +211,7 @@ def decode_write_request(
     decoded = DecodedWrite(keys, stamps, values, metadata=[], refused=refused)
     add_key, add_stamp, add_value = keys.append, stamps.append, values.append
     lookup = cache.lookup
-    n_series = exemplars = 0
+    n_series = 0
     for series in request.timeseries:
         n_series += 1
         key = lookup(tuple(series.labels))
@@ -213,7 +232,8 @@ def decode_write_request(
             add_key(key)
             add_stamp(ts)
             add_value(point.value)
-        exemplars += len(series.exemplars)
+        if series.exemplars:
+            _exemplars(series.exemplars, tuple(series.labels), decoded.exemplars)
         if series.histograms:
             for _ in series.histograms:
                 refused.reject(
@@ -222,7 +242,6 @@ def decode_write_request(
                     "only; turn off native histograms in the sender",
                 )
     decoded.series = n_series
-    decoded.exemplars_ignored = exemplars
     for meta in request.metadata:
         type_name = METRIC_TYPES.get(meta.type, "unknown")
         decoded.metadata.append((meta.metric_family_name, type_name, meta.help, meta.unit))

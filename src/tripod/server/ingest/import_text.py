@@ -72,6 +72,8 @@ class ParsedExposition:
     stamps: list[int] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
     metadata: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: OpenMetrics exemplars: (series text, exemplar labels, value, timestamp ms)
+    exemplars: list[tuple[str, dict[str, str], float, int]] = field(default_factory=list)
 
 
 def _unescape(text: str) -> str:
@@ -269,8 +271,9 @@ def _parse_lines(
         if line[0] == "#":
             saw_eof = _comment(line, lineno, out, openmetrics)
             continue
+        exemplar = ""
         if openmetrics and " # " in line:
-            line = _strip_exemplar(line)
+            line, exemplar = _split_exemplar(line)
         head, sep, tail = line.rpartition("} ") if "{" in line else ("", "", "")
         if sep:
             key = head + "}"
@@ -298,20 +301,39 @@ def _parse_lines(
         series_text.append(key)
         stamps.append(stamp)
         values.append(value)
+        if exemplar:
+            out.exemplars.append((key, *_parse_exemplar(exemplar, lineno, stamp)))
     if openmetrics and not saw_eof:
         raise ExpositionError(lineno, "OpenMetrics text must end with '# EOF'")
     return out
 
 
-def _strip_exemplar(line: str) -> str:
-    """Drop an OpenMetrics exemplar (`` # {labels} value [ts]``) after the sample."""
+def _split_exemplar(line: str) -> tuple[str, str]:
+    """The sample and its OpenMetrics exemplar text (`` # {labels} value [ts]``, or "")."""
     idx = line.rfind(" # {")
     while idx != -1:
         before = line[:idx]
         if before.count('"') % 2 == 0:  # not inside a quoted label value
-            return before
+            return before, line[idx + 3 :]
         idx = line.rfind(" # {", 0, idx)
-    return line
+    return line, ""
+
+
+def _parse_exemplar(text: str, lineno: int, sample_ms: int) -> tuple[dict[str, str], float, int]:
+    """``{labels} value [timestamp]`` -> labels, value, ms (the sample's time when absent, as
+    Prometheus's scrape loop does)."""
+    labels, end = _parse_series("x" + text, lineno)
+    del labels["__name__"]
+    tokens = text[end - 1 :].split()
+    if not tokens or len(tokens) > 2:
+        raise ExpositionError(lineno, "exemplar: expected {labels} value [timestamp]")
+    value = _parse_float(tokens[0], lineno, "exemplar value")
+    if len(tokens) == 1:
+        return labels, value, sample_ms
+    ts = _parse_float(tokens[1], lineno, "exemplar timestamp")
+    if not math.isfinite(ts):
+        raise ExpositionError(lineno, f"exemplar timestamp {tokens[1]!r} is not finite")
+    return labels, value, round(ts * 1000.0)
 
 
 def store_parsed(

@@ -29,8 +29,8 @@ from tripod.server import selfmetrics
 from tripod.server._http import HttpError, otlp_error, parse_json, read_body
 from tripod.server.deps import ServerContext
 from tripod.server.ingest.otlp_convert import logs_to_columns, spans_to_columns
-from tripod.server.ingest.otlp_metrics import MetricsConverter
-from tripod.server.store.model import AppendResult
+from tripod.server.ingest.otlp_metrics import ExemplarRow, MetricsConverter
+from tripod.server.store.model import AppendResult, Exemplar
 
 __all__ = ["decode_body", "routes"]
 
@@ -141,7 +141,8 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         ctx.logs.append(logs_to_columns(message, limits, result, time.time_ns()))
 
     def store_metrics(message: Message, result: AppendResult) -> None:
-        samples, meta = converter.convert(message, result)
+        exemplars: list[ExemplarRow] = []
+        samples, meta = converter.convert(message, result, exemplars)
         appended = ctx.samples.append(samples)
         result.accepted += appended.accepted
         for reason, n in appended.rejected.items():
@@ -149,6 +150,8 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         result.errors.extend(appended.errors[: max(0, 10 - len(result.errors))])
         for name, (type_, help_, unit) in meta.items():
             ctx.samples.set_metadata(name, type_, help_, unit)
+        for series, labels, value, ts_ms in exemplars:
+            ctx.exemplars.add(series, Exemplar(labels, value, ts_ms))
 
     def traces_response(result: AppendResult) -> Message:
         n, msg = _partial(result)

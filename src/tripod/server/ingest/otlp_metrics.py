@@ -14,6 +14,9 @@
 - Delta temporality is accumulated to cumulative per series in memory (a restart starts again
   from zero, which PromQL's ``rate`` reads as a counter reset).
 - A point flagged "no recorded value" becomes a staleness marker.
+- Exemplars of sum and histogram points (as Prometheus's OTLP translator): ``trace_id`` and
+  ``span_id`` as hex labels plus the exemplar's filtered attributes; a histogram exemplar is
+  attached to the ``_bucket`` series of the first bound at or above its value.
 """
 
 from __future__ import annotations
@@ -30,7 +33,10 @@ import numpy as np
 from tripod.server.ingest.otlp_convert import any_value
 from tripod.server.store.model import STALE_NAN, AppendResult, Sample
 
-__all__ = ["MetricsConverter", "prometheus_label", "prometheus_name"]
+__all__ = ["ExemplarRow", "MetricsConverter", "prometheus_label", "prometheus_name"]
+
+#: (series labels, exemplar labels, value, timestamp ms)
+ExemplarRow = tuple[dict[str, str], dict[str, str], float, int]
 
 _UNITS = {
     "d": "days", "h": "hours", "min": "minutes", "s": "seconds", "ms": "milliseconds",
@@ -125,9 +131,10 @@ class MetricsConverter:
         self._lock = threading.Lock()
 
     def convert(
-        self, request: Any, result: AppendResult
+        self, request: Any, result: AppendResult, exemplars: list[ExemplarRow] | None = None
     ) -> tuple[list[Sample], dict[str, tuple[str, str, str]]]:
-        """Samples and ``{name: (type, help, unit)}`` metadata of a request."""
+        """Samples and ``{name: (type, help, unit)}`` metadata of a request; the points'
+        exemplars are added to ``exemplars`` when given."""
         samples: list[Sample] = []
         meta: dict[str, tuple[str, str, str]] = {}
         for rm in request.resource_metrics:
@@ -146,7 +153,8 @@ class MetricsConverter:
                     if sm.scope.version:
                         scope["otel_scope_version"] = sm.scope.version
                 for metric in sm.metrics:
-                    latest = max(latest, self._metric(metric, scope, samples, meta, result))
+                    found = self._metric(metric, scope, samples, meta, result, exemplars=exemplars)
+                    latest = max(latest, found)
             extra = {k: v for k, v in res.items() if k not in _RESOURCE_IDENTITY}
             if extra and latest:
                 info = _labels(rm.resource.attributes, base)
@@ -164,6 +172,8 @@ class MetricsConverter:
         out: list[Sample],
         meta: dict[str, tuple[str, str, str]],
         result: AppendResult,
+        *,
+        exemplars: list[ExemplarRow] | None = None,
     ) -> int:
         which = metric.WhichOneof("data")
         latest = 0
@@ -180,6 +190,9 @@ class MetricsConverter:
                 value = p.as_double if p.WhichOneof("value") == "as_double" else float(p.as_int)
                 labels = _labels(p.attributes, base)
                 emit(name, labels, ts, value)
+                if exemplars is not None and which == "sum" and p.exemplars:
+                    series = {**labels, "__name__": name}
+                    exemplars.extend((series, *_exemplar(e)) for e in p.exemplars)
             meta[name] = (kind, metric.description, metric.unit)
         elif which in {"histogram", "exponential_histogram"}:
             data = getattr(metric, which)
@@ -194,6 +207,8 @@ class MetricsConverter:
                 for le, count in buckets:
                     lab = {**labels, "le": le}
                     emit(name + "_bucket", lab, ts, count)
+                if exemplars is not None and which == "histogram" and p.exemplars:
+                    _bucket_exemplars(p, name, labels, buckets, exemplars)
                 if p.HasField("sum") or which == "exponential_histogram":
                     emit(name + "_sum", labels, ts, p.sum)
                 emit(name + "_count", labels, ts, float(p.count))
@@ -238,6 +253,33 @@ class MetricsConverter:
             out.append(Sample(full, ts, value))
 
         return emit
+
+
+def _exemplar(e: Any) -> tuple[dict[str, str], float, int]:
+    """Labels, value and ms of an OTLP exemplar (Prometheus's OTLP translator's labels)."""
+    labels = {prometheus_label(kv.key): _label_value(any_value(kv.value))
+              for kv in e.filtered_attributes}  # fmt: skip
+    if len(e.trace_id) == 16:
+        labels["trace_id"] = e.trace_id.hex()
+    if len(e.span_id) == 8:
+        labels["span_id"] = e.span_id.hex()
+    value = e.as_double if e.WhichOneof("value") == "as_double" else float(e.as_int)
+    return labels, value, e.time_unix_nano // 1_000_000
+
+
+def _bucket_exemplars(
+    p: Any,
+    name: str,
+    labels: dict[str, str],
+    buckets: list[tuple[str, float]],
+    out: list[ExemplarRow],
+) -> None:
+    bounds = list(p.explicit_bounds)
+    for e in p.exemplars:
+        ex_labels, value, ts = _exemplar(e)
+        index = next((i for i, bound in enumerate(bounds) if value <= bound), len(bounds))
+        series = {**labels, "le": buckets[index][0], "__name__": name + "_bucket"}
+        out.append((series, ex_labels, value, ts))
 
 
 def _classic_buckets(p: Any) -> list[tuple[str, float]]:

@@ -28,7 +28,7 @@ from tripod.server.ingest._prom_remote import (
     RemoteWriteError,
     decode_write_request,
 )
-from tripod.server.store.model import AppendResult
+from tripod.server.store.model import AppendResult, Exemplar
 
 __all__ = ["ingest_body", "label_cache", "routes"]
 
@@ -75,6 +75,8 @@ def ingest_body(ctx: ServerContext, cache: LabelCache, body: bytes) -> tuple[int
         if metric:
             ctx.samples.set_metadata(metric, type_, help_, unit)
     stored = _store(ctx, cache, decoded)
+    for series, labels, value, ts_ms in decoded.exemplars:
+        ctx.exemplars.add(series, Exemplar(labels, value, ts_ms))
     refused = decoded.refused
     rejected = dict(refused.rejected)
     for reason, n in stored.rejected.items():

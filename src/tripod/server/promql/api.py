@@ -1,5 +1,5 @@
 """The Prometheus HTTP API v1 on `tripod serve`: query, query_range, series, labels, label
-values, metadata, buildinfo, format_query (and an empty query_exemplars for Grafana).
+values, metadata, buildinfo, format_query and query_exemplars (Grafana's exemplar dots).
 
 Response shapes, status codes and ``errorType`` values are Prometheus's. Queries run in a
 worker thread so ingest on the event loop is never stalled by a long evaluation.
@@ -35,8 +35,8 @@ from tripod.server.promql.params import (
     parse_range,
     parse_time_ms,
 )
-from tripod.server.promql.parse import parse_expr
-from tripod.server.promql.render import render_data
+from tripod.server.promql.parse import parse_expr, walk_nodes
+from tripod.server.promql.render import render_data, render_exemplars
 from tripod.server.selfmetrics import time_query
 from tripod.server.store.model import Matcher
 
@@ -171,6 +171,17 @@ def _range(params: Params) -> tuple[int, int]:
     return start_ms, end_ms
 
 
+def _exemplar_range(params: Params) -> tuple[int, int]:
+    """``start``/``end`` of query_exemplars, whose errors Prometheus words differently."""
+    try:
+        return _range(params)
+    except BadDataError as exc:
+        name = "start" if '"start"' in exc.message else "end"
+        prefix = f'invalid parameter "{name}": '
+        detail = exc.message.removeprefix(prefix)
+        raise BadDataError(f"{prefix}Invalid time value for '{name}': {detail}") from None
+
+
 def _limit(params: Params) -> int:
     text = params.get("limit")
     if not text:
@@ -279,8 +290,20 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         return _success(expr.prettify())
 
     async def exemplars(request: Request, params: Params) -> Response:
-        _query_param(params)
-        return _success([])
+        # Prometheus's order: times first, then the query; no selectors: 204 and no body.
+        start_ms, end_ms = _exemplar_range(params)
+        if end_ms < start_ms:
+            raise BadDataError("end timestamp must not be before start timestamp")
+        try:  # Prometheus answers the parser's error here without 'invalid parameter "query"'
+            expr = parse_expr(params.get("query"))
+        except ParseError as exc:
+            raise BadDataError(exc.message) from None
+        sets = [selector_matchers(node) for node in walk_nodes(expr)
+                if isinstance(node, pp.VectorSelector)]  # fmt: skip
+        if not sets:
+            return Response(status_code=204)
+        found = await run_in_threadpool(ctx.exemplars.select, start_ms, end_ms, sets)
+        return _success_raw(render_exemplars(found))
 
     def route(path: str, fn: Callable[[Request, Params], Awaitable[Response]]) -> Route:
         return Route(path, _guarded(fn, limits.max_body_bytes), methods=["GET", "POST"])

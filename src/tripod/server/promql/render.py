@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 
 import numpy as np
 
 from tripod.server.promql.engine import QueryResult
 from tripod.server.promql.values import F64, Labels, Matrix, Scalar, String, Vector, format_value
+from tripod.server.store.model import ExemplarSeries
 
-__all__ = ["format_values", "json_value", "render_data"]
+__all__ = ["format_values", "json_value", "render_data", "render_exemplars"]
 
 
 def json_value(value: float) -> str:
@@ -92,3 +94,21 @@ def render_data(result: QueryResult) -> str:
         points = _points(times, format_values(value.values[i, idx]))
         parts.append(f'{{"metric":{_metric(labels)},"values":[{points}]}}')
     return '{"resultType":"matrix","result":[' + ",".join(parts) + "]}"
+
+
+def _json(labels: Mapping[str, str]) -> str:
+    return json.dumps(dict(labels), ensure_ascii=False, separators=(",", ":"))
+
+
+def render_exemplars(found: list[ExemplarSeries]) -> str:
+    """``/api/v1/query_exemplars``'s data: ``[{seriesLabels, exemplars: [{labels, value,
+    timestamp}]}]`` with values as strings and timestamps as float seconds, as Prometheus."""
+    parts = []
+    for item in found:
+        rows = ",".join(
+            '{"labels":' + _json(e.labels) + ',"value":"' + json_value(e.value)
+            + '","timestamp":' + _time_text(e.ts_ms) + "}"
+            for e in item.exemplars
+        )  # fmt: skip
+        parts.append('{"seriesLabels":' + _json(item.series) + ',"exemplars":[' + rows + "]}")
+    return "[" + ",".join(parts) + "]"

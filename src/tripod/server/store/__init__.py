@@ -9,11 +9,15 @@ reader and writer halves, :class:`SpanStore`, :class:`LogStore`); the DuckDB imp
 from __future__ import annotations
 
 from tripod.server.store.db import Database, QueryTimeoutError, StoreError
+from tripod.server.store.exemplars import MemoryExemplarStore
 from tripod.server.store.logs import LEVELS, LOG_COLUMNS, DuckLogStore, level_of
 from tripod.server.store.model import (
     STALE_NAN,
     STALE_NAN_BITS,
     AppendResult,
+    Exemplar,
+    ExemplarSeries,
+    ExemplarStore,
     FlatSelection,
     LabelError,
     LogQuery,
@@ -44,12 +48,16 @@ __all__ = [
     "DuckLogStore",
     "DuckSampleStore",
     "DuckSpanStore",
+    "Exemplar",
+    "ExemplarSeries",
+    "ExemplarStore",
     "FlatSelection",
     "LabelError",
     "LogQuery",
     "LogStore",
     "MatchOp",
     "Matcher",
+    "MemoryExemplarStore",
     "QueryTimeoutError",
     "RetentionReport",
     "Sample",

@@ -25,6 +25,9 @@ __all__ = [
     "STALE_NAN",
     "STALE_NAN_BITS",
     "AppendResult",
+    "Exemplar",
+    "ExemplarSeries",
+    "ExemplarStore",
     "FlatSelection",
     "LabelError",
     "LogQuery",
@@ -312,4 +315,37 @@ class LogStore(Protocol):
 
     def services(self, start_ns: int, end_ns: int, limit: int) -> list[str]:
         """Service names of records in the range, sorted, at most ``limit``."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Exemplar:
+    """One exemplar: its own labels (``trace_id``, ``span_id`` ...), value and time in ms."""
+
+    labels: Mapping[str, str]
+    value: float
+    ts_ms: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExemplarSeries:
+    """A series' labels and its exemplars in time order (``/api/v1/query_exemplars``)."""
+
+    series: Mapping[str, str]
+    exemplars: list[Exemplar]
+
+
+class ExemplarStore(Protocol):
+    """Exemplars attached to series, bounded as Prometheus's circular exemplar storage is."""
+
+    def add(self, series: Mapping[str, str], exemplar: Exemplar) -> str | None:
+        """Store one exemplar of ``series``; None when stored, else why not (``duplicate``,
+        ``out_of_order``, ``label_length``, ``disabled``)."""
+        ...
+
+    def select(
+        self, start_ms: int, end_ms: int, matcher_sets: Sequence[Sequence[Matcher]]
+    ) -> list[ExemplarSeries]:
+        """Exemplars in ``[start_ms, end_ms]`` of series matching any matcher set, series
+        sorted by labels."""
         ...

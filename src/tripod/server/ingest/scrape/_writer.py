@@ -25,7 +25,7 @@ from tripod.server.ingest.import_text import (
     parse_exposition,
 )
 from tripod.server.ingest.scrape._targets import Target
-from tripod.server.store.model import STALE_NAN, AppendResult, LabelError
+from tripod.server.store.model import STALE_NAN, AppendResult, Exemplar, LabelError
 
 __all__ = ["ScrapeResult", "TargetWriter", "merge_target_labels"]
 
@@ -184,9 +184,22 @@ class TargetWriter:
             self._prev = current
             self._report_values((keys, stamps, values), scrape_ms, 1.0, duration_s, result)
             result.stored = self._sink.write(keys, stamps, values)
+            if parsed.exemplars:
+                self._store_exemplars(parsed)
             self._remember_metadata(parsed.metadata)
             self._count(result.stored, refused)
             return result
+
+    def _store_exemplars(self, parsed: ParsedExposition) -> None:
+        """OpenMetrics exemplars, attached to their series' stored labels (target labels and
+        metric relabelling applied, as for the samples)."""
+        for text, labels, value, ts_ms in parsed.exemplars:
+            exposed = merge_target_labels(
+                parsed.labels[text], self.target.labels, self.cfg.honor_labels
+            )
+            series = relabel(exposed, self.cfg.metric_relabel_configs)
+            if series is not None:
+                self.ctx.exemplars.add(series, Exemplar(labels, value, ts_ms))
 
     def _columns(
         self, parsed: ParsedExposition, scrape_ms: int, refused: AppendResult
