@@ -147,6 +147,7 @@ FLOORS = {
     "tripod.server.store": 3,
     "tripod.sdk": 3,
     "tripod.codegen": 3,
+    "tripod.check": 3,
     "tripod.testing": 4,
     "tripod.server.deps": 4,
     "tripod.server.selfmetrics": 5,
@@ -188,7 +189,7 @@ def test_imports_between_parts_point_down() -> None:
 
 
 def test_the_sdk_face_and_testing_never_import_the_backend() -> None:
-    backend = ("tripod.server", "tripod.codegen", "tripod.lint")
+    backend = ("tripod.server", "tripod.codegen", "tripod.lint", "tripod.check")
     bad = [
         f"{m} imports {i}"
         for m in MODULES

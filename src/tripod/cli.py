@@ -19,6 +19,7 @@ _SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "rules": ("tripod.server.rules.cli:rules_command", "server", "Check Prometheus rule files."),
     "test": ("tripod.server.rules.cli:test_command", "server", "Unit-test rules, as promtool."),
     "generate": ("tripod.codegen.cli:generate_command", "codegen", "Write production configs."),
+    "check": ("tripod.check.cli:check_command", "check", "Lint code, rules and dashboards."),
     "run": ("tripod.sdk._runcli:run_command", "", "Run a command with zero-code instrumentation."),
 }
 

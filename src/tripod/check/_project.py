@@ -1,0 +1,123 @@
+"""Checks that need the whole project: never-recorded metrics, unit mismatches, coverage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from tripod.check._model import RULES, Finding
+from tripod.check._pyfacts import MetricDecl, ModuleFacts
+
+MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "manage.py", "requirements.txt")
+
+
+def _finding(rule: str, path: str, line: int, col: int, message: str) -> Finding:
+    r = RULES[rule]
+    return Finding(path, line, col, rule, r.severity, message, r.hint)
+
+
+def used_names(modules: Sequence[ModuleFacts]) -> set[str]:
+    used: set[str] = set()
+    aliases: dict[str, set[str]] = {}
+    for facts in modules:
+        used |= facts.recorded
+        used |= facts.escaped
+        for alias, target in facts.aliases.items():
+            aliases.setdefault(alias, set()).add(target)
+    pending = [a for a in aliases if a in used]
+    while pending:
+        for target in aliases.get(pending.pop(), ()):
+            if target not in used:
+                used.add(target)
+                pending.append(target)
+    return used
+
+
+def never_recorded(modules: Sequence[ModuleFacts]) -> list[Finding]:
+    used = used_names(modules)
+    return [
+        _finding(
+            "never-recorded",
+            d.path,
+            d.line,
+            d.col,
+            f"{d.kind} {d.name} ({d.binding}) is declared but never recorded",
+        )
+        for facts in modules
+        for d in facts.decls
+        if d.binding and d.source != "spec" and d.binding not in used
+    ]
+
+
+def _unit(name: str) -> str | None:
+    words = name.removesuffix("_total").split("_")
+    if "seconds" in words:
+        return "seconds"
+    if words and words[-1] in {"ms", "milliseconds", "millis"}:
+        return "ms"
+    if "bytes" in words:
+        return "bytes"
+    return None
+
+
+_MISMATCH = {
+    ("seconds", "mul1000"): "multiplies by 1000 (milliseconds)",
+    ("seconds", "ms"): "records a value in milliseconds",
+    ("seconds", "ns"): "records nanoseconds",
+    ("ms", "div1000"): "divides by 1000 (seconds)",
+    ("bytes", "div1024"): "divides by 1024 (kibibytes)",
+}
+
+
+def unit_mismatches(modules: Sequence[ModuleFacts]) -> list[Finding]:
+    by_binding: dict[str, list[MetricDecl]] = {}
+    aliases: dict[str, str] = {}
+    for facts in modules:
+        aliases.update(facts.aliases)
+        for d in facts.decls:
+            if d.binding and d.kind in {"histogram", "summary", "gauge"}:
+                by_binding.setdefault(d.binding, []).append(d)
+    out: list[Finding] = []
+    for facts in modules:
+        for site in facts.observes:
+            binding, hops = site.binding, 0
+            while binding not in by_binding and binding in aliases and hops < 5:
+                binding, hops = aliases[binding], hops + 1
+            for decl in by_binding.get(binding, ()):
+                unit = _unit(decl.name)
+                why = _MISMATCH.get((unit, site.scale)) if unit else None
+                if why:
+                    message = f"{decl.name} is named in {unit} but this call {why}"
+                    out.append(_finding("unit-mismatch", site.path, site.line, site.col, message))
+    return out
+
+
+def unit_root(path: Path, roots: Iterable[Path]) -> Path:
+    """The project folder ``path`` belongs to: the nearest folder with a project marker, not
+    above the checked root that holds it."""
+    resolved = path.resolve()
+    stop = max(
+        (r for r in roots if resolved.is_relative_to(r)), key=lambda r: len(r.parts), default=None
+    )
+    for folder in resolved.parents:
+        if any((folder / m).exists() for m in MARKERS):
+            return folder
+        if stop is not None and folder == stop:
+            return folder
+    return resolved.parent
+
+
+def coverage(
+    modules: Sequence[ModuleFacts], units: dict[str, Path], launched: set[Path]
+) -> list[Finding]:
+    instrumented = {units[f.path] for f in modules if f.instrumented} | launched
+    out: list[Finding] = []
+    for facts in modules:
+        unit = units[facts.path]
+        if unit in instrumented or any(unit.is_relative_to(p) for p in launched):
+            continue
+        for entry in facts.entries:
+            kind = "route" if entry.kind == "route" else "task"
+            message = f"{kind} {entry.what} runs in an app that is never instrumented"
+            out.append(_finding("coverage", entry.path, entry.line, entry.col, message))
+    return out

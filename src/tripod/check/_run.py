@@ -1,0 +1,201 @@
+"""``tripod check`` end to end: read the files once, run every check, filter, sort."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from tripod.check import _naming, _project, _promql
+from tripod.check._config import CheckConfigError, Options
+from tripod.check._files import LAUNCH_WORDS, discover, launcher
+from tripod.check._model import RULES, Finding
+from tripod.check._pyfacts import ModuleFacts
+from tripod.check._pyscan import scan
+from tripod.check._refs import LIBRARY_EXPORTS, Known, PromqlUse, catalog_series, unknown
+from tripod.check._suppress import Suppressions
+
+DEFAULT_SCRAPE_INTERVAL = 15.0
+
+
+@dataclasses.dataclass
+class Report:
+    findings: list[Finding]
+    files: int
+    python_lines: int
+    notices: list[str]
+
+
+@dataclasses.dataclass
+class _Inputs:
+    modules: list[ModuleFacts] = dataclasses.field(default_factory=list)
+    rule_files: list[tuple[str, list[object]]] = dataclasses.field(default_factory=list)
+    dashboards: list[tuple[str, str, dict[str, object]]] = dataclasses.field(default_factory=list)
+    suppressions: dict[str, Suppressions] = dataclasses.field(default_factory=dict)
+    launched: set[Path] = dataclasses.field(default_factory=set)
+    scrape: float | None = None
+    findings: list[Finding] = dataclasses.field(default_factory=list)
+    yaml_missing: bool = False
+
+
+def _display(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _read_yaml(inputs: _Inputs, shown: str, text: str) -> None:
+    try:
+        from tripod.check import _rulefiles
+    except ImportError:
+        inputs.yaml_missing = True
+        return
+    import yaml
+
+    if "groups:" not in text and "scrape_interval" not in text:
+        return
+    try:
+        docs = _rulefiles.compose(text)
+    except yaml.YAMLError as exc:
+        if "groups:" in text:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else 1
+            r = RULES["rule-yaml"]
+            first = str(exc).splitlines()[0]
+            inputs.findings.append(Finding(shown, line, 1, r.id, r.severity, first, r.hint))
+        return
+    if _rulefiles.is_rule_file(docs):
+        inputs.rule_files.append((shown, list(docs)))
+    elif inputs.scrape is None and (found := _rulefiles.scrape_interval(docs)):
+        inputs.scrape = found
+
+
+def _read(paths: Sequence[Path], options: Options, roots: list[Path]) -> _Inputs:
+    inputs = _Inputs()
+    for path in discover(paths, options.exclude):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        shown = _display(path)
+        inputs.suppressions[shown] = Suppressions(text)
+        is_launcher = launcher(path) or path.suffix in {".yml", ".yaml"}
+        if is_launcher and any(word in text for word in LAUNCH_WORDS):
+            inputs.launched.add(_project.unit_root(path, roots))
+        if path.suffix == ".py":
+            inputs.modules.append(scan(shown, text))
+        elif path.suffix in {".yml", ".yaml"}:
+            _read_yaml(inputs, shown, text)
+        elif path.suffix == ".json" and '"panels"' in text:
+            try:
+                data = json.loads(text)
+            except ValueError:
+                continue
+            from tripod.check._dashboards import is_dashboard
+
+            if is_dashboard(data):
+                inputs.dashboards.append((shown, text, data))
+    return inputs
+
+
+def _known(inputs: _Inputs) -> tuple[Known, frozenset[str]]:
+    known = Known()
+    decls = [d for m in inputs.modules for d in m.decls]
+    imported = {name for m in inputs.modules for name in m.imported}
+    known.add_project(n for d in decls for n in d.series)
+    known.prefixes.extend(p for m in inputs.modules for p in m.dynamic_prefixes)
+    uses_tripod = not inputs.modules or any(i.split(".")[0] == "tripod" for i in imported)
+    if uses_tripod or inputs.launched:
+        known.add_project(catalog_series())
+    for library, names in LIBRARY_EXPORTS.items():
+        if any(i.startswith(library) for i in imported):
+            known.add_project(names)
+    counters = {
+        n for d in decls if d.kind in {"counter", "histogram", "summary"} for n in d.series
+    } | {n for n in known.names if n.endswith(("_total", "_count", "_sum", "_bucket"))}
+    return known, frozenset(counters)
+
+
+def _promql_files(inputs: _Inputs, scrape: float, counters: frozenset[str]) -> list[PromqlUse]:
+    uses: list[PromqlUse] = []
+    if inputs.rule_files:
+        from tripod.check._rulefiles import RuleChecker, rules_of
+
+        for shown, docs in inputs.rule_files:
+            checker = RuleChecker(shown, scrape, counters)
+            for rule in rules_of(docs):  # type: ignore[arg-type]
+                checker.check(rule)
+            inputs.findings.extend(checker.findings)
+            uses.extend(checker.uses)
+    if inputs.dashboards:
+        from tripod.check._dashboards import DashboardChecker
+
+        for shown, text, data in inputs.dashboards:
+            board = DashboardChecker(shown, text, scrape, counters)
+            board.check(data)
+            inputs.findings.extend(board.findings)
+            uses.extend(board.uses)
+    return uses
+
+
+def run(paths: Sequence[Path], options: Options, only: set[Path] | None = None) -> Report:
+    """Check ``paths``; ``only`` limits the report to those files (``--changed-only``), while the
+    whole tree is still read (a metric recorded in an unchanged file is still recorded)."""
+    for path in paths:
+        if not path.exists():
+            msg = f"{path}: no such file or folder"
+            raise CheckConfigError(msg)
+    roots = [p.resolve() for p in paths]
+    inputs = _read(paths, options, roots)
+    notices: list[str] = []
+    modules = inputs.modules
+    inputs.findings.extend(f for m in modules for f in m.findings)
+    inputs.findings.extend(_naming.lint(d for m in modules for d in m.decls))
+    inputs.findings.extend(_project.never_recorded(modules))
+    inputs.findings.extend(_project.unit_mismatches(modules))
+    units = {m.path: _project.unit_root(Path(m.path), roots) for m in modules}
+    inputs.findings.extend(_project.coverage(modules, units, inputs.launched))
+    recorded_outputs: set[str] = set()
+    if inputs.rule_files:
+        from tripod.check._rulefiles import rules_of
+
+        recorded_outputs = {
+            rule.name
+            for _, docs in inputs.rule_files
+            for rule in rules_of(docs)  # type: ignore[arg-type]
+            if rule.kind == "record"
+        }
+    known, counters = _known(inputs)
+    known.names |= recorded_outputs
+    scrape = options.scrape_interval or inputs.scrape or DEFAULT_SCRAPE_INTERVAL
+    if not _promql.AVAILABLE and (inputs.rule_files or inputs.dashboards):
+        notices.append(
+            "tripod check: promql-parser is not installed; PromQL checks skipped "
+            "(pip install 'tripod[check]')"
+        )
+    if inputs.yaml_missing:
+        notices.append(
+            "tripod check: PyYAML is not installed; rule files skipped "
+            "(pip install 'tripod[check]')"
+        )
+    uses = _promql_files(inputs, scrape, counters)
+    inputs.findings.extend(unknown(uses, known))
+    findings = _filter(inputs, options, only)
+    lines = sum(m.lines for m in modules)
+    return Report(sorted(set(findings)), len(inputs.suppressions), lines, notices)
+
+
+def _filter(inputs: _Inputs, options: Options, only: set[Path] | None) -> list[Finding]:
+    out: list[Finding] = []
+    for f in inputs.findings:
+        if not options.enabled(f.rule):
+            continue
+        supp = inputs.suppressions.get(f.path)
+        if supp is not None and supp.hides(f):
+            continue
+        if only is not None and Path(f.path).resolve() not in only:
+            continue
+        out.append(f)
+    return out
