@@ -200,8 +200,12 @@ function report({ manifest, htmlGzip }) {
   const sum = (set) => [...set].reduce((n, f) => n + byName.get(f).gzip, 0) + htmlGzip;
   console.log(`\npage weight (gzip, first visit: index.html + css + shell + the view's chunks)`);
   console.log(`  shell (no view)        ${kb(sum(shell))}`);
+  // a view's own chunk is the one the shell imports dynamically for that page
   const views = new Map();
-  for (const f of manifest.files) for (const p of f.pages) if (!views.has(p)) views.set(p, f.file);
+  for (const file of byName.get(manifest.entry).dynamic) {
+    const page = byName.get(file)?.pages[0];
+    if (page && !views.has(page)) views.set(page, file);
+  }
   for (const [view, file] of [...views].sort()) {
     // the view chunk, what it imports statically, and what it loads on open (Explore: the editor)
     const own = closure(manifest, [manifest.entry, manifest.css, file]);

@@ -7,7 +7,7 @@ const TOKEN_KEY = "tripod.token";
 
 /** An API call that failed. For Prometheus-style replies `errorType` and `error` are the body's
  * fields (`bad_data`, `execution`, `timeout`, `unauthorized`...). `line`/`column` (1-based) are
- * set when the message starts with Prometheus's `line:column:` position (PromQL parse errors);
+ * set when the message carries Prometheus's `line:column: parse error` position (PromQL parse errors);
  * `offsetIn(query)` turns them into a character offset. `status` 0 means the server was not
  * reached. */
 export class ApiError extends Error {
@@ -23,7 +23,8 @@ export class ApiError extends Error {
     this.status = status;
     this.errorType = errorType;
     this.error = error;
-    const lc = /^(\d+):(\d+):/.exec(error);
+    // Prometheus: `invalid parameter "query": 1:5: parse error: ...` (line:column, 1-based)
+    const lc = /(?:^|\s)(\d+):(\d+): parse error/.exec(error);
     this.line = lc?.[1] !== undefined ? Number(lc[1]) : null;
     this.column = lc?.[2] !== undefined ? Number(lc[2]) : null;
   }
