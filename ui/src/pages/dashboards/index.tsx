@@ -1,11 +1,10 @@
-// PLACEHOLDER written by ui-shell so the app builds; the page's owner replaces this file.
+// Dashboards: the list (/dashboards) and one dashboard (/dashboards/<uid>?from&to&refresh&var-x).
 import type { JSX } from "preact";
+import { segments } from "../../lib/url";
+import { DashboardList } from "./List";
+import { DashboardView } from "./View";
 
 export default function Page(): JSX.Element {
-  return (
-    <section class="page">
-      <h1>Dashboards</h1>
-      <p class="empty">This page is being built.</p>
-    </section>
-  );
+  const uid = segments.value[1];
+  return uid ? <DashboardView key={uid} uid={uid} /> : <DashboardList />;
 }

@@ -1,0 +1,190 @@
+// One dashboard panel: its frame (title, state, errors), its queries, and the renderer of its
+// type. data-testid="panel" with data-state = loading | data | nodata | error | unsupported.
+import type { JSX } from "preact";
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { interpolate, type VarValue } from "../pages/dashboards/lib/interpolate";
+import type { PanelModel } from "../pages/dashboards/lib/layout";
+import { runPanel, type PanelQuery, type PanelResult, type Target } from "../pages/dashboards/query";
+import { BarGaugePanel, GaugePanel, reduceFrames, StatPanel } from "./StatPanels";
+import { HeatmapPanel } from "./HeatmapPanel";
+import { TablePanel } from "./TablePanel";
+import { TextPanel } from "./TextPanel";
+import { TimeSeriesPanel } from "./TimeSeriesPanel";
+import { calc, fieldDefaults, options } from "./_util/options";
+
+/** Grafana type → the renderer here (old names mapped to their successors). */
+const KINDS: Record<string, string> = {
+  timeseries: "timeseries", graph: "timeseries", stat: "stat", singlestat: "stat", gauge: "gauge",
+  bargauge: "bargauge", table: "table", "table-old": "table", heatmap: "heatmap", text: "text",
+};
+
+export const SUPPORTED_TYPES = Object.keys(KINDS);
+
+export interface PanelProps {
+  panel: PanelModel;
+  vars: ReadonlyMap<string, VarValue>;
+  /** Unix ms. */
+  from: number;
+  to: number;
+  /** Bumps on refresh (auto or manual). */
+  tick: number;
+  width: number;
+  height: number;
+  scrapeInterval?: string;
+}
+
+type State = "loading" | "data" | "nodata" | "error" | "unsupported";
+
+function varsKey(vars: ReadonlyMap<string, VarValue>): string {
+  return JSON.stringify([...vars.values()].map((v) => [v.name, v.values]));
+}
+
+export function Panel(props: PanelProps): JSX.Element {
+  const p = props.panel;
+  const type = typeof p.type === "string" ? p.type : "";
+  const kind = KINDS[type];
+  const title = interpolate(typeof p.title === "string" ? p.title : "", props.vars, {});
+  const description = typeof p.description === "string" ? p.description : undefined;
+  const targets = Array.isArray(p.targets) ? (p.targets as Target[]) : [];
+  const needsData = kind !== undefined && kind !== "text";
+  const [result, setResult] = useState<PanelResult | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  const [loading, setLoading] = useState(needsData);
+  const widthBucket = Math.max(100, Math.round(props.width / 100) * 100);
+  const key = needsData ? `${varsKey(props.vars)}|${props.from}|${props.to}|${props.tick}|${widthBucket}` : "";
+
+  useEffect(() => {
+    if (!needsData || p.libraryPanel) return undefined;
+    const abort = new AbortController();
+    setLoading(true);
+    const query: PanelQuery = {
+      targets,
+      datasource: p.datasource,
+      interval: typeof p.interval === "string" ? p.interval : undefined,
+      maxDataPoints: typeof p.maxDataPoints === "number" ? p.maxDataPoints : undefined,
+    };
+    runPanel(query, props.vars, props.from, props.to, widthBucket, abort.signal, {
+      exemplars: kind === "timeseries",
+      scrapeInterval: props.scrapeInterval,
+    }).then(
+      (r) => {
+        if (abort.signal.aborted) return;
+        setResult(r);
+        setFailure(null);
+        setLoading(false);
+      },
+      (e: unknown) => {
+        if (abort.signal.aborted) return;
+        setFailure(e instanceof Error ? e.message : String(e));
+        setLoading(false);
+      },
+    );
+    return () => abort.abort();
+  }, [key, p]);
+
+  const field = useMemo(() => fieldDefaults(p as Record<string, unknown>), [p]);
+  const opts = options(p as Record<string, unknown>);
+  const bodyHeight = Math.max(40, props.height - 30);
+
+  let state: State;
+  let body: JSX.Element | null = null;
+  if (p.libraryPanel) {
+    state = "unsupported";
+    body = <div class="panel-unsupported">library panels are not supported: export the dashboard with the panel inlined</div>;
+  } else if (kind === undefined) {
+    state = "unsupported";
+    body = <div class="panel-unsupported">panel type {JSON.stringify(type)} not supported</div>;
+  } else if (kind === "text") {
+    state = "data";
+    const content = typeof opts.content === "string" ? opts.content : typeof p.content === "string" ? p.content : "";
+    const mode = typeof opts.mode === "string" ? opts.mode : typeof p.mode === "string" ? p.mode : "markdown";
+    body = <TextPanel content={interpolate(content, props.vars, {})} mode={mode} />;
+  } else if (failure) {
+    state = "error";
+    body = <div class="panel-error" role="alert">{failure}</div>;
+  } else if (!result) {
+    state = "loading";
+    body = <div class="empty">Loading…</div>;
+  } else if (!result.frames.length) {
+    state = result.errors.length ? "error" : "nodata";
+    body = result.errors.length ? (
+      <div class="panel-error" role="alert">
+        {result.errors.map((e, i) => (
+          <div key={i}>{e}</div>
+        ))}
+      </div>
+    ) : (
+      <div class="panel-nodata" data-testid="nodata-reason">
+        <strong>No data</strong>: {result.noData}
+      </div>
+    );
+  } else {
+    state = "data";
+    const f = result.frames;
+    const legendOpt = (opts.legend ?? {}) as { showLegend?: boolean; displayMode?: string };
+    const legend = legendOpt.showLegend !== false && legendOpt.displayMode !== "hidden" && (p.legend as { show?: boolean } | undefined)?.show !== false;
+    switch (kind) {
+      case "timeseries":
+        body = <TimeSeriesPanel frames={f} exemplars={result.exemplars} unit={field.unit} decimals={field.decimals} height={bodyHeight} legend={legend} title={title} />;
+        break;
+      case "stat":
+        body = (
+          <StatPanel
+            items={reduceFrames(f, calc(p as Record<string, unknown>), field)}
+            sparkline={opts.graphMode === "area" || Boolean((p.sparkline as { show?: boolean } | undefined)?.show)}
+            background={opts.colorMode === "background"}
+            height={bodyHeight}
+          />
+        );
+        break;
+      case "gauge":
+        body = <GaugePanel items={reduceFrames(f, calc(p as Record<string, unknown>), field)} field={field} />;
+        break;
+      case "bargauge":
+        body = <BarGaugePanel items={reduceFrames(f, calc(p as Record<string, unknown>), field)} field={field} />;
+        break;
+      case "table":
+        body = <TablePanel frames={f} refIds={result.refIds} unit={field.unit} decimals={field.decimals} height={bodyHeight} />;
+        break;
+      case "heatmap":
+        body = f.some((x) => x.labels.le !== undefined) ? (
+          <HeatmapPanel frames={f} cumulative={targets.some((t) => t.format === "heatmap")} unit={field.unit} height={bodyHeight} title={title} />
+        ) : (
+          <div class="panel-unsupported">heatmap needs Prometheus histogram buckets (series with an "le" label)</div>
+        );
+        break;
+    }
+  }
+  const warnings = result && result.frames.length ? result.errors : [];
+  return (
+    <section
+      class={`dpanel dpanel-${state}`}
+      data-testid="panel"
+      data-state={state}
+      data-panel-type={type}
+      data-panel-title={title}
+      aria-label={title || type}
+      aria-busy={loading && needsData}
+    >
+      <header class="dpanel-head">
+        <h3 class="dpanel-title" title={description}>
+          {title}
+        </h3>
+        {loading && needsData && <span class="dpanel-spin" aria-hidden="true" />}
+        {warnings.length > 0 && (
+          <span class="badge warn" title={warnings.join("\n")}>
+            {warnings.length} failed
+          </span>
+        )}
+        {result && result.dropped > 0 && (
+          <span class="badge" title={`${result.dropped} more series are not drawn`}>
+            +{result.dropped} series
+          </span>
+        )}
+      </header>
+      <div class="dpanel-body" style={{ height: `${bodyHeight}px` }}>
+        {body}
+      </div>
+    </section>
+  );
+}
