@@ -30,4 +30,4 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 LOGGING_CONFIG = None  # tripod's JSON logging stays in charge
 
-TRIPOD = {"service_name": "django-shop"}
+TRIPOD = {"service_name": os.environ.get("OTEL_SERVICE_NAME") or "django-shop"}

@@ -9,6 +9,7 @@ from .shop import views
 urlpatterns = [
     path("health", views.health),
     path("orders/<int:order_id>/", views.order),
+    path("orders/<int:order_id>/confirm", views.confirm),
     path("orders/export", views.export),
     path("boom", views.boom),
 ]
