@@ -1,11 +1,256 @@
-// PLACEHOLDER written by ui-shell so the app builds; the page's owner replaces this file.
+// Home: firing alerts on top, then every service with request rate, error ratio, p95 latency
+// and a request-rate sparkline, linking to its dashboard, traces and logs.
+// URL: /?from=now-1h&to=now&refresh=30s
+import { useSignal, useSignalEffect } from "@preact/signals";
 import type { JSX } from "preact";
+import { ErrorBox } from "../../components/ErrorBox";
+import { RefreshPicker } from "../../components/RefreshPicker";
+import { Sparkline } from "../../components/Sparkline";
+import { TimeRangePicker } from "../../components/TimeRangePicker";
+import { promGet, queryInstant, queryRange, type QueryData } from "../../lib/api";
+import { safeUrl } from "../../lib/markdown";
+import { autoStep, formatDuration, formatTime, refreshTick, timeRange } from "../../lib/time";
+import { href } from "../../lib/url";
+import { ERROR_RATIO, METRIC, P95, RATE, SERVICE_LABEL, serviceName } from "./queries";
+
+interface Alert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  state: string;
+  activeAt?: string;
+  value?: string;
+}
+
+interface Service {
+  job: string;
+  rate: number | null;
+  errorRatio: number | null;
+  p95: number | null;
+  spark: Array<number | null>;
+}
+
+interface Loaded {
+  services: Service[];
+  alerts: Alert[];
+  alertsError: unknown;
+}
+
+function byJob(data: QueryData): Map<string, number> {
+  const out = new Map<string, number>();
+  if (data.resultType === "vector") {
+    for (const s of data.result) out.set(s.metric[SERVICE_LABEL] ?? "", Number(s.value[1]));
+  }
+  return out;
+}
+
+function sparks(data: QueryData, start: number, step: number, points: number): Map<string, Array<number | null>> {
+  const out = new Map<string, Array<number | null>>();
+  if (data.resultType !== "matrix") return out;
+  for (const s of data.result) {
+    const values: Array<number | null> = new Array(points).fill(null);
+    for (const [t, v] of s.values) {
+      const i = Math.round((t * 1000 - start) / step);
+      if (i >= 0 && i < points) values[i] = Number(v);
+    }
+    out.set(s.metric[SERVICE_LABEL] ?? "", values);
+  }
+  return out;
+}
+
+async function load(range: { start: number; end: number }, signal: AbortSignal): Promise<Loaded> {
+  const init = { signal };
+  const step = autoStep(range, 60);
+  const points = Math.floor((range.end - range.start) / step) + 1;
+  const at = range.end / 1000;
+  const alertsCall = promGet<{ alerts: Alert[] }>("/api/v1/alerts", undefined, init).then(
+    (d) => ({ alerts: d.alerts, error: null as unknown }),
+    (error: unknown) => ({ alerts: [] as Alert[], error }),
+  );
+  const [jobs, rate, errors, p95, spark, alerts] = await Promise.all([
+    promGet<string[]>(`/api/v1/label/${SERVICE_LABEL}/values`, { "match[]": `${METRIC}_count` }, init),
+    queryInstant(RATE, at, init),
+    queryInstant(ERROR_RATIO, at, init),
+    queryInstant(P95, at, init),
+    queryRange(RATE, range.start / 1000, range.end / 1000, step / 1000, init),
+    alertsCall,
+  ]);
+  const rates = byJob(rate);
+  const ratios = byJob(errors);
+  const p95s = byJob(p95);
+  const lines = sparks(spark, range.start, step, points);
+  const names = new Set([...jobs, ...rates.keys()]);
+  names.delete("");
+  const services = [...names].sort().map((job) => ({
+    job,
+    rate: rates.get(job) ?? null,
+    errorRatio: ratios.get(job) ?? null,
+    p95: p95s.get(job) ?? null,
+    spark: lines.get(job) ?? [],
+  }));
+  return { services, alerts: alerts.alerts, alertsError: alerts.error };
+}
+
+function fmtRate(v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return "–";
+  return v >= 100 ? `${Math.round(v)}/s` : v >= 1 ? `${v.toFixed(1)}/s` : `${v.toFixed(3)}/s`;
+}
+
+function fmtRatio(v: number | null): string {
+  if (v === null || !Number.isFinite(v)) return "–";
+  return `${(v * 100).toFixed(v < 0.1 ? 2 : 1)}%`;
+}
+
+function fmtLatency(v: number | null): string {
+  return v === null || !Number.isFinite(v) ? "–" : formatDuration(v * 1000);
+}
+
+function AlertList(props: { alerts: Alert[] }): JSX.Element | null {
+  const firing = props.alerts.filter((a) => a.state === "firing");
+  const pending = props.alerts.filter((a) => a.state === "pending");
+  if (!firing.length && !pending.length) return null;
+  return (
+    <section class="card home-alerts" aria-label="Active alerts">
+      <h2>
+        <a href="/alerts">Alerts</a>: {firing.length} firing{pending.length ? `, ${pending.length} pending` : ""}
+      </h2>
+      <ul>
+        {[...firing, ...pending].slice(0, 20).map((a, i) => {
+          const runbook = a.annotations.runbook_url ? safeUrl(a.annotations.runbook_url) : null;
+          const job = a.labels.job ?? a.labels.service_name ?? a.labels.service;
+          return (
+            <li key={i}>
+              <span class={`badge ${a.state === "firing" ? "bad" : "warn"}`}>{a.state}</span>{" "}
+              <strong>{a.labels.alertname ?? "alert"}</strong>
+              {a.labels.severity && <span class="muted"> · {a.labels.severity}</span>}
+              {job && <span class="muted"> · {job}</span>}
+              {a.activeAt && <span class="muted"> · since {formatTime(Date.parse(a.activeAt))}</span>}
+              {a.annotations.summary && <div>{a.annotations.summary}</div>}
+              {runbook && (
+                <a href={runbook} target="_blank" rel="noopener noreferrer">
+                  runbook
+                </a>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}
+
+function NoServices(): JSX.Element {
+  const origin = window.location.origin;
+  return (
+    <div class="card home-empty">
+      <h2>No services yet</h2>
+      <p>
+        Home lists every service that sent <code>{METRIC}</code>, the request histogram tripod's SDK records. Nothing
+        has arrived yet. To send some:
+      </p>
+      <ul>
+        <li>
+          in your app: <code>pip install tripod</code>, then <code>tripod.init(service_name="shop")</code> and{" "}
+          <code>OTEL_EXPORTER_OTLP_ENDPOINT={origin}</code>;
+        </li>
+        <li>
+          or without code changes: <code>tripod run -- uvicorn app:app</code> with the same endpoint;
+        </li>
+        <li>
+          or scrape an app's <code>/metrics</code>: <code>tripod serve --config</code> with <code>scrape_configs</code>;
+        </li>
+        <li>
+          or watch the demo: <code>make demo</code>.
+        </li>
+      </ul>
+      <p>
+        Already sending other metrics? Look at them in <a href="/explore">Explore</a>.
+      </p>
+    </div>
+  );
+}
+
+function ServiceTable(props: { services: Service[] }): JSX.Element {
+  return (
+    <table class="grid home-services">
+      <thead>
+        <tr>
+          <th>Service</th>
+          <th class="num">Requests</th>
+          <th class="num">Errors</th>
+          <th class="num">p95</th>
+          <th>Request rate</th>
+          <th>Open</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.services.map((s) => {
+          const name = serviceName(s.job);
+          const bad = s.errorRatio !== null && s.errorRatio >= 0.05;
+          return (
+            <tr key={s.job}>
+              <td>
+                <a href={href("/dashboards/tripod-red", { "var-job": s.job })}>
+                  <strong>{s.job}</strong>
+                </a>
+              </td>
+              <td class="num">{fmtRate(s.rate)}</td>
+              <td class={`num ${bad ? "bad-text" : ""}`}>{fmtRatio(s.errorRatio)}</td>
+              <td class="num">{fmtLatency(s.p95)}</td>
+              <td>
+                <Sparkline values={s.spark} width={160} height={26} min={0} label={`request rate of ${s.job}`} />
+              </td>
+              <td class="home-links">
+                <a href={href("/dashboards/tripod-red", { "var-job": s.job })}>dashboard</a>
+                <a href={href("/traces", { service: name })}>traces</a>
+                <a href={href("/logs", { service: name })}>logs</a>
+                <a href={href("/explore", { q: `sum by (http_route) (rate(${METRIC}_count{job="${s.job}"}[5m]))` })}>
+                  explore
+                </a>
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
 
 export default function Page(): JSX.Element {
+  const { range } = timeRange();
+  const state = useSignal<{ loaded: Loaded | null; error: unknown; loading: boolean }>({
+    loaded: null,
+    error: null,
+    loading: true,
+  });
+  useSignalEffect(() => {
+    const r = range.value;
+    void refreshTick.value;
+    if (!r) return undefined;
+    const abort = new AbortController();
+    state.value = { ...state.peek(), loading: true };
+    load(r, abort.signal).then(
+      (loaded) => {
+        if (!abort.signal.aborted) state.value = { loaded, error: null, loading: false };
+      },
+      (error: unknown) => {
+        if (!abort.signal.aborted) state.value = { loaded: state.peek().loaded, error, loading: false };
+      },
+    );
+    return () => abort.abort();
+  });
+  const { loaded, error, loading } = state.value;
   return (
-    <section class="page">
-      <h1>Home</h1>
-      <p class="empty">This page is being built.</p>
+    <section class="page home">
+      <div class="toolbar">
+        <h1 class="grow">Services</h1>
+        <TimeRangePicker />
+        <RefreshPicker />
+      </div>
+      {error !== null && <ErrorBox error={error} title="Could not load the services" />}
+      {loaded && <AlertList alerts={loaded.alerts} />}
+      {loaded?.alertsError ? <ErrorBox error={loaded.alertsError} title="Could not load the alerts" /> : null}
+      {loaded === null && loading && <div class="empty">Loading…</div>}
+      {loaded && (loaded.services.length ? <ServiceTable services={loaded.services} /> : <NoServices />)}
     </section>
   );
 }
