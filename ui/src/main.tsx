@@ -77,6 +77,7 @@ function TokenPrompt(): JSX.Element | null {
           This tripod serve was started with <code>--token</code>. Enter the token; it is kept for this tab only
           (sessionStorage) and sent as <code>Authorization: Bearer</code> with every API call.
         </p>
+        <input type="text" autoComplete="username" value="tripod" hidden readOnly aria-hidden="true" />
         <input
           type="password"
           autoFocus
