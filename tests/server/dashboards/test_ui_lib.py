@@ -1,6 +1,7 @@
 """The dashboards view's pure TypeScript modules (step and macros, variable interpolation,
-variable queries, legends, PromQL metric names, heatmap buckets, units), bundled by esbuild and
-run under ``node --test``."""
+variable queries, legends, PromQL metric names, grid layout and data source references, tables,
+reducers and thresholds, heatmap buckets, units), bundled by esbuild and run under
+``node --test``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ MODULES = (
     "src/pages/dashboards/lib/legend.ts",
     "src/pages/dashboards/lib/selectors.ts",
     "src/pages/dashboards/lib/varquery.ts",
+    "src/pages/dashboards/lib/layout.ts",
+    "src/panels/_util/frames.ts",
+    "src/panels/_util/options.ts",
+    "src/panels/_util/reduce.ts",
     "src/panels/_util/heatmap.ts",
     "src/panels/_util/units.ts",
 )

@@ -72,6 +72,7 @@ test("multi-value and All: regex-escaped alternatives, allValue as it is", () =>
   const all = vars([{ ...base, values: ["$__all"] }]);
   assert.equal(lib.interpolate("$i", all), "(a\\\\.b|c|d)");
   assert.equal(lib.interpolate("${i:text}", all), "All");
+  assert.equal(lib.interpolate("Route $i, raw ${i:raw}", two, {}, "text"), "Route a.b + c, raw a.b,c");
 });
 
 test("macros are replaced, unknown names stay as written", () => {
@@ -141,4 +142,79 @@ test("units", () => {
   assert.equal(lib.formatValue(0.5, "s", 3), "500.000 ms");
   assert.equal(lib.formatValue(null, "s"), "–");
   assert.equal(lib.formatValue(Infinity, "short"), "+Inf");
+});
+
+test("grid sections: panels above the first row, open rows, collapsed rows with their own panels", () => {
+  const panels = [
+    { id: 1, type: "stat", gridPos: { x: 12, y: 0, w: 12, h: 4 } },
+    { id: 2, type: "text", gridPos: { x: 0, y: 0, w: 12, h: 4 } },
+    { id: 3, type: "row", title: "open", gridPos: { x: 0, y: 4, w: 24, h: 1 } },
+    { id: 4, type: "timeseries", gridPos: { x: 0, y: 5, w: 30, h: 8 } },
+    { id: 5, type: "row", title: "shut", collapsed: true, gridPos: { x: 0, y: 13, w: 24, h: 1 },
+      panels: [{ id: 6, type: "table", gridPos: { x: 6, y: 14, w: 6, h: 3 } }] },
+  ];
+  const s = lib.sections(panels);
+  assert.deepEqual(s.map((x) => [x.row?.title ?? null, x.collapsed, x.height, x.panels.map((p) => p.panel.id)]), [
+    [null, false, 4, [2, 1]], ["open", false, 8, [4]], ["shut", true, 3, [6]],
+  ]);
+  assert.deepEqual(s[1].panels[0].pos, { x: 0, y: 0, w: 24, h: 8 });
+  assert.deepEqual(s[2].panels[0].pos, { x: 6, y: 0, w: 6, h: 3 });
+  assert.deepEqual(lib.sections([]), []);
+});
+
+test("old dashboards with rows of spans get grid positions", () => {
+  const out = lib.migrateRows([
+    { title: "A", height: "250px", panels: [{ id: 1, span: 6 }, { id: 2, span: 6 }, { id: 3, span: 12 }] },
+    { title: "B", collapse: true, height: 100, panels: [{ id: 4, span: 12 }] },
+  ]);
+  assert.deepEqual(out.map((p) => [p.type ?? p.id, p.gridPos]), [
+    ["row", { x: 0, y: 0, w: 24, h: 1 }], [1, { x: 0, y: 1, w: 12, h: 7 }], [2, { x: 12, y: 1, w: 12, h: 7 }],
+    [3, { x: 0, y: 8, w: 24, h: 7 }], ["row", { x: 0, y: 15, w: 24, h: 1 }],
+  ]);
+  assert.deepEqual(out[4].panels.map((p) => p.gridPos), [{ x: 0, y: 16, w: 24, h: 3 }]);
+});
+
+test("data source references: Prometheus ones are ours, others are named", () => {
+  for (const ds of [null, undefined, "${DS_PROMETHEUS}", "$datasource", "Prometheus", { uid: "${datasource}" },
+    { type: "prometheus", uid: "abc" }, { type: "datasource", uid: "-- Mixed --" }, { type: "$dstype" }]) {
+    assert.equal(lib.unsupportedDatasource(ds), null, JSON.stringify(ds));
+  }
+  assert.match(lib.unsupportedDatasource({ type: "loki", uid: "x" }), /"loki" is not supported/);
+  assert.match(lib.unsupportedDatasource("-- Grafana --"), /not supported/);
+  assert.match(lib.unsupportedDatasource({ type: "datasource", uid: "grafana" }), /not supported/);
+});
+
+test("tables: one row per label set, one value column per target", () => {
+  const f = (refId, labels, values) => ({ refId, labels, name: "", times: values.map((_, i) => i), values });
+  const t = lib.toTable([f("A", { route: "/a", __name__: "x" }, [1, 2]), f("B", { route: "/a", __name__: "x" }, [5, null]), f("A", { route: "/b", __name__: "x" }, [3])], ["A", "B"]);
+  assert.deepEqual(t.columns, ["route", "Value #A", "Value #B"]);
+  assert.deepEqual(t.rows, [["/a", 2, 5], ["/b", 3, null]]);
+  assert.equal(t.labelColumns, 1);
+  assert.deepEqual(lib.toTable([f("A", {}, [7])], ["A"]).rows, [[7]]);
+  const aligned = lib.align([f("A", {}, [1, NaN]), { ...f("B", {}, [9]), times: [5] }]);
+  assert.deepEqual(aligned, { times: [0, 1, 5], columns: [[1, null, null], [null, null, 9]] });
+});
+
+test("reducers, thresholds and value mappings", () => {
+  const v = [null, 4, 1, null, 3, null];
+  assert.equal(lib.reduce(v, "lastNotNull"), 3);
+  assert.equal(lib.reduce(v, "last"), null);
+  assert.equal(lib.reduce(v, "mean"), 8 / 3);
+  assert.equal(lib.reduce(v, "max"), 4);
+  assert.equal(lib.reduce(v, "count"), 3);
+  assert.equal(lib.reduce([], "sum"), null);
+  assert.equal(lib.reduce([1, 5, 2, 4], "delta"), 4 + 2 + 2);
+  const steps = lib.thresholdSteps({ thresholds: { steps: [{ value: null, color: "green" }, { value: 80, color: "red" }, { value: 90, color: "javascript:x" }] } });
+  assert.deepEqual(steps, [{ value: null, color: "#37872d" }, { value: 80, color: "#c4162a" }]);
+  assert.equal(lib.thresholdColor(79, steps), "#37872d");
+  assert.equal(lib.thresholdColor(95, steps), "#c4162a");
+  assert.equal(lib.cssColor("url(x)"), null);
+  assert.equal(lib.cssColor("rgba(1, 2, 3, 0.5)"), "rgba(1, 2, 3, 0.5)");
+  const mappings = [{ type: "value", options: { "1": { text: "UP", color: "green" } } }, { type: "range", options: { from: 2, to: null, result: { text: "many" } } }];
+  assert.deepEqual(lib.mapValue(1, mappings), { text: "UP", color: "green" });
+  assert.deepEqual(lib.mapValue(7, mappings), { text: "many", color: null });
+  assert.equal(lib.mapValue(0, mappings), null);
+  assert.equal(lib.fieldDefaults({ yaxes: [{ format: "ms" }] }).unit, "ms");
+  assert.equal(lib.calc({ valueName: "avg" }), "mean");
+  assert.equal(lib.calc({ options: { reduceOptions: { calcs: ["max"] } } }), "max");
 });

@@ -43,7 +43,7 @@ export function Panel(props: PanelProps): JSX.Element {
   const p = props.panel;
   const type = typeof p.type === "string" ? p.type : "";
   const kind = KINDS[type];
-  const title = interpolate(typeof p.title === "string" ? p.title : "", props.vars, {});
+  const title = interpolate(typeof p.title === "string" ? p.title : "", props.vars, {}, "text");
   const description = typeof p.description === "string" ? p.description : undefined;
   const targets = Array.isArray(p.targets) ? (p.targets as Target[]) : [];
   const needsData = kind !== undefined && kind !== "text";
@@ -98,7 +98,7 @@ export function Panel(props: PanelProps): JSX.Element {
     state = "data";
     const content = typeof opts.content === "string" ? opts.content : typeof p.content === "string" ? p.content : "";
     const mode = typeof opts.mode === "string" ? opts.mode : typeof p.mode === "string" ? p.mode : "markdown";
-    body = <TextPanel content={interpolate(content, props.vars, {})} mode={mode} />;
+    body = <TextPanel content={interpolate(content, props.vars, {}, "text")} mode={mode} />;
   } else if (failure) {
     state = "error";
     body = <div class="panel-error" role="alert">{failure}</div>;
@@ -114,8 +114,10 @@ export function Panel(props: PanelProps): JSX.Element {
         ))}
       </div>
     ) : (
-      <div class="panel-nodata" data-testid="nodata-reason">
-        <strong>No data</strong>: {result.noData}
+      <div class="panel-nodata">
+        <p data-testid="nodata-reason">
+          <strong>No data</strong>: {result.noData}
+        </p>
       </div>
     );
   } else {

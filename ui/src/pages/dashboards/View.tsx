@@ -71,7 +71,7 @@ function Grid(props: { board: Board; vars: VarState[] }): JSX.Element {
                   data-testid="row-toggle"
                   onClick={() => setOpen({ ...open, [s.key]: collapsed })}
                 >
-                  <span aria-hidden="true">{collapsed ? "▸" : "▾"}</span> {interpolate(String(s.row.title ?? ""), vars, {})}
+                  <span aria-hidden="true">{collapsed ? "▸" : "▾"}</span> {interpolate(String(s.row.title ?? ""), vars, {}, "text")}
                   {collapsed && <span class="muted"> ({s.panels.length} panels)</span>}
                 </button>
               </h2>

@@ -102,11 +102,17 @@ export function formatVariable(v: VarValue, format: string | undefined): string 
 }
 
 /** `text` with every known variable and macro replaced. `macros` are plain strings
- * ($__interval → "15s"); unknown names stay as written, as in Grafana. */
-export function interpolate(text: string, vars: ReadonlyMap<string, VarValue>, macros: Record<string, string> = {}): string {
+ * ($__interval → "15s"); unknown names stay as written, as in Grafana. `defaultFormat` applies
+ * to references without their own (titles use "text", as Grafana's panel titles do). */
+export function interpolate(
+  text: string,
+  vars: ReadonlyMap<string, VarValue>,
+  macros: Record<string, string> = {},
+  defaultFormat?: string,
+): string {
   return text.replace(VARIABLE_RE, (match, n1?: string, n2?: string, f2?: string, n3?: string, _path?: string, f3?: string) => {
     const name = n1 ?? n2 ?? n3 ?? "";
-    const format = f2 ?? f3;
+    const format = f2 ?? f3 ?? defaultFormat;
     if (Object.prototype.hasOwnProperty.call(macros, name)) return macros[name] ?? match;
     const v = vars.get(name);
     if (!v) return match;
