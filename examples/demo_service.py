@@ -60,8 +60,19 @@ async def checkout(sku: str = "sku-1") -> dict[str, object]:
     tripod.bind(sku=sku)
     async with httpx.AsyncClient(timeout=5.0) as client:
         stock = await client.get(f"{DOWNSTREAM}/inventory/{sku}")
+    if stock.status_code >= 500:
+        log.error("checkout failed: inventory unavailable", extra={"status": stock.status_code})
+        raise HTTPException(status_code=502, detail="inventory unavailable")
     log.info("checkout done", extra={"downstream_status": stock.status_code})
     return {"sku": sku, "downstream_status": stock.status_code}
+
+
+@app.get("/search")
+async def search(q: str = "") -> dict[str, object]:
+    """A slow endpoint: a "full-text search" of 50-600 ms."""
+    with tripod.span("search index", query=q):
+        await asyncio.sleep(random.uniform(0.05, 0.6))
+    return {"query": q, "hits": random.randint(0, 40)}
 
 
 @app.get("/boom")
