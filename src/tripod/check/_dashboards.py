@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from tripod.check import _promql
-from tripod.check._model import RULES, Finding
+from tripod.check._model import RULES, Finding, Severity
 from tripod.check._refs import PromqlUse
 from tripod.check._rulefiles import check_selectors
 
@@ -55,14 +55,16 @@ class DashboardChecker:
         self.path = path
         self.text = text
         self.scrape = scrape
+        self.scrape_known = True
         self.known_counters = known_counters
         self.findings: list[Finding] = []
         self.uses: list[PromqlUse] = []
         self._line = 1
 
-    def add(self, rule: str, line: int, message: str) -> None:
+    def add(self, rule: str, line: int, message: str, severity: Severity | None = None) -> None:
         r = RULES[rule]
-        self.findings.append(Finding(self.path, line, 1, rule, r.severity, message, r.hint))
+        level = r.severity if severity is None else severity
+        self.findings.append(Finding(self.path, line, 1, rule, level, message, r.hint))
 
     def line_of(self, needle: str, start: int = 0) -> int:
         found = self.text.find(needle, start)

@@ -17,6 +17,7 @@ def _finding(rule: str, path: str, line: int, col: int, message: str) -> Finding
 
 
 def used_names(modules: Sequence[ModuleFacts]) -> set[str]:
+    """Every key recorded or used in a way the scanner cannot follow, through aliases."""
     used: set[str] = set()
     aliases: dict[str, set[str]] = {}
     for facts in modules:
@@ -33,20 +34,38 @@ def used_names(modules: Sequence[ModuleFacts]) -> set[str]:
     return used
 
 
+def _last(key: str) -> str:
+    return key.rpartition(".")[2]
+
+
+def same(a: str, b: str) -> bool:
+    """Whether two keys may name the same object: equal, ``*.X`` against any ``X``, or one a
+    dotted suffix of the other (a folder without ``__init__.py`` shortens module names)."""
+    if _last(a) != _last(b):
+        return False
+    return (
+        a == b
+        or a.startswith("*.")
+        or b.startswith("*.")
+        or a.endswith("." + b)
+        or b.endswith("." + a)
+    )
+
+
 def never_recorded(modules: Sequence[ModuleFacts]) -> list[Finding]:
-    used = used_names(modules)
-    return [
-        _finding(
-            "never-recorded",
-            d.path,
-            d.line,
-            d.col,
-            f"{d.kind} {d.name} ({d.binding}) is declared but never recorded",
-        )
-        for facts in modules
-        for d in facts.decls
-        if d.binding and d.source != "spec" and d.binding not in used
-    ]
+    by_last: dict[str, list[str]] = {}
+    for key in used_names(modules):
+        by_last.setdefault(_last(key), []).append(key)
+    out: list[Finding] = []
+    for facts in modules:
+        for d in facts.decls:
+            if not d.binding or d.source == "spec":
+                continue
+            if any(same(d.binding, k) for k in by_last.get(_last(d.binding), ())):
+                continue
+            message = f"{d.kind} {d.name} ({_last(d.binding)}) is declared but never recorded"
+            out.append(_finding("never-recorded", d.path, d.line, d.col, message))
+    return out
 
 
 def _unit(name: str) -> str | None:
@@ -70,20 +89,21 @@ _MISMATCH = {
 
 
 def unit_mismatches(modules: Sequence[ModuleFacts]) -> list[Finding]:
-    by_binding: dict[str, list[MetricDecl]] = {}
+    by_last: dict[str, list[MetricDecl]] = {}
     aliases: dict[str, str] = {}
     for facts in modules:
         aliases.update(facts.aliases)
         for d in facts.decls:
             if d.binding and d.kind in {"histogram", "summary", "gauge"}:
-                by_binding.setdefault(d.binding, []).append(d)
+                by_last.setdefault(_last(d.binding), []).append(d)
     out: list[Finding] = []
     for facts in modules:
         for site in facts.observes:
             binding, hops = site.binding, 0
-            while binding not in by_binding and binding in aliases and hops < 5:
+            while binding in aliases and hops < 5:
                 binding, hops = aliases[binding], hops + 1
-            for decl in by_binding.get(binding, ()):
+            decls = [d for d in by_last.get(_last(binding), ()) if same(d.binding or "", binding)]
+            for decl in decls:
                 unit = _unit(decl.name)
                 why = _MISMATCH.get((unit, site.scale)) if unit else None
                 if why:
@@ -117,7 +137,7 @@ def coverage(
         if unit in instrumented or any(unit.is_relative_to(p) for p in launched):
             continue
         for entry in facts.entries:
-            kind = "route" if entry.kind == "route" else "task"
+            kind = "route" if entry.kind == "route" else "Celery task"
             message = f"{kind} {entry.what} runs in an app that is never instrumented"
             out.append(_finding("coverage", entry.path, entry.line, entry.col, message))
     return out

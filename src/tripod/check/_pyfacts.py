@@ -23,7 +23,7 @@ class MetricDecl:
     path: str
     line: int
     col: int
-    binding: str | None  # the identifier that holds it (X, self.X -> X), if any
+    binding: str | None  # who holds it: ``pkg.mod.X``, or ``*.X`` for ``self.X``; None if nobody
     source: str  # "prometheus_client", "tripod", "otel", "spec"
 
     @property

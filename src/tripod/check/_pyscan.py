@@ -109,8 +109,10 @@ def _str_seq(node: ast.expr | None) -> tuple[str, ...]:
 class Scanner(ast.NodeVisitor):
     """Collects the facts of one module; :func:`scan` is the entry point."""
 
-    def __init__(self, facts: ModuleFacts) -> None:
+    def __init__(self, facts: ModuleFacts, module: str, package: str) -> None:
         self.facts = facts
+        self.module = module
+        self.package = package
         self.imports: dict[str, str] = {}
         self.consumed: set[int] = set()
         self.inert: set[int] = set()
@@ -147,14 +149,17 @@ class Scanner(ast.NodeVisitor):
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         module = node.module or ""
+        if node.level:
+            anchor = self.package
+            for _ in range(node.level - 1):
+                anchor = anchor.rpartition(".")[0]
+            module = f"{anchor}.{module}".strip(".") if module else anchor
         self.facts.imported.add(module)
         if module.startswith("celery"):
             self.uses_celery = True
         for alias in node.names:
             local = alias.asname or alias.name
             self.imports[local] = f"{module}.{alias.name}" if module else alias.name
-            if alias.asname and alias.asname != alias.name:
-                self.facts.aliases[alias.asname] = alias.name
 
     # -- declarations --------------------------------------------------------------------
     def _declaration(self, call: ast.Call, binding: str | None) -> bool:
@@ -219,10 +224,20 @@ class Scanner(ast.NodeVisitor):
 
     def _binding(self, target: ast.expr) -> str | None:
         if isinstance(target, ast.Name):
-            return target.id
+            return f"{self.module}.{target.id}"
         if isinstance(target, ast.Attribute):
-            return target.attr
+            return f"*.{target.attr}"
         return None
+
+    def key(self, node: ast.Name | ast.Attribute) -> str:
+        """The project-wide identity of a name: ``pkg.mod.NAME`` when the scanner can tell
+        where it lives, ``*.NAME`` for an attribute of an object it cannot follow."""
+        if isinstance(node, ast.Name):
+            return self.imports.get(node.id) or f"{self.module}.{node.id}"
+        value = node.value
+        if isinstance(value, ast.Name) and value.id in self.imports:
+            return f"{self.imports[value.id]}.{node.attr}"
+        return f"*.{node.attr}"
 
     def visit_Assign(self, node: ast.Assign) -> None:
         if isinstance(node.value, ast.Call) and len(node.targets) == 1:
@@ -245,11 +260,11 @@ class Scanner(ast.NodeVisitor):
     # -- uses ----------------------------------------------------------------------------
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load) and id(node) not in self.consumed:
-            self.facts.escaped.add(node.id)
+            self.facts.escaped.add(self.key(node))
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if isinstance(node.ctx, ast.Load) and id(node) not in self.consumed:
-            self.facts.escaped.add(node.attr)
+            self.facts.escaped.add(self.key(node))
         self.generic_visit(node)
 
     def _method_chain(self, node: ast.Call) -> None:
@@ -263,7 +278,7 @@ class Scanner(ast.NodeVisitor):
             cur = cur.func.value
         if not methods or not isinstance(cur, ast.Name | ast.Attribute):
             return
-        root = cur.id if isinstance(cur, ast.Name) else cur.attr
+        root = self.key(cur)
         self.consumed.add(id(cur))
         for call in inner:
             self.consumed.add(id(call))
@@ -333,12 +348,15 @@ class Scanner(ast.NodeVisitor):
                     else _const_str(next((k.value for k in call.keywords if k.arg == "path"), None))
                 )
                 if path is not None and (path.startswith("/") or path == ""):
-                    verb = func.attr.upper() if func.attr not in {"route", "api_route"} else "ANY"
+                    verb = func.attr.upper()
+                    if func.attr in {"route", "api_route"}:
+                        methods = next((k.value for k in call.keywords if k.arg == "methods"), None)
+                        verb = "/".join(_str_seq(methods)) or "GET"
                     self._entry("route", f"{verb} {path or '/'}", dec)
                     continue
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             if name == "shared_task" or (name == "task" and self.uses_celery):
-                self._entry("task", f"celery task {node.name}", dec)
+                self._entry("task", node.name, dec)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         self._decorators(node)
@@ -414,12 +432,13 @@ class Scanner(ast.NodeVisitor):
             self._add("swallowed-exception", handler, f"{what} swallows the error silently")
 
 
-def scan(path: str, source: str) -> ModuleFacts:
-    """Facts of one module; a file that does not parse yields no facts (Python reports it)."""
+def scan(path: str, source: str, module: str = "__main__", package: str = "") -> ModuleFacts:
+    """Facts of one module (``module``: its dotted name); a file that does not parse yields no
+    facts (Python reports it)."""
     facts = ModuleFacts(path, lines=source.count("\n") + 1)
     try:
         tree = ast.parse(source, filename=path)
     except (SyntaxError, ValueError):
         return facts
-    Scanner(facts).visit(tree)
+    Scanner(facts, module, package).visit(tree)
     return facts

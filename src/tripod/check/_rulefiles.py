@@ -16,7 +16,7 @@ import yaml
 
 from tripod.check import _promql
 from tripod.check._config import seconds
-from tripod.check._model import RULES, Finding
+from tripod.check._model import RULES, Finding, Severity
 from tripod.check._refs import PromqlUse
 
 _TEMPLATE_LABEL = re.compile(r"\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)|\.Labels\.([a-zA-Z_]\w*)")
@@ -106,29 +106,39 @@ def rules_of(docs: list[yaml.Node]) -> Iterator[RuleNode]:
 
 
 def scrape_interval(docs: list[yaml.Node]) -> float | None:
-    """``global.scrape_interval`` of a prometheus.yml, in seconds."""
+    """The shortest scrape interval of a prometheus.yml (``global`` or a job's), in seconds."""
+    found: list[float] = []
     for doc in docs:
         glob = _get(doc, "global")
-        value = _get(glob, "scrape_interval") if glob is not None else None
-        if isinstance(value, yaml.ScalarNode):
-            return seconds(str(value.value))
-    return None
+        jobs = _get(doc, "scrape_configs")
+        holders = [glob] if glob is not None else []
+        if isinstance(jobs, yaml.SequenceNode):
+            holders.extend(jobs.value)
+        for holder in holders:
+            value = _get(holder, "scrape_interval")
+            if isinstance(value, yaml.ScalarNode) and (s := seconds(str(value.value))):
+                found.append(s)
+    return min(found) if found else None
 
 
 class RuleChecker:
     """Checks the rules of one file; ``uses`` collects the metric names for the catalog check."""
 
-    def __init__(self, path: str, scrape: float, known_counters: frozenset[str]) -> None:
+    def __init__(
+        self, path: str, scrape: float, known_counters: frozenset[str], *, scrape_known: bool = True
+    ) -> None:
         self.path = path
         self.scrape = scrape
+        self.scrape_known = scrape_known
         self.known_counters = known_counters
         self.findings: list[Finding] = []
         self.uses: list[PromqlUse] = []
         self._seen: dict[tuple[str, str, str, str], int] = {}
 
-    def add(self, rule: str, line: int, message: str) -> None:
+    def add(self, rule: str, line: int, message: str, severity: Severity | None = None) -> None:
         r = RULES[rule]
-        self.findings.append(Finding(self.path, line, 1, rule, r.severity, message, r.hint))
+        level = r.severity if severity is None else severity
+        self.findings.append(Finding(self.path, line, 1, rule, level, message, r.hint))
 
     def check(self, rule: RuleNode) -> None:
         labels = ",".join(f"{k}={v}" for k, v in sorted(rule.labels.items()))
@@ -218,7 +228,11 @@ def check_selectors(
                     "rate-range",
                     line,
                     f"{inner}({sel.name}[{int(rng)}s]) is shorter than 4x the "
-                    f"{int(sink.scrape)}s scrape interval",
+                    f"{int(sink.scrape)}s scrape interval"
+                    + (
+                        "" if sink.scrape_known else " (assumed: no prometheus.yml or config found)"
+                    ),
+                    None if sink.scrape_known else Severity.WARNING,
                 )
         elif (
             sel.range is None

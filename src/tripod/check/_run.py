@@ -46,6 +46,20 @@ def _display(path: Path) -> str:
         return path.as_posix()
 
 
+def module_name(path: Path) -> tuple[str, str]:
+    """(dotted module name, its package) from the ``__init__.py`` files above ``path``."""
+    parts = [] if path.stem == "__init__" else [path.stem]
+    folder = path.parent
+    while (folder / "__init__.py").is_file():
+        parts.insert(0, folder.name)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    module = ".".join(parts) or path.parent.name
+    package = module if path.stem == "__init__" else module.rpartition(".")[0]
+    return module, package
+
+
 def _read_yaml(inputs: _Inputs, shown: str, text: str) -> None:
     try:
         from tripod.check import _rulefiles
@@ -63,7 +77,8 @@ def _read_yaml(inputs: _Inputs, shown: str, text: str) -> None:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 1 if mark is not None else 1
             r = RULES["rule-yaml"]
-            first = str(exc).splitlines()[0]
+            problem = getattr(exc, "problem", None)
+            first = f"not valid YAML: {problem}" if problem else str(exc).splitlines()[0]
             inputs.findings.append(Finding(shown, line, 1, r.id, r.severity, first, r.hint))
         return
     if _rulefiles.is_rule_file(docs):
@@ -85,7 +100,8 @@ def _read(paths: Sequence[Path], options: Options, roots: list[Path]) -> _Inputs
         if is_launcher and any(word in text for word in LAUNCH_WORDS):
             inputs.launched.add(_project.unit_root(path, roots))
         if path.suffix == ".py":
-            inputs.modules.append(scan(shown, text))
+            module, package = module_name(path)
+            inputs.modules.append(scan(shown, text, module, package))
         elif path.suffix in {".yml", ".yaml"}:
             _read_yaml(inputs, shown, text)
         elif path.suffix == ".json" and '"panels"' in text:
@@ -124,7 +140,8 @@ def _promql_files(inputs: _Inputs, scrape: float, counters: frozenset[str]) -> l
         from tripod.check._rulefiles import RuleChecker, rules_of
 
         for shown, docs in inputs.rule_files:
-            checker = RuleChecker(shown, scrape, counters)
+            known = inputs.scrape is not None
+            checker = RuleChecker(shown, scrape, counters, scrape_known=known)
             for rule in rules_of(docs):  # type: ignore[arg-type]
                 checker.check(rule)
             inputs.findings.extend(checker.findings)
@@ -169,7 +186,9 @@ def run(paths: Sequence[Path], options: Options, only: set[Path] | None = None) 
         }
     known, counters = _known(inputs)
     known.names |= recorded_outputs
-    scrape = options.scrape_interval or inputs.scrape or DEFAULT_SCRAPE_INTERVAL
+    if options.scrape_interval:
+        inputs.scrape = options.scrape_interval
+    scrape = inputs.scrape or DEFAULT_SCRAPE_INTERVAL
     if not _promql.AVAILABLE and (inputs.rule_files or inputs.dashboards):
         notices.append(
             "tripod check: promql-parser is not installed; PromQL checks skipped "
