@@ -32,7 +32,7 @@ def big_trace(trace_id: str, n: int, *, seed: int = 7, base_ns: int = BASE_NS) -
         parent = "" if i == 0 else f"{rnd.randrange(max(0, i - 50), i) + 1:016x}"
         start = base_ns if i == 0 else starts[int(parent, 16) - 1] + rnd.randrange(1_000, 900_000)
         starts.append(start)
-        duration = 5_000_000_000 if i == 0 else rnd.randrange(10_000, 4_000_000)
+        duration = rnd.randrange(10_000, 4_000_000)
         error = i > 0 and rnd.random() < 0.03
         span: dict[str, Any] = {
             "traceId": trace_id,
@@ -56,6 +56,9 @@ def big_trace(trace_id: str, n: int, *, seed: int = 7, base_ns: int = BASE_NS) -
                 {"name": "tick", "timeUnixNano": str(start + 1), "attributes": [_attr("n", i)]}
             ]
         by_service[_SERVICES[0 if i == 0 else i % 3]].append(span)
+    root = by_service[_SERVICES[0]][0]  # the root ends after its last descendant
+    last = max(int(sp["endTimeUnixNano"]) for spans in by_service.values() for sp in spans)
+    root["endTimeUnixNano"] = str(last + 1_000_000)
     return {"resourceSpans": [
         {"resource": {"attributes": [_attr("service.name", svc)]},
          "scopeSpans": [{"scope": {"name": "gen"}, "spans": spans}]}

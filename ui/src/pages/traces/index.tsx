@@ -1,11 +1,11 @@
-// PLACEHOLDER written by ui-shell so the app builds; the page's owner replaces this file.
+// Traces: `/traces` is the search (state in the query string), `/traces/<traceId>?span=<id>&find=<text>`
+// one trace's waterfall.
 import type { JSX } from "preact";
+import { segments } from "../../lib/url";
+import { TraceSearch } from "./search";
+import { TraceView } from "./trace";
 
 export default function Page(): JSX.Element {
-  return (
-    <section class="page">
-      <h1>Traces</h1>
-      <p class="empty">This page is being built.</p>
-    </section>
-  );
+  const id = segments.value[1];
+  return id ? <TraceView traceId={id} /> : <TraceSearch />;
 }
