@@ -83,7 +83,8 @@ def _by_file(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_the_list_holds_generated_exported_and_bad_files(server: Proc) -> None:
     data = _list(server)
     files = _by_file(data)
-    assert data["total"] == len(data["dashboards"]) == 11
+    assert data["total"] == len(data["dashboards"]) == 12
+    assert files["(built-in)"]["uid"] == "tripod-red"
     assert files["shop.json"]["uid"] == "tripod-shop"
     assert files["shop.json"]["title"] == "shop service"
     assert "tripod" in files["shop.json"]["tags"]
@@ -143,7 +144,7 @@ def test_the_list_is_paged_and_filtered(server: Proc) -> None:
     everything = _list(server)["dashboards"]
     page = _list(server, limit=3, offset=2)
     assert page["dashboards"] == everything[2:5]
-    assert (page["total"], page["limit"], page["offset"]) == (11, 3, 2)
+    assert (page["total"], page["limit"], page["offset"]) == (12, 3, 2)
     assert [d["uid"] for d in _list(server, search="SHOP")["dashboards"]] == ["tripod-shop"]
     assert [d["uid"] for d in _list(server, tag="mine")["dashboards"]] == ["user-board"]
     for bad in ({"limit": 0}, {"limit": 1001}, {"offset": -1}, {"limit": "x"}):
@@ -158,20 +159,29 @@ def test_changed_added_and_removed_files_are_read_again(server: Proc, boards: Pa
     _write(path, {"uid": "plain", "title": "Renamed", "panels": [], "tags": ["new"]})
     os.utime(path, ns=(1, 1))  # another size as well as another time: no clock granularity issue
     extra = _write(folder / "added.json", {"uid": "added", "title": "Added", "panels": []})
+    mine = _write(folder / "red.json", {"uid": "tripod-red", "title": "My RED", "panels": []})
     try:
         files = _by_file(_list(server))
         assert (files["plain.json"]["uid"], files["plain.json"]["title"]) == ("plain", "Renamed")
         assert files["added.json"]["uid"] == "added"
         r = httpx.get(server.url + "/api/v1/ui/dashboards/plain")
         assert r.json()["data"]["dashboard"]["tags"] == ["new"]
+        # a file with the built-in's uid replaces it
+        assert "(built-in)" not in files
+        r = httpx.get(server.url + "/api/v1/ui/dashboards/tripod-red")
+        assert r.json()["data"]["title"] == "My RED"
     finally:
         extra.unlink()
+        mine.unlink()
         _write(path, {"title": "No uid", "panels": []})
-    assert "added.json" not in _by_file(_list(server))
+    files = _by_file(_list(server))
+    assert "added.json" not in files
+    assert files["(built-in)"]["uid"] == "tripod-red"
     assert httpx.get(server.url + "/api/v1/ui/dashboards/added").status_code == 404
 
 
 def test_without_dashboards_the_builtin_red_dashboard_is_served(tmp_path: Path) -> None:
+    """Also listed with --dashboards (above), unless a file takes its uid (below)."""
     with start_tripod_serve(tmp_path / "data") as proc:
         data = _list(proc)
         assert [(d["uid"], d["file"]) for d in data["dashboards"]] == [("tripod-red", "(built-in)")]
@@ -190,5 +200,5 @@ def test_without_codegen_the_list_says_how_to_get_the_builtin() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60, check=True)  # fmt: skip
-    assert done.stdout.startswith('(None, "no --dashboards given')
+    assert done.stdout.startswith('(None, "the built-in RED dashboard needs')
     assert "pip install 'tripod[codegen]'" in done.stdout

@@ -1,6 +1,6 @@
 """Grafana dashboards for the web UI: ``tripod serve --dashboards DIR`` reads dashboard JSON
-files (``tripod generate``'s, or Grafana exports) and serves them at ``/api/v1/ui/dashboards``;
-without any, a built-in RED dashboard made from the metric catalog. The UI renders them."""
+files (``tripod generate``'s, or Grafana exports) and serves them at ``/api/v1/ui/dashboards``
+with a built-in RED dashboard made from the metric catalog. The UI renders them."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The built-in dashboard shown when no ``--dashboards`` are given: the RED dashboard
-``tripod generate`` writes, made at run time from the metric catalog for every job.
+"""The built-in dashboard (uid ``tripod-red``, which Home links to): the RED dashboard
+``tripod generate`` writes, made at run time from the metric catalog for every job; listed
+next to the ``--dashboards`` files unless one of them has its uid.
 
 ``tripod generate`` needs the ``codegen`` extra (grafana-foundation-sdk), which ``tripod[server]``
 does not pull in; without it there is no built-in dashboard and the list says how to get one.
@@ -18,8 +19,8 @@ __all__ = ["BUILTIN_FILE", "BUILTIN_UID", "builtin_dashboard"]
 BUILTIN_UID = "tripod-red"
 BUILTIN_FILE = "(built-in)"
 NO_CODEGEN = (
-    "no --dashboards given and the built-in RED dashboard needs tripod generate "
-    "(pip install 'tripod[codegen]'); pass --dashboards DIR to show your own"
+    "the built-in RED dashboard needs tripod generate (pip install 'tripod[codegen]'); "
+    "pass --dashboards DIR to show your own"
 )
 _log = logging.getLogger("tripod.server")
 

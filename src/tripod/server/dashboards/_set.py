@@ -1,6 +1,6 @@
 """The dashboards a running server shows: the configured files and folders, re-read when a
-file's modification time or size changes (so editing a file needs no restart or reload), or
-the built-in RED dashboard when none are configured."""
+file's modification time or size changes (so editing a file needs no restart or reload), and
+the built-in RED dashboard (which Home links to) unless a file has its uid."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 class DashboardSet:
     """The dashboards of ``paths`` (files, folders searched recursively for ``*.json``, or
-    globs). ``builtin`` makes the one dashboard shown when ``paths`` is empty (it returns
-    ``None`` with a note when it cannot, e.g. without ``tripod[codegen]``)."""
+    globs). ``builtin`` makes the built-in dashboard, added to them (it returns ``None`` with
+    a note when it cannot, e.g. without ``tripod[codegen]``)."""
 
     def __init__(
         self,
@@ -78,9 +78,6 @@ class DashboardSet:
         their modification time or size changed. Duplicate uids: the first file (by path) wins,
         the others are listed with the reason."""
         with self._lock:
-            if not self.paths:
-                builtin = self._builtin_dashboard()
-                return [builtin] if builtin is not None else []
             files, problems = self._files()
             cache: dict[Path, Entry] = {}
             out: list[Entry] = []
@@ -100,6 +97,9 @@ class DashboardSet:
                 out.append(entry)
             self._cache = cache
             out.extend(problems)
+            builtin = self._builtin_dashboard()
+            if builtin is not None and builtin.uid not in owners:
+                out.append(builtin)
             out.sort(key=lambda e: (e.title.casefold(), e.file))
             return out
 
