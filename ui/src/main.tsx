@@ -3,7 +3,7 @@
 import { signal, useSignal } from "@preact/signals";
 import { render, type ComponentType, type JSX } from "preact";
 import { useEffect } from "preact/hooks";
-import { cancelToken, setToken, tokenWanted } from "./lib/api";
+import { cancelToken, promGet, setToken, tokenWanted } from "./lib/api";
 import { installRefreshTimer, setZone, zone } from "./lib/time";
 import { interceptLinks, segments } from "./lib/url";
 import { ErrorBox } from "./components/ErrorBox";
@@ -28,6 +28,10 @@ const NAV: ReadonlyArray<[string, string]> = [
   ["logs", "Logs"],
   ["alerts", "Alerts"],
 ];
+
+/** "tripod-0.1.0" from buildinfo; the first API call, so a server with --token asks for the
+ * token as the app opens rather than in the middle of a page. */
+const serverVersion = signal("");
 
 const loaded = new Map<string, ComponentType>();
 const loadError = signal<unknown>(null);
@@ -135,6 +139,7 @@ function App(): JSX.Element {
           ))}
         </nav>
         <div class="topbar-right">
+          {serverVersion.value && <span class="topbar-version">{serverVersion.value}</span>}
           <ZoneToggle />
         </div>
       </header>
@@ -160,4 +165,8 @@ if (root) {
   interceptLinks(document.body);
   installRefreshTimer();
   render(<App />, root);
+  promGet<{ revision?: string }>("/api/v1/status/buildinfo").then(
+    (info) => (serverVersion.value = info.revision ?? ""),
+    () => undefined, // a page that needs the API shows its own error
+  );
 }
