@@ -10,8 +10,10 @@ each framework when (and only if) the program imports it, so nothing is imported
 - ``gunicorn.app.base``: ``BaseApplication.wsgi()`` returns the loaded app instrumented
   (sync, gthread, gevent and uvicorn workers all load the app through it);
 - ``uvicorn.config``: ``Config.load()`` instruments the app uvicorn built (``--workers N`` too);
+- ``django``: ``django.setup()`` ends by tracing the database connections (as tripod's Django
+  app does in ``ready()``), so queries before the first request are traced too;
 - ``django.core.handlers.base``: ``BaseHandler.load_middleware()`` puts tripod's middleware
-  first in ``settings.MIDDLEWARE`` and traces the database connections.
+  first in ``settings.MIDDLEWARE`` (and traces the connections, if ``setup()`` was bypassed).
 
 An app already instrumented (explicitly, or by an earlier hook, also under a server's own
 middleware such as uvicorn's proxy-headers wrapper) is left alone, and Django's handler is
@@ -112,7 +114,25 @@ def _patch_django(module: ModuleType) -> None:
     handler.load_middleware = load_middleware
 
 
+def _patch_django_setup(module: ModuleType) -> None:
+    """Trace queries from ``django.setup()`` on, as the explicit app does (e.g. runserver's
+    migration check runs before any middleware is loaded)."""
+    original: Callable[..., None] = module.setup
+
+    def setup(*args: Any, **kwargs: Any) -> None:
+        original(*args, **kwargs)
+        try:
+            from tripod.sdk.integrations.django._db import instrument_db
+
+            instrument_db()
+        except Exception:
+            _log.warning("tripod run: could not trace Django's queries", exc_info=True)
+
+    module.setup = setup  # type: ignore[attr-defined]
+
+
 _PATCHES: dict[str, Callable[[ModuleType], None]] = {
+    "django": _patch_django_setup,
     "flask.app": _patch_flask,
     "gunicorn.app.base": _patch_gunicorn,
     "uvicorn.config": _patch_uvicorn,

@@ -4,7 +4,6 @@ a real SQLite file): the same telemetry as the WSGI/ASGI middleware, plus query 
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,20 +19,23 @@ ROUTE = "/orders/<int:order_id>/"
 @pytest.fixture(scope="module")
 def django_setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     db = tmp_path_factory.mktemp("django") / "shop.sqlite3"
-    os.environ["DJANGO_SHOP_DB"] = str(db)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "examples.django_shop.settings")
-    import django
-    from django.core.management import call_command
+    # Scoped to this module, so later tests (and the processes they start) do not inherit it;
+    # Django itself stays configured for the rest of the session (it cannot be unset).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_SHOP_DB", str(db))
+        patch.setenv("DJANGO_SETTINGS_MODULE", "examples.django_shop.settings")
+        import django
+        from django.core.management import call_command
 
-    django.setup()
-    from django.conf import settings
+        django.setup()
+        from django.conf import settings
 
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]  # the test clients' host
-    call_command("migrate", run_syncdb=True, verbosity=0)
-    yield
-    from django.db import connections
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]  # test clients' host
+        call_command("migrate", run_syncdb=True, verbosity=0)
+        yield
+        from django.db import connections
 
-    connections.close_all()
+        connections.close_all()
 
 
 @pytest.fixture
