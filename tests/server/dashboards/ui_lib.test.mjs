@@ -218,3 +218,42 @@ test("reducers, thresholds and value mappings", () => {
   assert.equal(lib.calc({ valueName: "avg" }), "mean");
   assert.equal(lib.calc({ options: { reduceOptions: { calcs: ["max"] } } }), "max");
 });
+
+test("repeated panels: one copy per value, side by side or stacked, panels below move down", () => {
+  const values = (name) => (name === "inst" ? [{ value: "a", text: "A" }, { value: "b", text: "B" }, { value: "c", text: "C" }] : name === "one" ? [{ value: "x", text: "x" }] : null);
+  const panels = [
+    { id: 1, type: "stat", repeat: "inst", gridPos: { x: 6, y: 0, w: 12, h: 4 } },
+    { id: 2, type: "text", gridPos: { x: 0, y: 4, w: 24, h: 2 } },
+  ];
+  const h = lib.expandRepeats(panels, values);
+  assert.deepEqual(h.map((p) => [p.id, p.gridPos, p.__repeat?.value ?? null]), [
+    [1, { x: 0, y: 0, w: 8, h: 4 }, "a"], [1001, { x: 8, y: 0, w: 8, h: 4 }, "b"], [1002, { x: 16, y: 0, w: 8, h: 4 }, "c"],
+    [2, { x: 0, y: 4, w: 24, h: 2 }, null],
+  ]);
+  const wrap = lib.expandRepeats([{ ...panels[0], maxPerRow: 2 }, panels[1]], values);
+  assert.deepEqual(wrap.map((p) => p.gridPos), [
+    { x: 0, y: 0, w: 12, h: 4 }, { x: 12, y: 0, w: 12, h: 4 }, { x: 0, y: 4, w: 12, h: 4 }, { x: 0, y: 8, w: 24, h: 2 },
+  ]);
+  const v = lib.expandRepeats([{ ...panels[0], repeatDirection: "v" }, panels[1]], values);
+  assert.deepEqual(v.map((p) => p.gridPos.y), [0, 4, 8, 12]);
+  assert.equal(lib.expandRepeats([{ ...panels[0], repeat: "one" }], values)[0].__repeat.value, "x");
+  assert.equal(lib.expandRepeats([{ ...panels[0], repeat: "nope" }], values)[0].__repeat, undefined);
+});
+
+test("panel time overrides", () => {
+  const now = 10_000_000_000;
+  assert.deepEqual(lib.panelTime(undefined, undefined, 5, 9, now), { from: 5, to: 9, info: "" });
+  assert.deepEqual(lib.panelTime("1h", undefined, 5, 9, now), { from: now - 3600_000, to: now, info: "Last 1h" });
+  assert.deepEqual(lib.panelTime(null, "1d", 100_000_000, 200_000_000, now), { from: 100_000_000 - 86400_000, to: 200_000_000 - 86400_000, info: "timeshift -1d" });
+  assert.equal(lib.panelTime("now-5m", "1h", 0, 1, now).info, "Last 5m timeshift -1h");
+});
+
+test("overlapping panels move down below the one placed first", () => {
+  const s = lib.sections([
+    { id: 1, type: "stat", gridPos: { x: 0, y: 0, w: 12, h: 4 } },
+    { id: 2, type: "stat", gridPos: { x: 6, y: 2, w: 12, h: 4 } },
+    { id: 3, type: "stat", gridPos: { x: 18, y: 0, w: 6, h: 2 } },
+  ]);
+  assert.deepEqual(s[0].panels.map((p) => [p.panel.id, p.pos.x, p.pos.y]), [[1, 0, 0], [3, 18, 0], [2, 6, 4]]);
+  assert.equal(s[0].height, 8);
+});

@@ -4,6 +4,7 @@ import type { JSX } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { interpolate, type VarValue } from "../pages/dashboards/lib/interpolate";
 import type { PanelModel } from "../pages/dashboards/lib/layout";
+import { panelTime } from "../pages/dashboards/lib/interval";
 import { runPanel, type PanelQuery, type PanelResult, type Target } from "../pages/dashboards/query";
 import { BarGaugePanel, GaugePanel, reduceFrames, StatPanel } from "./StatPanels";
 import { HeatmapPanel } from "./HeatmapPanel";
@@ -51,7 +52,14 @@ export function Panel(props: PanelProps): JSX.Element {
   const [failure, setFailure] = useState<string | null>(null);
   const [loading, setLoading] = useState(needsData);
   const widthBucket = Math.max(100, Math.round(props.width / 100) * 100);
-  const key = needsData ? `${varsKey(props.vars)}|${props.from}|${props.to}|${props.tick}|${widthBucket}` : "";
+  const own = panelTime(
+    typeof p.timeFrom === "string" ? interpolate(p.timeFrom, props.vars) : null,
+    typeof p.timeShift === "string" ? interpolate(p.timeShift, props.vars) : null,
+    props.from,
+    props.to,
+    props.to,
+  );
+  const key = needsData ? `${varsKey(props.vars)}|${own.from}|${own.to}|${props.tick}|${widthBucket}` : "";
 
   useEffect(() => {
     if (!needsData || p.libraryPanel) return undefined;
@@ -63,7 +71,7 @@ export function Panel(props: PanelProps): JSX.Element {
       interval: typeof p.interval === "string" ? p.interval : undefined,
       maxDataPoints: typeof p.maxDataPoints === "number" ? p.maxDataPoints : undefined,
     };
-    runPanel(query, props.vars, props.from, props.to, widthBucket, abort.signal, {
+    runPanel(query, props.vars, own.from, own.to, widthBucket, abort.signal, {
       exemplars: kind === "timeseries",
       scrapeInterval: props.scrapeInterval,
     }).then(
@@ -172,6 +180,7 @@ export function Panel(props: PanelProps): JSX.Element {
         <h3 class="dpanel-title" title={description}>
           {title}
         </h3>
+        {own.info && !p.hideTimeOverride && <span class="dpanel-time">{own.info}</span>}
         {loading && needsData && <span class="dpanel-spin" aria-hidden="true" />}
         {warnings.length > 0 && (
           <span class="badge warn" title={warnings.join("\n")}>

@@ -9,8 +9,8 @@ import { Empty, ErrorBox } from "../../components/ErrorBox";
 import { RefreshPicker } from "../../components/RefreshPicker";
 import { TimeRangePicker } from "../../components/TimeRangePicker";
 import { Panel } from "../../panels/Panel";
-import { interpolate } from "./lib/interpolate";
-import { migrateRows, sections, type PanelModel, type Section } from "./lib/layout";
+import { ALL, interpolate, type VarValue } from "./lib/interpolate";
+import { expandRepeats, migrateRows, sections, type PanelModel, type RepeatScope, type Section } from "./lib/layout";
 import { VariableBar } from "./VariableBar";
 import { resolveVariables, urlVars, varMap, type VarModel, type VarState } from "./variables";
 
@@ -30,12 +30,32 @@ function timeDefaults(d: Record<string, unknown>): [string, string] {
   return [ok(t.from) ? t.from : "now-6h", ok(t.to) ? t.to : "now"];
 }
 
+/** A variable's selected values and texts (All: every option), for repeated panels. */
+function repeatValues(states: VarState[]): (name: string) => Array<{ value: string; text: string }> | null {
+  return (name) => {
+    const v = states.find((s) => s.name === name);
+    if (!v) return null;
+    if (v.value.values.includes(ALL)) return v.options.map((o) => ({ value: o.value, text: o.text }));
+    return v.value.values.map((value, i) => ({ value, text: v.value.texts?.[i] ?? value }));
+  };
+}
+
+/** The variables of one repeated copy: its variable holds only its own value. */
+function scoped(vars: Map<string, VarValue>, scope: unknown): Map<string, VarValue> {
+  const s = scope as RepeatScope | undefined;
+  const v = s ? vars.get(s.name) : undefined;
+  if (!s || !v) return vars;
+  return new Map(vars).set(s.name, { ...v, values: [s.value], texts: [s.text] });
+}
+
 function Grid(props: { board: Board; vars: VarState[] }): JSX.Element {
   const d = props.board.dashboard;
-  const panels = useMemo<PanelModel[]>(
-    () => (Array.isArray(d.panels) ? (d.panels as PanelModel[]) : migrateRows(d.rows)),
-    [d],
-  );
+  const panels = useMemo<PanelModel[]>(() => {
+    const base = Array.isArray(d.panels) ? (d.panels as PanelModel[]) : migrateRows(d.rows);
+    const values = repeatValues(props.vars);
+    const inner = base.map((p) => (p.type === "row" && Array.isArray(p.panels) ? { ...p, panels: expandRepeats(p.panels, values) } : p));
+    return expandRepeats(inner, values);
+  }, [d, props.vars]);
   const secs = useMemo<Section[]>(() => sections(panels), [panels]);
   const [open, setOpen] = useState<Record<string, boolean>>({});
   const box = useRef<HTMLDivElement>(null);
@@ -86,7 +106,7 @@ function Grid(props: { board: Board; vars: VarState[] }): JSX.Element {
                   >
                     <Panel
                       panel={pl.panel}
-                      vars={vars}
+                      vars={pl.panel.__repeat ? scoped(vars, pl.panel.__repeat) : vars}
                       from={r.start}
                       to={r.end}
                       tick={tick}

@@ -133,3 +133,31 @@ export function targetTiming(input: TimingInput): TargetTiming {
     },
   };
 }
+
+/** A panel's own range: `timeFrom` ("1h": the last hour up to now, whatever the dashboard
+ * shows) and `timeShift` ("1d": the range moved back a day), as Grafana's panel time overrides.
+ * `info` is what the panel header shows ("Last 1h timeshift -1d"), empty without overrides. */
+export function panelTime(
+  timeFrom: unknown,
+  timeShift: unknown,
+  from: number,
+  to: number,
+  now: number,
+): { from: number; to: number; info: string } {
+  let f = from;
+  let t = to;
+  const parts: string[] = [];
+  const fromMs = typeof timeFrom === "string" ? intervalToMs(timeFrom.replace(/^now-/, "")) : null;
+  if (fromMs !== null && fromMs > 0) {
+    f = now - fromMs;
+    t = now;
+    parts.push(`Last ${String(timeFrom).replace(/^now-/, "")}`);
+  }
+  const shiftMs = typeof timeShift === "string" ? intervalToMs(timeShift) : null;
+  if (shiftMs !== null && shiftMs > 0) {
+    f -= shiftMs;
+    t -= shiftMs;
+    parts.push(`timeshift -${String(timeShift)}`);
+  }
+  return { from: f, to: t, info: parts.join(" ") };
+}

@@ -44,15 +44,29 @@ function pos(p: PanelModel): GridPos {
   return { x: Math.min(x, 24 - w), y: int(g.y, 0, 0, 100000), w, h: int(g.h, 8, 1, 200) };
 }
 
+function overlaps(a: GridPos, b: GridPos): boolean {
+  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
 function place(panels: PanelModel[], prefix: string): { placed: Placed[]; height: number } {
   if (!panels.length) return { placed: [], height: 0 };
   const top = Math.min(...panels.map((p) => pos(p).y));
-  const placed = panels
+  const wanted = panels
     .map((p, i) => {
       const g = pos(p);
-      return { panel: p, pos: { ...g, y: g.y - top }, key: `${prefix}-${p.id ?? i}-${i}` };
+      return { panel: p, pos: { ...g, y: g.y - top }, key: `${prefix}-${p.id ?? i}-${i}`, i };
     })
-    .sort((a, b) => a.pos.y - b.pos.y || a.pos.x - b.pos.x);
+    .sort((a, b) => a.pos.y - b.pos.y || a.pos.x - b.pos.x || Number(!a.panel.__repeat) - Number(!b.panel.__repeat) || a.i - b.i);
+  // a panel that would cover one placed before it moves down below it (as Grafana's grid does)
+  const placed: Placed[] = [];
+  for (const w of wanted) {
+    const at = { ...w.pos };
+    for (let hit = placed.find((q) => overlaps(q.pos, at)); hit; hit = placed.find((q) => overlaps(q.pos, at))) {
+      at.y = hit.pos.y + hit.pos.h;
+    }
+    placed.push({ panel: w.panel, pos: at, key: w.key });
+  }
+  placed.sort((a, b) => a.pos.y - b.pos.y || a.pos.x - b.pos.x);
   const height = Math.max(...placed.map((p) => p.pos.y + p.pos.h));
   return { placed, height };
 }
@@ -129,4 +143,62 @@ export function unsupportedDatasource(ds: unknown): string | null {
     }
   }
   return null;
+}
+
+/** The value a repeated panel copy is for: the variable's name, one value and its text. */
+export interface RepeatScope {
+  name: string;
+  value: string;
+  text: string;
+}
+
+/** Panels with `repeat: "<var>"` copied once per selected value of that variable (All: every
+ * option; at most 50), as Grafana does: side by side from the left edge (`repeatDirection` "h",
+ * width max(24 / n, 24 / maxPerRow), maxPerRow default 4) wrapping to new lines, or stacked
+ * ("v"); panels below move down. Each copy carries `__repeat` (its scope). `values(name)`
+ * gives a variable's values and texts (null: no such variable). */
+export function expandRepeats(
+  panels: PanelModel[],
+  values: (name: string) => Array<{ value: string; text: string }> | null,
+): PanelModel[] {
+  let out = panels.map((p) => ({ ...p }));
+  for (let i = 0; i < out.length; i++) {
+    const p = out[i]!;
+    const name = typeof p.repeat === "string" ? p.repeat.replace(/^\$\{?|\}$/g, "") : "";
+    if (!name || p.type === "row" || p.__repeat) continue;
+    const vals = (values(name) ?? []).slice(0, 50);
+    if (vals.length <= 1) {
+      if (vals.length === 1) out[i] = { ...p, __repeat: { name, ...vals[0]! } };
+      continue;
+    }
+    const g = pos(p);
+    const vertical = p.repeatDirection === "v";
+    // Grafana: width max(24 / n, 24 / maxPerRow) (maxPerRow default 4), from the left edge
+    const maxPerRow = typeof p.maxPerRow === "number" && p.maxPerRow > 0 ? p.maxPerRow : 4;
+    const w = vertical ? g.w : Math.max(1, Math.floor(Math.max(24 / vals.length, 24 / maxPerRow)));
+    const perRow = vertical ? 1 : Math.max(1, Math.floor(24 / w));
+    const copies: PanelModel[] = vals.map((v, k) => ({
+      ...p,
+      id: k === 0 ? p.id : (p.id ?? 0) * 1000 + k,
+      gridPos: vertical
+        ? { x: g.x, y: g.y + k * g.h, w, h: g.h }
+        : { x: (k % perRow) * w, y: g.y + Math.floor(k / perRow) * g.h, w, h: g.h },
+      __repeat: { name, ...v },
+    }));
+    const lines = vertical ? vals.length : Math.ceil(vals.length / perRow);
+    const extra = (lines - 1) * g.h;
+    out = [
+      ...out.slice(0, i).map((q) => shift(q, g.y, extra)),
+      ...copies,
+      ...out.slice(i + 1).map((q) => shift(q, g.y, extra)),
+    ];
+    i += copies.length - 1;
+  }
+  return out;
+}
+
+function shift(p: PanelModel, fromY: number, by: number): PanelModel {
+  if (!by) return p;
+  const g = pos(p);
+  return g.y > fromY ? { ...p, gridPos: { ...g, y: g.y + by } } : p;
 }
