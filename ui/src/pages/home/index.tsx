@@ -11,7 +11,7 @@ import { promGet, queryInstant, queryRange, type QueryData } from "../../lib/api
 import { safeUrl } from "../../lib/markdown";
 import { autoStep, formatDuration, formatTime, refreshTick, timeRange } from "../../lib/time";
 import { href } from "../../lib/url";
-import { ERROR_RATIO, METRIC, P95, RATE, SERVICE_LABEL, serviceName } from "./queries";
+import { ERRORS, METRIC, P95, RATE, SERVICE_LABEL, serviceName } from "./queries";
 
 interface Alert {
   labels: Record<string, string>;
@@ -57,6 +57,17 @@ function sparks(data: QueryData, start: number, step: number, points: number): M
   return out;
 }
 
+/** Each series' sample at the range's end (within one step), as the instant query would give. */
+function lastPoints(data: QueryData, end: number, step: number): Map<string, number> {
+  const out = new Map<string, number>();
+  if (data.resultType !== "matrix") return out;
+  for (const s of data.result) {
+    const last = s.values[s.values.length - 1];
+    if (last && end - last[0] * 1000 < step) out.set(s.metric[SERVICE_LABEL] ?? "", Number(last[1]));
+  }
+  return out;
+}
+
 async function load(range: { start: number; end: number }, signal: AbortSignal): Promise<Loaded> {
   const init = { signal };
   const step = autoStep(range, 60);
@@ -66,27 +77,32 @@ async function load(range: { start: number; end: number }, signal: AbortSignal):
     (d) => ({ alerts: d.alerts, error: null as unknown }),
     (error: unknown) => ({ alerts: [] as Alert[], error }),
   );
-  const [jobs, rate, errors, p95, spark, alerts] = await Promise.all([
+  // four calls: the services, the rate as a range (its sparkline; its last point is the
+  // current rate), the 5xx rate and p95 at the range's end
+  const [jobs, spark, errors, p95, alerts] = await Promise.all([
     promGet<string[]>(`/api/v1/label/${SERVICE_LABEL}/values`, { "match[]": `${METRIC}_count` }, init),
-    queryInstant(RATE, at, init),
-    queryInstant(ERROR_RATIO, at, init),
-    queryInstant(P95, at, init),
     queryRange(RATE, range.start / 1000, range.end / 1000, step / 1000, init),
+    queryInstant(ERRORS, at, init),
+    queryInstant(P95, at, init),
     alertsCall,
   ]);
-  const rates = byJob(rate);
-  const ratios = byJob(errors);
-  const p95s = byJob(p95);
   const lines = sparks(spark, range.start, step, points);
+  const rates = lastPoints(spark, range.end, step);
+  const errorRates = byJob(errors);
+  const p95s = byJob(p95);
   const names = new Set([...jobs, ...rates.keys()]);
   names.delete("");
-  const services = [...names].sort().map((job) => ({
-    job,
-    rate: rates.get(job) ?? null,
-    errorRatio: ratios.get(job) ?? null,
-    p95: p95s.get(job) ?? null,
-    spark: lines.get(job) ?? [],
-  }));
+  const services = [...names].sort().map((job) => {
+    const rate = rates.get(job) ?? null;
+    const errorRate = errorRates.get(job) ?? 0;
+    return {
+      job,
+      rate,
+      errorRatio: rate === null ? null : rate > 0 ? errorRate / rate : 0,
+      p95: p95s.get(job) ?? null,
+      spark: lines.get(job) ?? [],
+    };
+  });
   return { services, alerts: alerts.alerts, alertsError: alerts.error };
 }
 
