@@ -273,7 +273,7 @@ function Tail(props: { query: Record<string, string> }): JSX.Element {
     <div class={paused.value ? "tail paused" : "tail live"}>
       <div class="tail-bar">
         <span class={paused.value ? "tail-state paused" : "tail-state live"} data-testid="tail-state" data-state={paused.value ? "paused" : "live"} role="status" aria-live="polite">
-          {paused.value ? "⏸ paused" : "● live"}
+          {paused.value ? "PAUSED" : "● LIVE"}
         </span>
         {paused.value ? (
           <button type="button" class="primary" data-testid="tail-resume" onClick={resume}>

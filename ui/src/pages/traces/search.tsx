@@ -250,7 +250,7 @@ function Scatter(props: { traces: TraceSummary[] }): JSX.Element | null {
   const ts = props.traces;
   if (!ts.length) return null;
   const W = 1000;
-  const H = 160;
+  const H = 140;
   const pad = 6;
   const times = ts.map((t) => Number(BigInt(t.start_time_unix_nano) / 1_000_000n));
   const t0 = Math.min(...times);
@@ -263,7 +263,7 @@ function Scatter(props: { traces: TraceSummary[] }): JSX.Element | null {
       <figcaption>
         Duration × start time ({ts.length} traces; max {formatDuration(dmax)}; <span class="legend-error">●</span> with errors)
       </figcaption>
-      <svg viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" role="img" aria-label="trace durations over time">
+      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label="trace durations over time">
         {ts.map((t, i) => (
           <circle
             key={t.trace_id}

@@ -144,9 +144,10 @@ function Loaded(props: { model: TraceModel }): JSX.Element {
     else next.add(s);
     collapsed.value = next;
   };
+  /** Fold every subtree whose root is at `depth` or deeper (null: unfold everything). */
   const collapseDepth = (depth: number | null): void => {
     const next = new Set<number>();
-    if (depth !== null) for (let s = 0; s < m.n; s++) if (m.depth[s] === depth && m.hasChildren(s)) next.add(s);
+    if (depth !== null) for (let s = 0; s < m.n; s++) if (m.depth[s]! >= depth && m.hasChildren(s)) next.add(s);
     collapsed.value = next;
   };
 

@@ -53,6 +53,8 @@ export function Waterfall(p: WaterfallProps): JSX.Element {
     }
   }, [p.scrollTo?.seq]);
   const { model, rows } = p;
+  // indentation shrinks for deep trees so names stay visible (at most ~220 px in all)
+  const indent = Math.min(12, 220 / Math.max(1, model.maxDepth));
   const first = Math.max(0, Math.floor(top.value / ROW) - OVERSCAN);
   const last = Math.min(rows.length, Math.ceil((top.value + height.value) / ROW) + OVERSCAN);
   const items: JSX.Element[] = [];
@@ -79,7 +81,7 @@ export function Waterfall(p: WaterfallProps): JSX.Element {
         style={{ top: `${r * ROW}px` }}
         onClick={() => p.onSelect(s)}
       >
-        <div class="span-label" style={{ paddingLeft: `${4 + Math.min(model.depth[s]!, 60) * 12}px` }}>
+        <div class="span-label" title={`depth ${model.depth[s]!}`} style={{ paddingLeft: `${4 + model.depth[s]! * indent}px` }}>
           {kids ? (
             <button
               class="span-toggle"

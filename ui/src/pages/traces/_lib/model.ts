@@ -47,6 +47,8 @@ export class TraceModel {
   readonly size: Int32Array;
   readonly parent: Int32Array;
   readonly errors: number;
+  /** The deepest span's depth. */
+  readonly maxDepth: number;
   /** Lower-cased searchable text of each span (name, service, id, status message). */
   private text: string[];
 
@@ -119,6 +121,9 @@ export class TraceModel {
       const p = parent[s]!;
       if (p >= 0) size[p]! += size[s]!;
     }
+    let deepest = 0;
+    for (let i = 0; i < n; i++) deepest = Math.max(deepest, depth[i]!);
+    this.maxDepth = deepest;
     this.order = order;
     this.pos = pos;
     this.depth = depth;
