@@ -2,6 +2,7 @@
 // "now-2h", ISO 8601 or "YYYY-MM-DD HH:MM" in the current zone. Writes `from`/`to` in the URL.
 import { useSignal } from "@preact/signals";
 import type { JSX } from "preact";
+import { useEffect, useRef } from "preact/hooks";
 import { parseTime, timeRange, timeText, zone } from "../lib/time";
 import { setParams } from "../lib/url";
 
@@ -32,6 +33,23 @@ export function TimeRangePicker(props: { defaultFrom?: string; defaultTo?: strin
   const draftTo = useSignal("");
   const problem = useSignal("");
   void zone.value; // re-render the label on the local/UTC toggle
+  const box = useRef<HTMLDivElement>(null);
+  // a click outside the popover or Escape closes it
+  useEffect(() => {
+    if (!open.value) return undefined;
+    const onDown = (e: MouseEvent): void => {
+      if (box.current && !box.current.contains(e.target as Node)) open.value = false;
+    };
+    const onKey = (e: KeyboardEvent): void => {
+      if (e.key === "Escape") open.value = false;
+    };
+    document.addEventListener("mousedown", onDown);
+    document.addEventListener("keydown", onKey);
+    return () => {
+      document.removeEventListener("mousedown", onDown);
+      document.removeEventListener("keydown", onKey);
+    };
+  }, [open.value]);
 
   const toggle = (): void => {
     draftFrom.value = timeText(from.value);
@@ -55,7 +73,7 @@ export function TimeRangePicker(props: { defaultFrom?: string; defaultTo?: strin
     else apply(f.startsWith("now") ? f : String(fs), t.startsWith("now") ? t : String(ts));
   };
   return (
-    <div class="picker">
+    <div class="picker" ref={box}>
       <button type="button" class="picker-button" aria-expanded={open.value} onClick={toggle} title="Time range">
         {rangeLabel(from.value, to.value)}
       </button>
