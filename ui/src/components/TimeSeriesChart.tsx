@@ -121,7 +121,9 @@ export function TimeSeriesChart(props: {
       scales: { x: { time: true } },
       axes: [
         { stroke: "#5b6475", grid: { stroke: "#eceff4" } },
-        { stroke: "#5b6475", grid: { stroke: "#eceff4" }, values: (_u, vals) => vals.map((v) => format(v)), size: 60 },
+        { stroke: "#5b6475", grid: { stroke: "#eceff4" }, values: (_u, vals) => vals.map((v) => format(v)),
+          // wide enough for the longest tick label ("1.50 K req/s")
+          size: (_u, vals) => Math.max(60, 16 + 7 * Math.max(0, ...(vals ?? []).map((v) => String(v).length))) },
       ],
       series: [
         { value: (_u, v) => (v === null ? "–" : formatTime(v * 1000)) },
