@@ -65,8 +65,9 @@ export function TimeSeriesPanel(props: {
   }, [props.frames]);
   const format = useMemo(() => (v: number | null | undefined) => formatValue(v, props.unit, props.decimals), [props.unit, props.decimals]);
   const plugins = useMemo(() => (props.exemplars.length ? [exemplarPlugin(props.exemplars, format)] : []), [props.exemplars, format]);
-  const legendRows = props.legend ? Math.min(series.length, 4) : 0;
-  const height = Math.max(80, props.height - 24 - legendRows * 20);
+  // uPlot's legend flows inline: about four entries a line, scrolling after four lines
+  const legendRows = props.legend && series.length ? Math.min(4, Math.ceil(series.length / 4)) : 0;
+  const height = Math.max(80, props.height - 8 - legendRows * 22);
   return (
     <div class="ts-panel" data-exemplars={props.exemplars.length}>
       <TimeSeriesChart

@@ -1,6 +1,6 @@
 // The variables of a dashboard as pickers; a choice is written to the URL (`var-name`).
 import type { JSX } from "preact";
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { setParams } from "../../lib/url";
 import { ALL } from "./lib/interpolate";
 import type { VarState } from "./variables";
@@ -13,6 +13,19 @@ function MultiPicker(props: { v: VarState }): JSX.Element {
   const { v } = props;
   const [open, setOpen] = useState(false);
   const [filter, setFilter] = useState("");
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!open) return undefined;
+    const away = (e: Event): void => {
+      if (e instanceof KeyboardEvent ? e.key === "Escape" : !box.current?.contains(e.target as Node)) setOpen(false);
+    };
+    document.addEventListener("mousedown", away);
+    document.addEventListener("keydown", away);
+    return () => {
+      document.removeEventListener("mousedown", away);
+      document.removeEventListener("keydown", away);
+    };
+  }, [open]);
   const picked = new Set(v.picked);
   const shown = v.options.filter((o) => o.text.toLowerCase().includes(filter.toLowerCase())).slice(0, 500);
   const label = picked.has(ALL) ? "All" : v.picked.map((p) => v.options.find((o) => o.value === p)?.text ?? p).join(" + ") || "none";
@@ -29,7 +42,7 @@ function MultiPicker(props: { v: VarState }): JSX.Element {
     write(v.name, next);
   };
   return (
-    <div class="var-multi">
+    <div class="var-multi" ref={box}>
       <button type="button" aria-expanded={open} aria-haspopup="listbox" onClick={() => setOpen(!open)} data-testid={`var-${v.name}`}>
         {label}
       </button>
