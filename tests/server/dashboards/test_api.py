@@ -1,6 +1,7 @@
 """``tripod serve --dashboards``: a real server over a folder holding ``tripod generate``'s
 dashboard, a Grafana API export, bad files and a link out of the folder; the list, one
-dashboard, errors, paging, re-reading changed files, and the built-in dashboard."""
+dashboard, errors, paging, re-reading changed files, and the built-in dashboard (listed next to
+the files unless one takes its uid)."""
 
 from __future__ import annotations
 
@@ -180,12 +181,9 @@ def test_changed_added_and_removed_files_are_read_again(server: Proc, boards: Pa
     assert httpx.get(server.url + "/api/v1/ui/dashboards/added").status_code == 404
 
 
-def test_without_dashboards_the_builtin_red_dashboard_is_served(tmp_path: Path) -> None:
-    """Also listed with --dashboards (above), unless a file takes its uid (below)."""
-    with start_tripod_serve(tmp_path / "data") as proc:
-        data = _list(proc)
-        assert [(d["uid"], d["file"]) for d in data["dashboards"]] == [("tripod-red", "(built-in)")]
-        board = httpx.get(proc.url + "/api/v1/ui/dashboards/tripod-red").json()["data"]
+def test_the_builtin_red_dashboard_is_made_from_the_catalog(server: Proc) -> None:
+    board = httpx.get(server.url + "/api/v1/ui/dashboards/tripod-red").json()["data"]
+    assert (board["title"], board["file"]) == ("Services (RED)", "(built-in)")
     exprs = [t["expr"] for p in board["dashboard"]["panels"] for t in p.get("targets", [])]
     assert any("http_server_request_duration_seconds_count" in e for e in exprs)
     job = next(v for v in board["dashboard"]["templating"]["list"] if v["name"] == "job")
