@@ -113,6 +113,7 @@ class Alerting:
                 registry=ctx.registry,
                 external_labels=config.global_config.external_labels,
                 external_url=config.public_url,
+                keep_alerts=True,  # the web UI's silences work with no Alertmanager configured
             )
         except NotifyConfigError as exc:
             raise AlertingSetupError(_one_line([str(exc)])) from None

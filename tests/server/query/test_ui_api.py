@@ -232,3 +232,29 @@ def test_unknown_trace_is_404_in_both_forms(server: tuple[Proc, dict[str, str]])
         r = httpx.get(f"{proc.url}/api/v1/traces/{'e' * 32}", params=params)
         assert r.status_code == 404
         assert r.json()["errorType"] == "not_found"
+
+
+def test_silences_work_with_no_alertmanager_configured(
+    server: tuple[Proc, dict[str, str]],
+) -> None:
+    """The UI's Alerts page creates and expires silences on a plain `tripod serve`."""
+    proc, _ = server
+    body = {
+        "matchers": [{"name": "alertname", "value": "Down", "isRegex": False, "isEqual": True}],
+        "startsAt": "2030-01-01T00:00:00Z",
+        "endsAt": "2030-01-01T02:00:00Z",
+        "createdBy": "ui",
+        "comment": "<script>x</script>",
+    }
+    r = httpx.post(proc.url + "/api/v2/silences", json=body)
+    assert r.status_code == 200, r.text
+    sid = r.json()["silenceID"]
+    [found] = [s for s in httpx.get(proc.url + "/api/v2/silences").json() if s["id"] == sid]
+    assert found["status"]["state"] == "pending"
+    assert found["comment"] == "<script>x</script>"
+    assert httpx.delete(f"{proc.url}/api/v2/silence/{sid}").status_code == 200
+    [found] = [s for s in httpx.get(proc.url + "/api/v2/silences").json() if s["id"] == sid]
+    assert found["status"]["state"] == "expired"
+    bad = httpx.post(proc.url + "/api/v2/silences", json={**body, "matchers": []})
+    assert bad.status_code == 400
+    assert httpx.get(proc.url + "/api/v2/alerts").status_code == 200
