@@ -1,16 +1,25 @@
-"""Per-request cost: bare app vs tripod vs the usual stack: ASGI (Starlette), WSGI (Flask, plain).
+"""Per-request cost: bare app vs tripod vs the usual stack, for ASGI (Starlette) and WSGI (Flask).
 
 Run: ``.venv/bin/python benchmarks/request_overhead.py [--requests N] [--rounds R]``
+(the main figure, about 3-4 min) and ``... --inprocess`` (the older secondary figure).
 
-Every variant handles the same route in-process (the app is called directly with a minimal
-scope/environ; no server, no sockets), in the same run, and sends spans to an exporter that
-discards them; log lines go to /dev/null. tripod = ``tripod.instrument(app)`` (one server span,
-RED metrics, JSON access log). The usual stack = OpenTelemetry's ASGI/WSGI middleware with the
-SDK and a BatchSpanProcessor + a prometheus_client middleware written here + a structlog JSON
-access log. Rounds are interleaved; the figure per variant is its median round. Time is the
-process's CPU time (``time.process_time``, all threads, so the export workers count too), which
-other processes on a shared machine disturb far less than wall-clock time. The plain WSGI
-callable (no framework) separates the middleware's own cost from what running around Flask adds.
+**Main figure, the way users run.** Each variant is a real server in its own process (uvicorn for
+Starlette, gunicorn's gthread worker for Flask) with ``OTEL_EXPORTER_OTLP_ENDPOINT`` set to a real
+local OTLP/HTTP receiver (another process that reads every body, ``overhead_servers.py``); the
+load comes from a separate process: N keep-alive GETs one after another. Both stacks export with
+their defaults: tripod (``tripod.init()`` + ``tripod.instrument(app)``: server span, RED
+metrics, JSON access log, correlation id) its spans and its access log records; the usual stack
+(OpenTelemetry's ASGI/WSGI middleware + the SDK's ``BatchSpanProcessor`` and
+``OTLPSpanExporter`` + a prometheus_client histogram + a structlog JSON access line) its spans.
+Log lines of every server go to /dev/null. Per round and variant: mean wall-clock latency seen
+by the client, and the server's CPU (all its threads and processes, export included, read from
+/proc after the exporters' interval has passed) per request. Rounds are interleaved and the
+variant order rotates. ratio = tripod's added latency / the usual stack's added latency over
+the bare app, per round; min and median over rounds are printed.
+
+**Secondary (``--inprocess``).** The app is called in-process with a minimal scope/environ, spans
+go to an exporter that discards them, and the figure is the process's CPU time: what the
+figure in docs/benchmarks.md was before issue 13. It never pays for encoding and sending.
 """
 
 from __future__ import annotations
@@ -39,6 +48,11 @@ from starlette.routing import Route
 
 import tripod
 from tripod.sdk import tracing
+
+try:
+    from overhead_real import run_real
+except ImportError:  # run as benchmarks/request_overhead.py: this directory is on sys.path
+    from benchmarks.overhead_real import run_real
 
 DEVNULL = open(os.devnull, "w")  # noqa: SIM115
 
@@ -249,10 +263,14 @@ def report(kind: str, result: dict[str, float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--requests", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--inprocess", action="store_true", help="the older in-process figure")
     args = parser.parse_args()
-    n = args.requests
+    if not args.inprocess:
+        run_real(args.requests or 2000, args.rounds)
+        return
+    n = args.requests or 5000
 
     real_stderr = sys.stderr
     sys.stderr = DEVNULL  # tripod's JSON lines go to /dev/null like the usual stack's

@@ -7,9 +7,8 @@ shared/DESIGN.md), so a metric's name, labels and buckets are written exactly on
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal
-
-from prometheus_client.utils import floatToGoString
+import math
+from typing import Literal
 
 from tripod.config import DEFAULT_HTTP_BUCKETS
 
@@ -44,7 +43,24 @@ __all__ = [
     "le_label",
 ]
 
-_go_float: Any = floatToGoString  # untyped upstream; the SDK spells `le` with it too
+
+def _go_float(value: float) -> str:
+    """``value`` as Go (and so Prometheus, and prometheus_client's ``floatToGoString``) spell
+    it; kept here so that neither ``import tripod`` nor a request imports prometheus_client."""
+    value = float(value)
+    if value == math.inf:
+        return "+Inf"
+    if value == -math.inf:
+        return "-Inf"
+    if math.isnan(value):
+        return "NaN"
+    text = repr(value)
+    dot = text.find(".")
+    if value > 0 and dot > 6:  # Go switches to exponents sooner than Python
+        mantissa = f"{text[0]}.{text[1:dot]}{text[dot + 1 :]}".rstrip("0.")
+        return f"{mantissa}e+{dot - 1:02d}"
+    return text
+
 
 MetricType = Literal["counter", "gauge", "histogram", "summary", "info"]
 
@@ -268,7 +284,7 @@ CATALOG: tuple[MetricSpec, ...] = (
 
 def le_label(bound: float) -> str:
     """A bucket bound as the ``le`` label value on /metrics (``1.0``, ``0.25``, ``+Inf``)."""
-    return str(_go_float(bound))
+    return _go_float(bound)
 
 
 def by_name(name: str) -> MetricSpec | None:

@@ -12,11 +12,9 @@ is called, never at import time, so tests and users can change them.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import os
 import sys
-import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -286,6 +284,8 @@ def _find_pyproject(start: Path) -> Path | None:
 def _pyproject_values(path: Path | None) -> tuple[dict[str, Any], str]:
     if path is None:
         return {}, ""
+    import tomllib  # only when there is a pyproject.toml to read
+
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
@@ -310,6 +310,8 @@ def _pyproject_values(path: Path | None) -> tuple[dict[str, Any], str]:
 
 
 def _did_you_mean(name: str, known: Mapping[str, Any]) -> str:
+    import difflib  # only to suggest a name for a mistyped setting
+
     close = difflib.get_close_matches(name, list(known), n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
 

@@ -115,6 +115,9 @@ def test_export_keeps_working_in_a_forked_child() -> None:
 
     with OtlpReceiver() as receiver:
         Capture(service_name="forked", otlp_endpoint=receiver.url, logs_enabled=False).start()
+        with tripod.span("in parent"):  # the parent holds a kept-alive connection when it forks
+            pass
+        assert tripod.force_flush(10)
         pid = os.fork()
         if pid == 0:  # the child: a gunicorn --preload worker, say
             code = 1
@@ -129,3 +132,7 @@ def test_export_keeps_working_in_a_forked_child() -> None:
         receiver.wait_for(lambda r: any(s["name"] == "in child" for s in r.spans))
         [span] = [s for s in receiver.spans if s["name"] == "in child"]
         assert span["resource"]["service.name"] == "forked"
+        with tripod.span("parent after"):
+            pass
+        assert tripod.force_flush(10)
+        assert [s["name"] for s in receiver.spans] == ["in parent", "in child", "parent after"]

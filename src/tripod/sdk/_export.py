@@ -18,22 +18,19 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from opentelemetry import context as otel_context
-from opentelemetry._logs import LogRecord, SeverityNumber
 from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context
-from opentelemetry.sdk._logs import ReadableLogRecord
-from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanContext
 
+from tripod.sdk._otlp import LogItem, OtlpHttpSender, encode_logs, encode_spans
 from tripod.sdk._serverspan import ServerSpan
 
-__all__ = ["BoundedLogProcessor", "BoundedQueue", "BoundedSpanProcessor"]
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
+
+__all__ = ["BoundedLogProcessor", "BoundedQueue", "BoundedSpanProcessor", "LogItem"]
 
 _log = logging.getLogger("tripod.export")
 T = TypeVar("T")
@@ -56,13 +53,17 @@ class BoundedQueue(Generic[T]):
         max_size: int = 2048,
         batch_size: int = 512,
         interval: float = 1.0,
+        one_call: bool = False,
     ) -> None:
         self.signal = signal
         self._export = export
         self._abort = abort
         self._on_drop = on_drop
         self._max = max_size
-        self._batch = min(batch_size, max_size)
+        # one_call: each wake-up ships everything queued in one export call (one HTTP request
+        # per interval per signal); the worker is woken early at half the bound.
+        self._batch = max(1, max_size // 2) if one_call else min(batch_size, max_size)
+        self._take_max = max_size if one_call else self._batch
         self._interval = interval
         self._queue: collections.deque[T] = collections.deque()
         self._wake = threading.Event()
@@ -97,7 +98,8 @@ class BoundedQueue(Generic[T]):
     def _take(self) -> list[T]:
         batch: list[T] = []
         queue = self._queue
-        while queue and len(batch) < self._batch:
+        limit = self._take_max
+        while queue and len(batch) < limit:
             batch.append(queue.popleft())
         return batch
 
@@ -199,11 +201,16 @@ if hasattr(os, "register_at_fork"):
 
 
 class BoundedSpanProcessor(SpanProcessor):
-    """Sends ended, sampled spans through a :class:`BoundedQueue` (signal ``traces``)."""
+    """Sends ended, sampled spans through a :class:`BoundedQueue` (signal ``traces``).
+
+    With tripod's own OTLP sender the export thread encodes each batch straight from the spans
+    (tripod's request spans stay plain data end to end) and posts it in one call; with any other
+    ``SpanExporter`` (gRPC, tests, extra sinks) request spans become SDK ``ReadableSpan``s first.
+    """
 
     def __init__(
         self,
-        exporter: SpanExporter,
+        exporter: SpanExporter | OtlpHttpSender,
         on_drop: DropCounter,
         *,
         max_size: int,
@@ -211,13 +218,24 @@ class BoundedSpanProcessor(SpanProcessor):
     ) -> None:
         self._exporter = exporter
         self._timeout = shutdown_timeout
+        export: Callable[[Sequence[ReadableSpan | ServerSpan]], bool]
+        if isinstance(exporter, OtlpHttpSender):
+            sender = exporter
 
-        def export(batch: Sequence[ReadableSpan | ServerSpan]) -> bool:
-            spans = [s.to_readable() if isinstance(s, ServerSpan) else s for s in batch]
-            return exporter.export(spans) == SpanExportResult.SUCCESS
+            def export(batch: Sequence[ReadableSpan | ServerSpan]) -> bool:
+                return sender.send(encode_spans(batch))
+
+        else:
+            from opentelemetry.sdk.trace.export import SpanExportResult
+
+            sdk_exporter = exporter
+
+            def export(batch: Sequence[ReadableSpan | ServerSpan]) -> bool:
+                spans = [s.to_readable() if isinstance(s, ServerSpan) else s for s in batch]
+                return sdk_exporter.export(spans) == SpanExportResult.SUCCESS
 
         self.queue: BoundedQueue[ReadableSpan | ServerSpan] = BoundedQueue(
-            "traces", export, exporter.shutdown, on_drop, max_size=max_size
+            "traces", export, exporter.shutdown, on_drop, max_size=max_size, one_call=True
         )
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
@@ -238,55 +256,31 @@ class BoundedSpanProcessor(SpanProcessor):
         return self.queue.force_flush(timeout_millis / 1000)
 
 
-#: One log record as the request path queues it: plain data, made into an SDK record later.
-#: (timestamp ns, observed ns, span context or None, severity number, severity text, body,
-#: attributes)
-LogItem = tuple[int, int, SpanContext | None, SeverityNumber, str, str, dict[str, Any]]
-
-
 class BoundedLogProcessor:
     """Sends log records through a :class:`BoundedQueue` (signal ``logs``).
 
-    The request path queues a :data:`LogItem` tuple (≈ 1 µs); the export thread builds the SDK's
-    ``ReadableLogRecord`` objects (≈ 12 µs each through ``Logger.emit``, validation included).
+    The request path queues a :data:`LogItem` tuple (≈ 1 µs); the export thread encodes the
+    whole batch into one OTLP request body and posts it (no SDK ``LogRecord`` per record).
     """
 
     def __init__(
         self,
-        exporter: LogRecordExporter,
+        sender: OtlpHttpSender,
         on_drop: DropCounter,
         *,
-        resource: Resource,
+        resource: Any,
+        scope: Any,
         max_size: int,
         shutdown_timeout: float,
     ) -> None:
-        self._exporter = exporter
+        self._sender = sender
         self._timeout = shutdown_timeout
-        scope = InstrumentationScope("tripod")
 
         def export(batch: Sequence[LogItem]) -> bool:
-            readable = [
-                ReadableLogRecord(
-                    log_record=LogRecord(
-                        timestamp=ts,
-                        observed_timestamp=observed,
-                        trace_id=ctx.trace_id if ctx is not None else None,
-                        span_id=ctx.span_id if ctx is not None else None,
-                        trace_flags=ctx.trace_flags if ctx is not None else None,
-                        severity_number=number,
-                        severity_text=text,
-                        body=body,
-                        attributes=attrs,
-                    ),
-                    resource=resource,
-                    instrumentation_scope=scope,
-                )
-                for ts, observed, ctx, number, text, body, attrs in batch
-            ]
-            return exporter.export(readable) == LogRecordExportResult.SUCCESS
+            return sender.send(encode_logs(batch, resource, scope))
 
         self.queue: BoundedQueue[LogItem] = BoundedQueue(
-            "logs", export, cast(Callable[[], None], exporter.shutdown), on_drop, max_size=max_size
+            "logs", export, sender.shutdown, on_drop, max_size=max_size, one_call=True
         )
 
     def put(self, item: LogItem) -> None:
@@ -296,4 +290,4 @@ class BoundedLogProcessor:
         self.queue.shutdown(self._timeout)
         if not self.queue.aborted:
             with contextlib.suppress(Exception):
-                cast(Callable[[], None], self._exporter.shutdown)()
+                self._sender.shutdown()

@@ -20,6 +20,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -140,6 +141,27 @@ class ServerSpan(trace.Span):
         self._ended = True
         self.end_time = end_time or time.time_ns()
         self._factory.sink(self)
+
+    # What the OTLP encoder reads, named as on the SDK's ReadableSpan.
+    @property
+    def resource(self) -> Resource:
+        return self._factory.resource
+
+    @property
+    def instrumentation_scope(self) -> InstrumentationScope:
+        return self._factory.scope
+
+    @property
+    def status(self) -> Status:
+        return self._status
+
+    @property
+    def events(self) -> Sequence[Event]:
+        return self._events
+
+    @property
+    def links(self) -> Sequence[Any]:
+        return ()
 
     def to_readable(self) -> ReadableSpan:
         """The SDK's view of this span, for exporters (called on the export thread)."""

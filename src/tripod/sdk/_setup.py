@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import inspect
 import logging
 import threading
@@ -18,7 +19,7 @@ from typing import Any, TypeVar
 from tripod.config import Settings, load_settings
 from tripod.sdk import logs, metrics, propagation, tracing
 from tripod.sdk._active import current_settings, set_current
-from tripod.sdk.integrations import celery, httpclient
+from tripod.sdk.integrations import _lazy
 
 __all__ = ["current_settings", "force_flush", "init", "instrument", "shutdown"]
 
@@ -79,15 +80,26 @@ def _quiet_exporter_retries() -> None:
 
 def _instrument_clients(settings: Settings) -> None:
     """Outgoing httpx/requests calls get a client span, the client duration histogram,
-    traceparent and the correlation id (see tripod.sdk.integrations.httpclient)."""
-    try:
-        httpclient.configure(settings)
-    except Exception:
-        _log.debug("tripod: could not instrument HTTP clients", exc_info=True)
-    try:
-        celery.configure(settings)
-    except Exception:
-        _log.debug("tripod: could not instrument Celery", exc_info=True)
+    traceparent and the correlation id (see tripod.sdk.integrations.httpclient); Celery tasks
+    get spans and metrics. Each integration is configured when the app imports its library (now,
+    if it already has), so an app that uses none of them never imports them."""
+    only_requests = dataclasses.replace(settings, instrument_httpx=False)
+    only_httpx = dataclasses.replace(settings, instrument_requests=False)
+    _lazy.when_imported("requests", lambda _m: _configure_http_clients(only_requests))
+    _lazy.when_imported("httpx", lambda _m: _configure_http_clients(only_httpx))
+    _lazy.when_imported("celery", lambda _m: _configure_celery(settings))
+
+
+def _configure_http_clients(settings: Settings) -> None:
+    from tripod.sdk.integrations import httpclient
+
+    httpclient.configure(settings)
+
+
+def _configure_celery(settings: Settings) -> None:
+    from tripod.sdk.integrations import celery
+
+    celery.configure(settings)
 
 
 def shutdown(timeout: float | None = None) -> None:
@@ -101,6 +113,7 @@ def shutdown(timeout: float | None = None) -> None:
         if timeout is None:
             timeout = settings.shutdown_timeout if settings is not None else 0.0
         deadline = time.monotonic() + timeout
+        _lazy.reset()
         try:
             tracing.shutdown(max(0.0, deadline - time.monotonic()))
             logs.shutdown(max(0.0, deadline - time.monotonic()))

@@ -17,7 +17,6 @@ alone otherwise).
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import inspect
 import json
@@ -86,7 +85,12 @@ class _Check:
 
     def _run(self, future: concurrent.futures.Future[Any]) -> None:
         try:
-            result = asyncio.run(self.fn()) if self.is_async else self.fn()
+            if self.is_async:
+                import asyncio  # an async check: the app already uses asyncio
+
+                result = asyncio.run(self.fn())
+            else:
+                result = self.fn()
         except BaseException as exc:  # reported as the check's failure
             future.set_exception(exc)
         else:
@@ -179,6 +183,8 @@ def run_checks() -> tuple[bool, dict[str, Any]]:
 
 
 async def _run_one(check: _Check) -> dict[str, Any]:
+    import asyncio  # imported by the running loop already
+
     started = time.perf_counter()
     try:
         if check.is_async:
@@ -194,6 +200,8 @@ async def _run_one(check: _Check) -> dict[str, Any]:
 
 async def run_checks_async() -> tuple[bool, dict[str, Any]]:
     """Run every check concurrently on the running loop; (all passed, the /readyz JSON body)."""
+    import asyncio  # imported by the running loop already
+
     checks = list(_checks.values())
     entries = await asyncio.gather(*(_run_one(check) for check in checks))
     return _report(dict(zip((c.name for c in checks), entries, strict=True)))

@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any
 
 from opentelemetry import trace
-from opentelemetry._logs import SeverityNumber
 from opentelemetry.sdk.resources import Resource
 
 from tripod.config import Settings
@@ -38,6 +37,7 @@ from tripod.sdk._log_fields import (
     service_name,
 )
 from tripod.sdk._log_fields import configure as configure_fields
+from tripod.sdk._otlp import OtlpHttpSender
 
 __all__ = [
     "DEFAULT_REDACT_KEYS",
@@ -214,33 +214,26 @@ _NOT_ATTRIBUTES = frozenset(
 )
 
 
-def _severities() -> dict[int, SeverityNumber]:
-    return {
-        logging.DEBUG: SeverityNumber.DEBUG,
-        logging.INFO: SeverityNumber.INFO,
-        logging.WARNING: SeverityNumber.WARN,
-        logging.ERROR: SeverityNumber.ERROR,
-        logging.CRITICAL: SeverityNumber.FATAL,
-    }
-
-
-_SEVERITY = _severities()
-_UNSPECIFIED = SeverityNumber.UNSPECIFIED
+#: logging level -> OTLP SeverityNumber (DEBUG 5, INFO 9, WARN 13, ERROR 17, FATAL 21).
+_SEVERITY = {logging.DEBUG: 5, logging.INFO: 9, logging.WARNING: 13, logging.ERROR: 17,
+             logging.CRITICAL: 21}  # fmt: skip
+_UNSPECIFIED = 0
 
 
 def _otlp_logs(settings: Settings, resource: Resource, on_drop: DropCounter) -> Any:
     global _log_processor
-    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-    exporter = OTLPLogExporter(
-        endpoint=f"{settings.otlp_endpoint}/v1/logs",
-        headers=settings.otlp_headers or None,
-        timeout=settings.otlp_timeout / 1000,
+    sender = OtlpHttpSender(
+        f"{settings.otlp_endpoint}/v1/logs",
+        dict(settings.otlp_headers),
+        settings.otlp_timeout / 1000,
     )
     _log_processor = BoundedLogProcessor(
-        exporter,
+        sender,
         on_drop,
         resource=resource,
+        scope=InstrumentationScope("tripod"),
         max_size=settings.export_queue_size,
         shutdown_timeout=settings.shutdown_timeout,
     )
@@ -346,7 +339,11 @@ def access(
             "tripod.access", logging.INFO, "", 0, "%s %s %s", (method, route, status), None,
             extra=fields,
         )  # fmt: skip
-        _access.handle(record)
+        if span is None:
+            _access.handle(record)
+        else:  # the request's span is no longer current here: OTLP gets its ids from it
+            with trace.use_span(span, end_on_exit=False):
+                _access.handle(record)
         return
     created = time.time()
     ids = f',"trace_id":"{trace_id}","span_id":"{span_id}"' if trace_id is not None else ""

@@ -19,12 +19,11 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, ParamSpec, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import (
     ALWAYS_OFF,
@@ -37,7 +36,11 @@ from opentelemetry.util.types import Attributes
 
 from tripod.config import ConfigError, Settings
 from tripod.sdk._export import BoundedSpanProcessor, DropCounter
+from tripod.sdk._otlp import OtlpHttpSender
 from tripod.sdk._serverspan import ServerSpan, ServerSpanFactory
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 __all__ = [
     "add_exporter",
@@ -95,7 +98,7 @@ def _sampler(settings: Settings) -> Sampler:
     return ParentBased(root) if name.startswith("parentbased_") else root
 
 
-def _otlp_exporter(settings: Settings) -> SpanExporter:
+def _otlp_exporter(settings: Settings) -> SpanExporter | OtlpHttpSender:
     endpoint = cast(str, settings.otlp_endpoint)
     timeout = settings.otlp_timeout / 1000
     if settings.otlp_protocol == "grpc":
@@ -116,11 +119,8 @@ def _otlp_exporter(settings: Settings) -> SpanExporter:
             timeout=timeout,
         )
         return exporter
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-    return OTLPSpanExporter(
-        endpoint=f"{endpoint}/v1/traces", headers=settings.otlp_headers or None, timeout=timeout
-    )
+    # http/protobuf: tripod's own encoder and sender (see tripod.sdk._otlp).
+    return OtlpHttpSender(f"{endpoint}/v1/traces", dict(settings.otlp_headers), timeout)
 
 
 class _DelegatingTracer(trace.Tracer):
@@ -206,7 +206,7 @@ def server_spans() -> ServerSpanFactory | None:
     return _server_spans
 
 
-def add_exporter(exporter: SpanExporter) -> None:
+def add_exporter(exporter: SpanExporter | OtlpHttpSender) -> None:
     """Also send spans to ``exporter`` through a bounded queue (tests, benchmarks, extra sinks)."""
     if _provider is None or _settings is None:
         return

@@ -16,8 +16,7 @@ from bisect import bisect_left
 from collections.abc import Mapping
 from typing import Any
 
-from prometheus_client.utils import floatToGoString
-
+from tripod.catalog import le_label
 from tripod.sdk.metrics._values import Buckets, Exemplar, Scalar
 
 __all__ = [
@@ -35,7 +34,7 @@ __all__ = [
 ]
 
 _log = logging.getLogger("tripod.metrics")
-_go_float: Any = floatToGoString  # untyped upstream; spells `le` exactly as prometheus_client
+_go_float = le_label  # spells `le` exactly as prometheus_client
 
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _EXEMPLAR_MAX_RUNES = 128  # OpenMetrics: label names + values of one exemplar, in characters

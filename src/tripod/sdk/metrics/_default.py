@@ -12,10 +12,8 @@ a family at import: each appears when it is first asked for.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
-import prometheus_client
-from prometheus_client.parser import text_string_to_metric_families
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from tripod.config import DEFAULT_HTTP_BUCKETS
 from tripod.sdk.metrics._children import HistogramChild
@@ -45,11 +43,21 @@ __all__ = [
     "wsgi_app",
 ]
 
+
+class _ClientRegistry:
+    """prometheus_client's default ``REGISTRY``, imported at the first scrape, not at import."""
+
+    def collect(self) -> Iterable[Any]:
+        import prometheus_client
+
+        return prometheus_client.REGISTRY.collect()
+
+
 #: The process-wide registry: tripod's families, then prometheus_client's default registry,
 #: then process/runtime metrics if that registry no longer provides them.
 REGISTRY = MetricsRegistry(
     factory=factory_from_env(),
-    sources=[(prometheus_client.REGISTRY, True), (RuntimeCollector(), False)],
+    sources=[(_ClientRegistry(), True), (RuntimeCollector(), False)],
 )
 
 
@@ -143,6 +151,8 @@ def sample_value(name: str, labels: Mapping[str, str] | None = None) -> float | 
     ``REGISTRY.get_sample_value``, it parses a full scrape, so keep it out of hot paths.
     """
     wanted = dict(labels or {})
+    from prometheus_client.parser import text_string_to_metric_families
+
     for family in text_string_to_metric_families(render()[0].decode("utf-8")):
         for sample in family.samples:
             if sample.name == name and sample.labels == wanted:

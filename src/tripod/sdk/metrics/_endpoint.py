@@ -5,9 +5,10 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from socketserver import ThreadingMixIn
-from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
 
 from tripod.sdk.metrics._children import log_once, safe_repr
 
@@ -101,18 +102,25 @@ def make_wsgi_app(render: Render) -> Callable[[dict[str, Any], StartResponse], I
     return wsgi_app
 
 
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
+def _make_server(host: str, port: int, app: Any) -> WSGIServer:
+    """A threading WSGI server; ``wsgiref``/``http.server`` are imported only when a /metrics
+    port is opened, never by ``import tripod``."""
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+    class _ThreadingServer(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+        allow_reuse_address = True
 
-class _ThreadingServer6(_ThreadingServer):
-    address_family = socket.AF_INET6
+    class _ThreadingServer6(_ThreadingServer):
+        address_family = socket.AF_INET6
 
+    class _QuietHandler(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            """Scrapes every few seconds would flood stderr; stay quiet."""
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        """Scrapes every few seconds would flood stderr; stay quiet."""
+    server_class = _ThreadingServer6 if ":" in host else _ThreadingServer  # IPv6 literal
+    return make_server(host, port, app, server_class, _QuietHandler)
 
 
 class MetricsServer:
@@ -165,8 +173,7 @@ def serve(render: Render, port: int, host: str) -> MetricsServer:
         msg = f"metrics port must be a whole number 0-65535 (0: any free port), got {port!r}"
         raise ValueError(msg)
     try:
-        server_class = _ThreadingServer6 if ":" in host else _ThreadingServer  # IPv6 literal
-        server = make_server(host, port, app, server_class, _QuietHandler)
+        server = _make_server(host, port, app)
     except OSError as exc:
         msg = f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}; pick another port"
         raise OSError(exc.errno, msg) from None

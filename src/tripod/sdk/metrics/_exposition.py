@@ -13,9 +13,6 @@ from collections.abc import Iterable
 from itertools import accumulate
 from typing import Any
 
-from prometheus_client.exposition import generate_latest
-from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
-
 from tripod.sdk.metrics._instruments import Family
 
 __all__ = [
@@ -139,6 +136,10 @@ def render_foreign(metrics: list[Any], openmetrics: bool) -> str:
     """Render prometheus_client ``Metric`` families with prometheus_client's own encoders."""
     if not metrics:
         return ""
+    # prometheus_client's encoders are imported at the first scrape that needs them.
+    from prometheus_client.exposition import generate_latest
+    from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
+
     if openmetrics:
         text: str = generate_openmetrics(_Collected(metrics)).decode("utf-8")  # type: ignore[no-untyped-call]
         return text.removesuffix("# EOF\n")

@@ -27,13 +27,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client.metrics_core import Metric
-from prometheus_client.mmap_dict import MmapedDict
-from prometheus_client.samples import Sample
-from prometheus_client.utils import floatToGoString
+if TYPE_CHECKING:  # prometheus_client is imported when a worker file is opened or scraped
+    from prometheus_client.metrics_core import Metric
 
+from tripod.catalog import le_label
 from tripod.sdk.metrics._prefork import detect_master, server_dir
 from tripod.sdk.metrics._values import Buckets, Exemplar, Scalar
 
@@ -43,7 +42,7 @@ GAUGE_MODES = ("livesum", "liveall")
 ENV = "TRIPOD_MULTIPROC_DIR"
 _ARCHIVE = "archive.db"
 _PROCESS_EVERY_S = 5.0
-_go_float: Any = floatToGoString
+_go_float = le_label
 
 
 def pid_alive(pid: int) -> bool:
@@ -61,6 +60,8 @@ def _key(*parts: object) -> str:
 
 
 def _read(path: Path) -> list[tuple[str, float]]:
+    from prometheus_client.mmap_dict import MmapedDict
+
     try:
         return [(k, v) for k, v, *_ in MmapedDict.read_all_values_from_file(str(path))]  # type: ignore[no-untyped-call]
     except (FileNotFoundError, RuntimeError):  # gone, or torn by a crash mid-write
@@ -73,6 +74,8 @@ class _File:
     def __init__(self, path: Path) -> None:
         self.pid = os.getpid()
         self.lock = threading.Lock()
+        from prometheus_client.mmap_dict import MmapedDict
+
         self.data: Any = MmapedDict(str(path))  # type: ignore[no-untyped-call]
 
     def add(self, key: str, amount: float) -> None:
@@ -176,6 +179,8 @@ class MultiProcessValueFactory:
             if key.startswith('["m"'):
                 parts = json.loads(key)
                 kinds[parts[1]] = parts[2]
+        from prometheus_client.mmap_dict import MmapedDict
+
         archive: Any = MmapedDict(str(self.directory / _ARCHIVE))  # type: ignore[no-untyped-call]
         try:
             for key, value in values:
@@ -281,6 +286,9 @@ class _Merge:
             slots[index] = slots.get(index, 0.0) + value
 
     def families(self) -> list[Metric]:
+        from prometheus_client.metrics_core import Metric
+        from prometheus_client.samples import Sample
+
         out: list[Metric] = []
         for name, (_, _, kind, help, unit, labels, bounds, mode) in sorted(self.meta.items()):
             metric = Metric(name, help, kind, unit)

@@ -13,9 +13,6 @@ import threading
 from collections.abc import Iterator, Set
 from typing import Any
 
-import prometheus_client
-from prometheus_client.core import GaugeMetricFamily
-
 __all__ = ["RuntimeCollector", "thread_count"]
 
 _STATUS = "/proc/self/status"
@@ -42,6 +39,9 @@ class RuntimeCollector:
     def collect_unless(self, taken: Set[str]) -> Iterator[Any]:
         """Families whose collector's first family is not in ``taken`` already (re-reading
         /proc for metrics prometheus_client's registry just gave would double the scrape cost)."""
+        import prometheus_client  # at the first scrape, not at import
+        from prometheus_client.core import GaugeMetricFamily
+
         for first, collector in (
             ("process_cpu_seconds", prometheus_client.PROCESS_COLLECTOR),
             ("python_info", prometheus_client.PLATFORM_COLLECTOR),

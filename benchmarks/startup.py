@@ -1,0 +1,79 @@
+"""Start-up: ``import tripod`` + ``tripod.init()`` as a whole process, against its yardsticks.
+
+Each variant is a fresh ``python -c`` process, timed from outside (wall-clock, and user + system
+CPU of the finished child from ``os.wait4``); the variants run in turn, round after round, so a
+load change on the machine hits all of them. Prints min / median / max per variant and the
+paired ratio of the medians.
+
+    .venv/bin/python benchmarks/startup.py [--rounds 15] [--base-src DIR]
+
+``--base-src`` adds the same ``import tripod; tripod.init()`` run against another checkout's
+``src`` (``git worktree add /tmp/base <commit>``; ``--base-src /tmp/base/src``), for before/after.
+Run it from a directory without a ``pyproject.toml`` unless you want ``[tool.tripod]`` read too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+VARIANTS = {
+    "bare python": "pass",
+    "import opentelemetry.sdk.trace": "import opentelemetry.sdk.trace",
+    "tripod: import + init()": "import tripod; tripod.init(service_name='x')",
+    "tripod: import + init(), OTLP endpoint set": (
+        "import tripod; tripod.init(service_name='x', otlp_endpoint='http://127.0.0.1:4318')"
+    ),
+}
+
+
+def run_once(code: str, pythonpath: str = "") -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one ``python -c code``."""
+    env = dict(os.environ, PYTHONPATH=pythonpath) if pythonpath else None
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        msg = f"{code!r} exited with {proc.returncode}"
+        raise SystemExit(msg)
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--base-src", default="", help="another checkout's src directory")
+    args = parser.parse_args()
+    variants = {name: (code, "") for name, code in VARIANTS.items()}
+    if args.base_src:
+        variants["tripod before: import + init()"] = (
+            VARIANTS["tripod: import + init()"],
+            args.base_src,
+        )
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
+    for code, path in variants.values():  # warm the page cache once
+        run_once(code, path)
+    for _ in range(args.rounds):
+        for name, (code, path) in variants.items():
+            times[name].append(run_once(code, path))
+    print(f"{args.rounds} rounds, load average {os.getloadavg()[0]:.1f}")
+    print(f"{'variant':45} {'wall ms min/median/max':>26} {'CPU ms min/median/max':>26}")
+    for name, runs in times.items():
+        walls = sorted(w * 1000 for w, _ in runs)
+        cpus = sorted(c * 1000 for _, c in runs)
+        print(
+            f"{name:45} {walls[0]:8.0f} {statistics.median(walls):8.0f} {walls[-1]:8.0f} "
+            f"{cpus[0]:8.0f} {statistics.median(cpus):8.0f} {cpus[-1]:8.0f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
