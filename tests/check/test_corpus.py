@@ -65,8 +65,6 @@ def test_precision_and_recall_over_the_corpus(
 
 
 def test_the_corpus_plants_every_rule() -> None:
-    planted = {
-        i["rule"] for p in PROJECTS for i in json.loads((p / "expected.json").read_text())
-    }
+    planted = {i["rule"] for p in PROJECTS for i in json.loads((p / "expected.json").read_text())}
     assert planted <= set(RULES)
     assert planted == set(RULES)

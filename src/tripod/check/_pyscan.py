@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import re
+from collections.abc import Callable
+from typing import Any
 
 from tripod.check._model import RULES, Finding
 from tripod.check._pyfacts import EntryPoint, MetricDecl, ModuleFacts, ObserveSite
@@ -111,6 +114,8 @@ class Scanner(ast.NodeVisitor):
 
     def __init__(self, facts: ModuleFacts, module: str, package: str) -> None:
         self.facts = facts
+        self._names: set[str] = set()
+        self._attrs: set[tuple[str | None, str]] = set()
         self.module = module
         self.package = package
         self.imports: dict[str, str] = {}
@@ -120,6 +125,25 @@ class Scanner(ast.NodeVisitor):
         self.declared: set[int] = set()
         self.exc_names: frozenset[str] = frozenset()
         self.uses_celery = False
+
+    # -- the walk: NodeVisitor's, with the method lookup done once and ``ctx`` skipped ----------
+    def visit(self, node: ast.AST) -> None:
+        method = _DISPATCH.get(type(node))
+        if method is None:
+            self.generic_visit(node)
+        else:
+            method(self, node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        visit = self.visit
+        for field in _CHILD_FIELDS.get(type(node), ()):
+            value = getattr(node, field, None)
+            if type(value) is list:
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        visit(item)
+            elif isinstance(value, ast.AST):
+                visit(value)
 
     # -- helpers -------------------------------------------------------------------------
     def _qualified(self, func: ast.expr) -> str:
@@ -259,13 +283,23 @@ class Scanner(ast.NodeVisitor):
 
     # -- uses ----------------------------------------------------------------------------
     def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, ast.Load) and id(node) not in self.consumed:
-            self.facts.escaped.add(self.key(node))
+        if type(node.ctx) is ast.Load and id(node) not in self.consumed:
+            self._names.add(node.id)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        if isinstance(node.ctx, ast.Load) and id(node) not in self.consumed:
-            self.facts.escaped.add(self.key(node))
-        self.generic_visit(node)
+        value = node.value
+        if type(node.ctx) is ast.Load and id(node) not in self.consumed:
+            self._attrs.add((value.id if type(value) is ast.Name else None, node.attr))
+        self.visit(value)
+
+    def finish(self) -> None:
+        """Resolve the names used in ways the scanner cannot follow, once per distinct name."""
+        imports, module = self.imports, self.module
+        escaped = self.facts.escaped
+        escaped.update(imports.get(n) or f"{module}.{n}" for n in self._names)
+        for owner, attr in self._attrs:
+            holder = imports.get(owner) if owner else None
+            escaped.add(f"{holder}.{attr}" if holder else f"*.{attr}")
 
     def _method_chain(self, node: ast.Call) -> None:
         methods: list[str] = []
@@ -319,7 +353,7 @@ class Scanner(ast.NodeVisitor):
         self.generic_visit(node)
 
     def _instrumentation(self, qual: str) -> None:
-        if qual in _INSTRUMENT_CALLS or any(w in qual for w in _INSTRUMENT_WORDS):
+        if qual in _INSTRUMENT_CALLS or _INSTRUMENT_RE.search(qual):
             self.facts.instrumented = True
 
     def visit_Constant(self, node: ast.Constant) -> None:
@@ -432,6 +466,25 @@ class Scanner(ast.NodeVisitor):
             self._add("swallowed-exception", handler, f"{what} swallows the error silently")
 
 
+_DISPATCH: dict[type, Callable[[Scanner, Any], None]] = {
+    cls: getattr(Scanner, f"visit_{cls.__name__}")
+    for cls in vars(ast).values()
+    if isinstance(cls, type)
+    and issubclass(cls, ast.AST)
+    and hasattr(Scanner, f"visit_{cls.__name__}")
+    and cls.__name__ not in {"AST"}
+}
+#: Fields that may hold child nodes worth visiting (operators and contexts never are).
+_SCALAR_FIELDS = frozenset({"ctx", "op", "ops", "type_comment", "kind", "id", "attr", "arg",
+                            "level", "module", "is_async", "conversion", "simple"})  # fmt: skip
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: tuple(f for f in cls._fields if f not in _SCALAR_FIELDS)
+    for cls in vars(ast).values()
+    if isinstance(cls, type) and issubclass(cls, ast.AST) and cls._fields
+}
+_INSTRUMENT_RE = re.compile("|".join(re.escape(w) for w in _INSTRUMENT_WORDS))
+
+
 def scan(path: str, source: str, module: str = "__main__", package: str = "") -> ModuleFacts:
     """Facts of one module (``module``: its dotted name); a file that does not parse yields no
     facts (Python reports it)."""
@@ -440,5 +493,7 @@ def scan(path: str, source: str, module: str = "__main__", package: str = "") ->
         tree = ast.parse(source, filename=path)
     except (SyntaxError, ValueError):
         return facts
-    Scanner(facts, module, package).visit(tree)
+    scanner = Scanner(facts, module, package)
+    scanner.visit(tree)
+    scanner.finish()
     return facts
