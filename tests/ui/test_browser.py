@@ -1,0 +1,179 @@
+"""The web UI in a real browser over the demo's live data: every page shows data, a latency
+spike's exemplar leads to its trace (across three processes) and on to its logs, a 10,000-span
+trace can be searched, injected markup stays text, and axe finds no serious violations."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Dialog, Page, expect
+
+from tests.ui import _data
+from tests.ui.conftest import ROOT, Stack
+
+pytestmark = pytest.mark.e2e
+AXE = ROOT / "ui" / "node_modules" / "axe-core" / "axe.min.js"
+DASHBOARD = "/dashboards/tripod-demo-shop?var-job=demo-shop&from=now-5m&to=now"
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    # axe is injected as a script, which the UI's CSP forbids. Without the CSP the markup tests
+    # are stricter too: they prove the UI escapes text, not only that the CSP blocks scripts.
+    return {**browser_context_args, "bypass_csp": True, "viewport": {"width": 1400, "height": 900}}
+
+
+@pytest.fixture
+def dialogs(page: Page) -> list[str]:
+    """Messages of every dialog a page opens (an executed injected ``alert(1)``)."""
+    seen: list[str] = []
+
+    def on_dialog(dialog: Dialog) -> None:
+        seen.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    return seen
+
+
+def shot(page: Page, artifacts: Path, name: str) -> None:
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=False)
+
+
+def inert(page: Page, dialogs: list[str]) -> None:
+    assert dialogs == []
+    assert page.evaluate("window.__xss") is None
+
+
+#: Serious/critical axe findings known on a page, reported to the page's owner; a finding not
+#: listed fails the test. Remove an entry when it is fixed.
+KNOWN_A11Y: dict[str, set[str]] = {
+    "home": {"color-contrast"},  # .badge.warn on the alerts list (styles/base.css)
+    "dashboard": {"nested-interactive"},  # exemplar links inside the focusable chart
+    "trace": {"aria-required-children", "color-contrast"},  # waterfall rows, link colour
+}
+
+
+def accessibility(page: Page, name: str) -> None:
+    """axe-core over the page as it is: no serious or critical violation beyond KNOWN_A11Y."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    serious = {
+        v["id"]: [n["target"] for n in v["nodes"][:3]]
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    }
+    known = KNOWN_A11Y.get(name, set())
+    if set(serious) & known:
+        print(f"axe, known on {name}: {sorted(set(serious) & known)}")
+    new = {k: v for k, v in serious.items() if k not in known}
+    assert new == {}, json.dumps(new, indent=1)
+
+
+def test_browser_version_is_logged(browser: Browser, artifacts: Path) -> None:
+    version = browser.version
+    print(f"chromium {version}")
+    (artifacts / "browser-version.txt").write_text(f"chromium {version}\n")
+    assert re.match(r"\d+\.", version)
+
+
+def test_home_lists_the_demo_services_with_their_numbers(
+    page: Page, stack: Stack, artifacts: Path
+) -> None:
+    page.goto(stack.url + "/")
+    table = page.locator("table.home-services")
+    expect(table).to_contain_text("demo-shop", timeout=20_000)
+    expect(table).to_contain_text("demo-inventory")
+    row = table.locator("tr", has_text="demo-shop").first
+    # Request rate and p95 are numbers, not a dash or "No data".
+    expect(row).to_contain_text(re.compile(r"\d"))
+    expect(page.locator("body")).not_to_contain_text("No data")
+    shot(page, artifacts, "home")
+    accessibility(page, "home")
+
+
+def test_dashboard_panels_show_data_and_an_exemplar_leads_to_its_trace(
+    page: Page, stack: Stack, artifacts: Path
+) -> None:
+    page.goto(stack.url + DASHBOARD)
+    for title in ("Request rate", "Latency", "Status codes"):
+        panel = page.locator('[data-testid="panel"]', has_text=title).first
+        expect(panel).to_have_attribute("data-state", "data", timeout=20_000)
+    expect(page.locator('[data-testid="panel"][data-state="data"]')).not_to_have_count(0)
+    shot(page, artifacts, "dashboard")
+    accessibility(page, "dashboard")
+    # metric -> exemplar -> trace -> its logs
+    latency = page.locator('[data-testid="panel"]', has_text="Latency").first
+    dot = latency.locator('[data-testid="exemplar"]').first
+    expect(dot).to_be_attached(timeout=20_000)
+    trace_id = dot.get_attribute("data-trace-id")
+    assert trace_id is not None
+    assert re.fullmatch(r"[0-9a-f]{32}", trace_id)
+    dot.dispatch_event("click")  # dots are small: a real click may land on the chart
+    expect(page).to_have_url(re.compile(f"/traces/{trace_id}"))
+    view = page.locator('[data-testid="trace-view"]')
+    expect(view).to_have_attribute("data-trace-id", trace_id, timeout=20_000)
+    expect(page.locator('[data-testid="span-row"]').first).to_be_visible()
+    shot(page, artifacts, "trace-from-exemplar")
+    link = page.locator('[data-testid="trace-logs-link"]')
+    expect(link).to_have_attribute("href", re.compile(f"trace_id={trace_id}"))
+
+
+def test_a_checkout_trace_crosses_three_processes(
+    page: Page, stack: Stack, artifacts: Path
+) -> None:
+    found = stack.get("/api/v1/traces", service="demo-shop", limit=50)["data"]["traces"]
+    trace_id = next(t["trace_id"] for t in found if len(t["services"]) == 3)
+    page.goto(f"{stack.url}/traces/{trace_id}")
+    waterfall = page.locator('[data-testid="waterfall"]')
+    for service in ("demo-shop", "demo-inventory", "demo-worker"):
+        expect(waterfall).to_contain_text(service, timeout=20_000)
+    shot(page, artifacts, "trace-waterfall")
+
+
+def test_search_within_a_10000_span_trace(page: Page, stack: Stack, artifacts: Path) -> None:
+    page.goto(f"{stack.url}/traces/{_data.BIG_TRACE}")
+    expect(page.locator('[data-testid="trace-span-count"]')).to_contain_text(
+        re.compile(r"10,?000 spans"), timeout=30_000
+    )
+    # Virtualized: far fewer rows in the page than spans.
+    assert page.locator('[data-testid="span-row"]').count() < 1000
+    search = page.locator('[data-testid="trace-search"]')
+    search.fill(_data.NEEDLE)
+    search.press("Enter")
+    expect(page.locator('[data-testid="trace-search-count"]')).to_have_text("1 of 1")
+    expect(page.locator('[data-testid="span-row"]', has_text=_data.NEEDLE)).to_be_visible()
+    shot(page, artifacts, "trace-10000-search")
+
+
+def test_markup_in_spans_and_attributes_stays_text(
+    page: Page, stack: Stack, dialogs: list[str]
+) -> None:
+    page.goto(f"{stack.url}/traces/{_data.XSS_TRACE}")
+    waterfall = page.locator('[data-testid="waterfall"]')
+    expect(waterfall).to_contain_text(_data.SCRIPT, timeout=20_000)
+    expect(waterfall).to_contain_text(_data.IMG)
+    page.locator('[data-testid="span-row"]', has_text=_data.SCRIPT).first.click()
+    expect(page.locator('[data-testid="span-details"]')).to_contain_text(_data.IMG)
+    assert page.locator("img[src=x]").count() == 0
+    inert(page, dialogs)
+    accessibility(page, "trace")
+
+
+def test_markup_in_dashboard_titles_and_label_values_stays_text(
+    page: Page, stack: Stack, dialogs: list[str], artifacts: Path
+) -> None:
+    page.goto(stack.url + "/dashboards/xss-board?from=now-15m&to=now")
+    expect(page.locator("body")).to_contain_text(f"{_data.IMG} markup board", timeout=20_000)
+    # The time series' title and the text panel's body, both as text.
+    expect(page.locator('[data-testid="panel"]', has_text=_data.SCRIPT)).to_have_count(2)
+    table = page.locator('[data-testid="panel"]', has_text="labels")
+    expect(table).to_contain_text(_data.IMG, timeout=20_000)
+    assert page.locator("img[src=x]").count() == 0
+    assert page.locator("a[href^='javascript:']").count() == 0
+    inert(page, dialogs)
+    shot(page, artifacts, "markup-dashboard")
