@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+import time
 from typing import Any
 
 __all__ = ["BASE_NS", "big_trace", "log_records"]
 
-BASE_NS = 1_750_000_000_000_000_000
+#: an hour ago to the second (inside any retention: old data would be deleted mid-test)
+BASE_NS = (time.time_ns() // 10**9 - 3600) * 10**9
 _SERVICES = ("api", "inventory", "worker")
 _KINDS = (1, 2, 3)  # internal, server, client
 
