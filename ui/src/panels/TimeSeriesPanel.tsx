@@ -10,25 +10,16 @@ import type { Exemplar } from "../pages/dashboards/query";
 import { align, type Frame } from "./_util/frames";
 import { formatValue } from "./_util/units";
 
-/** Exemplars as links over the chart (`/traces/<id>`), placed on every redraw. */
+/** Exemplars as links over the chart (`/traces/<id>`). The links are made once per chart and
+ * only moved on each redraw, so a pointer (or a test) aiming at one keeps the same element. */
 function exemplarPlugin(exemplars: Exemplar[], format: (v: number | null | undefined) => string): uPlot.Plugin {
-  let layer: HTMLDivElement | null = null;
+  let links: HTMLAnchorElement[] = [];
   return {
     hooks: {
       init: (u) => {
-        layer = document.createElement("div");
+        const layer = document.createElement("div");
         layer.className = "exemplar-layer";
-        u.over.appendChild(layer);
-      },
-      draw: (u) => {
-        if (!layer) return;
-        layer.textContent = "";
-        const w = u.over.clientWidth;
-        const h = u.over.clientHeight;
-        for (const e of exemplars) {
-          const x = u.valToPos(e.time, "x");
-          const y = u.valToPos(e.value, "y");
-          if (!(x >= 0 && x <= w && y >= 0 && y <= h)) continue;
+        links = exemplars.map((e) => {
           const a = document.createElement("a");
           a.className = "exemplar-dot";
           a.href = `/traces/${encodeURIComponent(e.traceId)}`;
@@ -36,10 +27,26 @@ function exemplarPlugin(exemplars: Exemplar[], format: (v: number | null | undef
           a.setAttribute("data-trace-id", e.traceId);
           a.setAttribute("aria-label", `exemplar ${format(e.value)}: open trace ${e.traceId}`);
           a.title = `trace ${e.traceId}\n${format(e.value)} at ${formatTime(e.time * 1000)}`;
-          a.style.left = `${x}px`;
-          a.style.top = `${y}px`;
           layer.appendChild(a);
-        }
+          return a;
+        });
+        u.over.appendChild(layer);
+      },
+      draw: (u) => {
+        const w = u.over.clientWidth;
+        const h = u.over.clientHeight;
+        exemplars.forEach((e, i) => {
+          const a = links[i];
+          if (!a) return;
+          const x = u.valToPos(e.time, "x");
+          const y = u.valToPos(e.value, "y");
+          const inside = x >= 0 && x <= w && y >= 0 && y <= h;
+          a.hidden = !inside;
+          if (inside) {
+            a.style.left = `${x}px`;
+            a.style.top = `${y}px`;
+          }
+        });
       },
     },
   };

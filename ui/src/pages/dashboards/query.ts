@@ -191,6 +191,12 @@ export async function runPanel(
       }
     }),
   );
+  // several targets over the same histogram ask for the same exemplars: keep one of each
+  const seen = new Set<string>();
+  result.exemplars = result.exemplars.filter((e) => {
+    const k = `${e.traceId}|${e.time}|${e.value}`;
+    return seen.has(k) ? false : (seen.add(k), true);
+  });
   result.refIds.sort();
   result.frames.sort((a, b) => (a.refId < b.refId ? -1 : a.refId > b.refId ? 1 : 0));
   if (result.frames.length > MAX_SERIES) {
