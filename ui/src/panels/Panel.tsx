@@ -109,14 +109,18 @@ export function Panel(props: PanelProps): JSX.Element {
     body = <TextPanel content={interpolate(content, props.vars, {}, "text")} mode={mode} />;
   } else if (failure) {
     state = "error";
-    body = <div class="panel-error" role="alert">{failure}</div>;
+    body = (
+      <div class="panel-error" role="alert" tabIndex={0}>
+        {failure}
+      </div>
+    );
   } else if (!result) {
     state = "loading";
     body = <div class="empty">Loading…</div>;
   } else if (!result.frames.length) {
     state = result.errors.length ? "error" : "nodata";
     body = result.errors.length ? (
-      <div class="panel-error" role="alert">
+      <div class="panel-error" role="alert" tabIndex={0}>
         {result.errors.map((e, i) => (
           <div key={i}>{e}</div>
         ))}
@@ -177,9 +181,9 @@ export function Panel(props: PanelProps): JSX.Element {
       aria-busy={loading && needsData}
     >
       <header class="dpanel-head">
-        <h3 class="dpanel-title" title={description}>
+        <h2 class="dpanel-title" title={description}>
           {title}
-        </h3>
+        </h2>
         {own.info && !p.hideTimeOverride && <span class="dpanel-time">{own.info}</span>}
         {loading && needsData && <span class="dpanel-spin" aria-hidden="true" />}
         {warnings.length > 0 && (

@@ -99,7 +99,7 @@ export function GaugePanel(props: { items: Reduced[]; field: FieldDefaults }): J
 export function BarGaugePanel(props: { items: Reduced[]; field: FieldDefaults }): JSX.Element {
   const [min, max] = bounds(props.field, props.items, 0);
   return (
-    <div class="bargauge">
+    <div class="bargauge" tabIndex={0} role="group" aria-label="bar gauge values">
       {props.items.map((it, i) => {
         const pct = it.value === null ? 0 : Math.min(100, Math.max(0, ((it.value - min) / (max - min)) * 100));
         return (

@@ -22,7 +22,7 @@ export function TablePanel(props: { frames: Frame[]; refIds: string[]; unit: str
     return r.slice(0, MAX_ROWS);
   }, [table, sort]);
   return (
-    <div class="table-panel" style={{ maxHeight: `${props.height - 8}px` }}>
+    <div class="table-panel" tabIndex={0} style={{ maxHeight: `${props.height - 8}px` }}>
       <table class="grid">
         <thead>
           <tr>

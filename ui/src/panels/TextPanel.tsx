@@ -4,6 +4,17 @@ import type { JSX } from "preact";
 import { Markdown } from "../components/Markdown";
 
 export function TextPanel(props: { content: string; mode: string }): JSX.Element {
-  if (props.mode === "code") return <pre class="text-panel text-code">{props.content}</pre>;
-  return <Markdown source={props.content} class="text-panel" />;
+  // focusable, as its content may scroll (keyboard users can scroll it)
+  if (props.mode === "code") {
+    return (
+      <pre class="text-panel text-code" tabIndex={0}>
+        {props.content}
+      </pre>
+    );
+  }
+  return (
+    <div class="text-panel" tabIndex={0}>
+      <Markdown source={props.content} />
+    </div>
+  );
 }

@@ -43,11 +43,11 @@ function MultiPicker(props: { v: VarState }): JSX.Element {
   };
   return (
     <div class="var-multi" ref={box}>
-      <button type="button" aria-expanded={open} aria-haspopup="listbox" onClick={() => setOpen(!open)} data-testid={`var-${v.name}`}>
+      <button type="button" aria-expanded={open} aria-haspopup="dialog" onClick={() => setOpen(!open)} data-testid={`var-${v.name}`}>
         {label}
       </button>
       {open && (
-        <div class="var-pop" role="listbox" aria-multiselectable="true" aria-label={v.model.label ?? v.name}>
+        <div class="var-pop" role="dialog" aria-label={`values of ${v.model.label || v.name}`}>
           <input type="search" placeholder="Filter" aria-label="Filter values" value={filter} onInput={(e) => setFilter(e.currentTarget.value)} />
           {v.model.includeAll && (
             <label>
@@ -97,7 +97,7 @@ export function VariableBar(props: { vars: VarState[] }): JSX.Element | null {
   const shown = props.vars.filter((v) => v.model.hide !== 2 && v.model.type !== "constant");
   if (!shown.length) return null;
   return (
-    <div class="var-bar" aria-label="Variables">
+    <div class="var-bar" role="group" aria-label="Variables">
       {shown.map((v) => (
         <div key={v.name} class="var" title={v.model.description}>
           {v.model.hide !== 1 && <span class="var-label">{v.model.label || v.name}</span>}
