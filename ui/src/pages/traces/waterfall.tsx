@@ -73,8 +73,8 @@ export function Waterfall(p: WaterfallProps): JSX.Element {
       <div
         key={s}
         class={cls}
-        role="row"
-        aria-selected={s === p.selected}
+        role="listitem"
+        aria-current={s === p.selected ? "true" : undefined}
         data-testid="span-row"
         data-span-id={model.spanId(s)}
         data-match={p.matches.has(s) ? (s === p.current ? "current" : "yes") : undefined}
@@ -118,7 +118,7 @@ export function Waterfall(p: WaterfallProps): JSX.Element {
     <div
       ref={box}
       class="waterfall"
-      role="table"
+      role="list"
       aria-label="spans"
       data-testid="waterfall"
       data-rows={rows.length}
