@@ -50,6 +50,7 @@ def boards(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = root / "boards"
     _write(folder / "export.json", EXPORT)
     _write(folder / "nested" / "deeper" / "plain.json", {"title": "No uid", "panels": []})
+    _write(folder / "legacy.json", {"uid": "old", "title": "Old rows", "rows": [{"panels": []}]})
     _write(folder / "broken.json", '{"title": "cut off", "panels": [')
     _write(folder / "array.json", [1, 2])
     _write(folder / "panels.json", {"uid": "p", "title": "P", "panels": {"a": 1}})
@@ -84,7 +85,7 @@ def _by_file(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_the_list_holds_generated_exported_and_bad_files(server: Proc) -> None:
     data = _list(server)
     files = _by_file(data)
-    assert data["total"] == len(data["dashboards"]) == 12
+    assert data["total"] == len(data["dashboards"]) == 13
     assert files["(built-in)"]["uid"] == "tripod-red"
     assert files["shop.json"]["uid"] == "tripod-shop"
     assert files["shop.json"]["title"] == "shop service"
@@ -95,6 +96,8 @@ def test_the_list_holds_generated_exported_and_bad_files(server: Proc) -> None:
     }  # fmt: skip
     assert files["plain.json"]["uid"].startswith("file-")
     assert files["plain.json"]["title"] == "No uid"
+    assert files["legacy.json"] == {**files["legacy.json"], "uid": "old", "title": "Old rows"}
+    assert "error" not in files["legacy.json"]  # schema < 16: rows of panels, laid out by the UI
     assert "not JSON" in files["broken.json"]["error"]
     assert "expected a JSON object" in files["array.json"]["error"]
     assert "panels: expected a list" in files["panels.json"]["error"]
@@ -145,7 +148,7 @@ def test_the_list_is_paged_and_filtered(server: Proc) -> None:
     everything = _list(server)["dashboards"]
     page = _list(server, limit=3, offset=2)
     assert page["dashboards"] == everything[2:5]
-    assert (page["total"], page["limit"], page["offset"]) == (12, 3, 2)
+    assert (page["total"], page["limit"], page["offset"]) == (13, 3, 2)
     assert [d["uid"] for d in _list(server, search="SHOP")["dashboards"]] == ["tripod-shop"]
     assert [d["uid"] for d in _list(server, tag="mine")["dashboards"]] == ["user-board"]
     for bad in ({"limit": 0}, {"limit": 1001}, {"offset": -1}, {"limit": "x"}):
