@@ -21,18 +21,31 @@ interface Alert {
   value?: string;
 }
 
+/** A figure: a number, null (no data), or undefined (its call has not answered yet). */
+type Figure = number | null | undefined;
+
 interface Service {
   job: string;
-  rate: number | null;
-  errorRatio: number | null;
-  p95: number | null;
+  rate: Figure;
+  errorRatio: Figure;
+  p95: Figure;
   spark: Array<number | null>;
 }
 
-interface Loaded {
-  services: Service[];
-  alerts: Alert[];
-  alertsError: unknown;
+/** What has arrived for the current range; each call fills its part as it answers, so the
+ * services show as soon as their names arrive (a fast label lookup) and the figures follow. */
+interface Parts {
+  jobs?: string[];
+  spark?: QueryData;
+  errors?: QueryData;
+  p95?: QueryData;
+  alerts?: Alert[];
+  /** The range and step the spark was asked for. */
+  start: number;
+  end: number;
+  step: number;
+  pending: number;
+  failures: Array<[string, unknown]>;
 }
 
 function byJob(data: QueryData): Map<string, number> {
@@ -68,55 +81,71 @@ function lastPoints(data: QueryData, end: number, step: number): Map<string, num
   return out;
 }
 
-async function load(range: { start: number; end: number }, signal: AbortSignal): Promise<Loaded> {
+type Setter = (update: (p: Parts) => Parts) => void;
+
+/** Send Home's calls at once; each fills its part of the state when it answers. */
+function load(range: { start: number; end: number }, signal: AbortSignal, set: Setter): void {
   const init = { signal };
   const step = autoStep(range, 60);
-  const points = Math.floor((range.end - range.start) / step) + 1;
   const at = range.end / 1000;
-  const alertsCall = promGet<{ alerts: Alert[] }>("/api/v1/alerts", undefined, init).then(
-    (d) => ({ alerts: d.alerts, error: null as unknown }),
-    (error: unknown) => ({ alerts: [] as Alert[], error }),
-  );
-  // four calls: the services, the rate as a range (its sparkline; its last point is the
-  // current rate), the 5xx rate and p95 at the range's end
-  const [jobs, spark, errors, p95, alerts] = await Promise.all([
-    promGet<string[]>(`/api/v1/label/${SERVICE_LABEL}/values`, { "match[]": `${METRIC}_count` }, init),
-    queryRange(RATE, range.start / 1000, range.end / 1000, step / 1000, init),
-    queryInstant(ERRORS, at, init),
-    queryInstant(P95, at, init),
-    alertsCall,
-  ]);
-  const lines = sparks(spark, range.start, step, points);
-  const rates = lastPoints(spark, range.end, step);
-  const errorRates = byJob(errors);
-  const p95s = byJob(p95);
-  const names = new Set([...jobs, ...rates.keys()]);
+  const calls: Array<[string, Promise<Partial<Parts>>]> = [
+    ["services", promGet<string[]>(`/api/v1/label/${SERVICE_LABEL}/values`, { "match[]": `${METRIC}_count` }, init).then((jobs) => ({ jobs }))],
+    // the rate as a range: the sparkline, and its last point is the current rate
+    ["request rate", queryRange(RATE, range.start / 1000, range.end / 1000, step / 1000, init).then((spark) => ({ spark }))],
+    ["error rate", queryInstant(ERRORS, at, init).then((errors) => ({ errors }))],
+    ["p95 latency", queryInstant(P95, at, init).then((p95) => ({ p95 }))],
+    ["alerts", promGet<{ alerts: Alert[] }>("/api/v1/alerts", undefined, init).then((d) => ({ alerts: d.alerts }))],
+  ];
+  set((p) => ({ ...p, start: range.start, end: range.end, step, pending: calls.length, failures: [] }));
+  for (const [what, call] of calls) {
+    call.then(
+      (part) => !signal.aborted && set((p) => ({ ...p, ...part, pending: p.pending - 1 })),
+      (error: unknown) =>
+        !signal.aborted && set((p) => ({ ...p, pending: p.pending - 1, failures: [...p.failures, [what, error]] })),
+    );
+  }
+}
+
+/** The services table's rows from what has arrived (undefined: still coming). */
+function services(p: Parts): Service[] | null {
+  if (p.jobs === undefined && p.spark === undefined) return null;
+  const points = Math.floor((p.end - p.start) / p.step) + 1;
+  const lines = p.spark ? sparks(p.spark, p.start, p.step, points) : new Map<string, Array<number | null>>();
+  const rates = p.spark ? lastPoints(p.spark, p.end, p.step) : null;
+  const errorRates = p.errors ? byJob(p.errors) : null;
+  const p95s = p.p95 ? byJob(p.p95) : null;
+  const names = new Set([...(p.jobs ?? []), ...(rates?.keys() ?? [])]);
   names.delete("");
-  const services = [...names].sort().map((job) => {
-    const rate = rates.get(job) ?? null;
-    const errorRate = errorRates.get(job) ?? 0;
+  return [...names].sort().map((job) => {
+    const rate = rates === null ? undefined : (rates.get(job) ?? null);
+    let errorRatio: number | null | undefined;
+    if (rate === undefined || errorRates === null) errorRatio = undefined;
+    else if (rate === null) errorRatio = null;
+    else errorRatio = rate > 0 ? (errorRates.get(job) ?? 0) / rate : 0;
     return {
       job,
       rate,
-      errorRatio: rate === null ? null : rate > 0 ? errorRate / rate : 0,
-      p95: p95s.get(job) ?? null,
+      errorRatio,
+      p95: p95s === null ? undefined : (p95s.get(job) ?? null),
       spark: lines.get(job) ?? [],
     };
   });
-  return { services, alerts: alerts.alerts, alertsError: alerts.error };
 }
 
-function fmtRate(v: number | null): string {
+function fmtRate(v: Figure): string {
+  if (v === undefined) return "…";
   if (v === null || !Number.isFinite(v)) return "–";
   return v >= 100 ? `${Math.round(v)}/s` : v >= 1 ? `${v.toFixed(1)}/s` : `${v.toFixed(3)}/s`;
 }
 
-function fmtRatio(v: number | null): string {
+function fmtRatio(v: Figure): string {
+  if (v === undefined) return "…";
   if (v === null || !Number.isFinite(v)) return "–";
   return `${(v * 100).toFixed(v < 0.1 ? 2 : 1)}%`;
 }
 
-function fmtLatency(v: number | null): string {
+function fmtLatency(v: Figure): string {
+  if (v === undefined) return "…";
   return v === null || !Number.isFinite(v) ? "–" : formatDuration(v * 1000);
 }
 
@@ -185,9 +214,9 @@ function NoServices(): JSX.Element {
   );
 }
 
-function ServiceTable(props: { services: Service[] }): JSX.Element {
+function ServiceTable(props: { services: Service[]; busy: boolean }): JSX.Element {
   return (
-    <table class="grid home-services">
+    <table class="grid home-services" aria-busy={props.busy}>
       <thead>
         <tr>
           <th>Service</th>
@@ -201,7 +230,7 @@ function ServiceTable(props: { services: Service[] }): JSX.Element {
       <tbody>
         {props.services.map((s) => {
           const name = serviceName(s.job);
-          const bad = s.errorRatio !== null && s.errorRatio >= 0.05;
+          const bad = typeof s.errorRatio === "number" && s.errorRatio >= 0.05;
           return (
             <tr key={s.job}>
               <td>
@@ -233,28 +262,18 @@ function ServiceTable(props: { services: Service[] }): JSX.Element {
 
 export default function Page(): JSX.Element {
   const { range } = timeRange();
-  const state = useSignal<{ loaded: Loaded | null; error: unknown; loading: boolean }>({
-    loaded: null,
-    error: null,
-    loading: true,
-  });
+  const parts = useSignal<Parts>({ start: 0, end: 0, step: 1, pending: 0, failures: [] });
   useSignalEffect(() => {
     const r = range.value;
     void refreshTick.value;
     if (!r) return undefined;
     const abort = new AbortController();
-    state.value = { ...state.peek(), loading: true };
-    load(r, abort.signal).then(
-      (loaded) => {
-        if (!abort.signal.aborted) state.value = { loaded, error: null, loading: false };
-      },
-      (error: unknown) => {
-        if (!abort.signal.aborted) state.value = { loaded: state.peek().loaded, error, loading: false };
-      },
-    );
+    // what is on screen stays until its new value arrives (no flicker on auto-refresh)
+    load(r, abort.signal, (update) => (parts.value = update(parts.peek())));
     return () => abort.abort();
   });
-  const { loaded, error, loading } = state.value;
+  const p = parts.value;
+  const rows = services(p);
   return (
     <section class="page home">
       <div class="toolbar">
@@ -262,11 +281,17 @@ export default function Page(): JSX.Element {
         <TimeRangePicker />
         <RefreshPicker />
       </div>
-      {error !== null && <ErrorBox error={error} title="Could not load the services" />}
-      {loaded && <AlertList alerts={loaded.alerts} />}
-      {loaded?.alertsError ? <ErrorBox error={loaded.alertsError} title="Could not load the alerts" /> : null}
-      {loaded === null && loading && <div class="empty">Loading…</div>}
-      {loaded && (loaded.services.length ? <ServiceTable services={loaded.services} /> : <NoServices />)}
+      {p.failures.map(([what, error]) => (
+        <ErrorBox key={what} error={error} title={`Could not load the ${what}`} />
+      ))}
+      {p.alerts && <AlertList alerts={p.alerts} />}
+      {rows === null ? (
+        p.pending > 0 && <div class="empty">Loading…</div>
+      ) : rows.length ? (
+        <ServiceTable services={rows} busy={p.pending > 0} />
+      ) : (
+        p.jobs !== undefined && p.spark !== undefined && <NoServices />
+      )}
     </section>
   );
 }
