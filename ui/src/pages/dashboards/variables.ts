@@ -141,9 +141,14 @@ export async function resolveVariables(
       picked = selection(model, options, fromUrl.get(name));
     }
     let resolved = picked;
-    if (type === "interval" && picked[0] === AUTO) {
-      const ms = calculateInterval(rangeMs, model.auto_count ?? 30, intervalToMs(model.auto_min ?? "10s"));
-      resolved = [msToText(ms)];
+    if (type === "interval" && model.auto) {
+      // Grafana also names the auto value $__auto_interval_<name>
+      const auto = msToText(calculateInterval(rangeMs, model.auto_count ?? 30, intervalToMs(model.auto_min ?? "10s")));
+      const name2 = `__auto_interval_${name}`;
+      const hidden: VarValue = { name: name2, multi: false, includeAll: false, options: [], values: [auto] };
+      values.set(name2, hidden);
+      out.push({ model: { name: name2, type: "constant", hide: 2 }, name: name2, options: [], value: hidden, picked: [auto], error: null });
+      if (picked[0] === AUTO) resolved = [auto];
     }
     const textOf = new Map(options.map((o) => [o.value, o.text]));
     const value: VarValue = {
