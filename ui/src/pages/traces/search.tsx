@@ -51,6 +51,11 @@ export function TraceSearch(): JSX.Element {
   const loading = useSignal(false);
   const error = useSignal<unknown>(null);
   const formError = useSignal("");
+  const picked = useSignal<string[]>([]);
+  const pick = (id: string): void => {
+    const now = picked.value.includes(id) ? picked.value.filter((x) => x !== id) : [...picked.value, id].slice(-2);
+    picked.value = now;
+  };
   const urlKey = FIELDS.map((f) => params.get(f) ?? "").join("|") + "|" + attrs.join("&");
 
   useEffect(() => {
@@ -186,9 +191,22 @@ export function TraceSearch(): JSX.Element {
         </div>
       </form>
       {formError.value ? <p class="error-box" role="alert">{formError.value}</p> : null}
+      {picked.value.length ? (
+        <p class="toolbar">
+          <span class="muted">{picked.value.length} of 2 traces picked to compare</span>
+          <button
+            type="button"
+            data-testid="trace-compare"
+            disabled={picked.value.length !== 2}
+            onClick={() => navigate(href("/traces/compare", { a: picked.value[0] ?? "", b: picked.value[1] ?? "" }))}
+          >
+            Compare
+          </button>
+        </p>
+      ) : null}
       {error.value ? <ErrorBox error={error.value} title="Search failed" /> : null}
       <Scatter traces={traces.value} />
-      <TraceTable traces={traces.value} loading={loading.value} />
+      <TraceTable traces={traces.value} loading={loading.value} picked={picked.value} onPick={pick} />
       {next.value ? (
         <p>
           <button type="button" data-testid="trace-load-more" disabled={loading.value} onClick={() => load(next.value, new AbortController())}>
@@ -200,7 +218,7 @@ export function TraceSearch(): JSX.Element {
   );
 }
 
-function TraceTable(props: { traces: TraceSummary[]; loading: boolean }): JSX.Element {
+function TraceTable(props: { traces: TraceSummary[]; loading: boolean; picked: string[]; onPick: (id: string) => void }): JSX.Element {
   if (!props.traces.length) {
     return (
       <p class="empty" data-testid="trace-results-empty">
@@ -212,6 +230,9 @@ function TraceTable(props: { traces: TraceSummary[]; loading: boolean }): JSX.El
     <table class="grid trace-results" data-testid="trace-results">
       <thead>
         <tr>
+          <th class="compare-pick">
+            <span class="visually-hidden">compare</span>
+          </th>
           <th>Start</th>
           <th>Trace</th>
           <th class="num">Duration</th>
@@ -223,6 +244,15 @@ function TraceTable(props: { traces: TraceSummary[]; loading: boolean }): JSX.El
       <tbody>
         {props.traces.map((t) => (
           <tr key={t.trace_id} data-testid="trace-result" data-trace-id={t.trace_id}>
+            <td>
+              <input
+                type="checkbox"
+                data-testid="trace-compare-pick"
+                aria-label={`pick trace ${t.trace_id} to compare`}
+                checked={props.picked.includes(t.trace_id)}
+                onChange={() => props.onPick(t.trace_id)}
+              />
+            </td>
             <td class="mono">{formatTime(Number(BigInt(t.start_time_unix_nano) / 1_000_000n), { ms: true })}</td>
             <td>
               <a href={`/traces/${t.trace_id}`}>

@@ -169,6 +169,9 @@ function Loaded(props: { model: TraceModel }): JSX.Element {
           {m.errors ? <span class="badge bad">{m.errors} errors</span> : null}
           <span>{services.length} services</span>
           <span class="mono muted">{m.data.traceId}</span>
+          <a data-testid="trace-compare-link" href={href("/traces/compare", { a: m.data.traceId })}>
+            Compare with…
+          </a>
           <a data-testid="trace-logs-link" href={href("/logs", { trace_id: m.data.traceId, from: String(m.startMs - 60_000), to: String(m.startMs + m.total / 1e6 + 300_000) })}>
             Logs for this trace
           </a>
