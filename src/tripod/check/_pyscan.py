@@ -381,6 +381,8 @@ class Scanner(ast.NodeVisitor):
                     if call.args
                     else _const_str(next((k.value for k in call.keywords if k.arg == "path"), None))
                 )
+                if path is None and func.attr == "route" and call.args:
+                    path = "/" + ast.unparse(call.args[0])  # Flask's route(variable): a route
                 if path is not None and (path.startswith("/") or path == ""):
                     verb = func.attr.upper()
                     if func.attr in {"route", "api_route"}:
