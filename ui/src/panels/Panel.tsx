@@ -1,7 +1,7 @@
 // One dashboard panel: its frame (title, state, errors), its queries, and the renderer of its
 // type. data-testid="panel" with data-state = loading | data | nodata | error | unsupported.
 import type { JSX } from "preact";
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { interpolate, type VarValue } from "../pages/dashboards/lib/interpolate";
 import type { PanelModel } from "../pages/dashboards/lib/layout";
 import { panelTime } from "../pages/dashboards/lib/interval";
@@ -51,7 +51,10 @@ export function Panel(props: PanelProps): JSX.Element {
   const [result, setResult] = useState<PanelResult | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
   const [loading, setLoading] = useState(needsData);
-  const widthBucket = Math.max(100, Math.round(props.width / 100) * 100);
+  // the width sets max data points; a scrollbar coming or going must not query again
+  const fetchedWidth = useRef(Math.max(100, Math.round(props.width)));
+  if (Math.abs(props.width - fetchedWidth.current) > fetchedWidth.current / 4) fetchedWidth.current = Math.max(100, Math.round(props.width));
+  const widthBucket = fetchedWidth.current;
   const own = panelTime(
     typeof p.timeFrom === "string" ? interpolate(p.timeFrom, props.vars) : null,
     typeof p.timeShift === "string" ? interpolate(p.timeShift, props.vars) : null,
@@ -59,7 +62,9 @@ export function Panel(props: PanelProps): JSX.Element {
     props.to,
     props.to,
   );
-  const key = needsData ? `${varsKey(props.vars)}|${own.from}|${own.to}|${props.tick}|${widthBucket}` : "";
+  // what the queries depend on; the panel object itself is rebuilt when variables resolve
+  const queryShape = useMemo(() => JSON.stringify([p.targets, p.datasource, p.interval, p.maxDataPoints, p.type]), [p]);
+  const key = needsData ? `${varsKey(props.vars)}|${own.from}|${own.to}|${props.tick}|${widthBucket}|${queryShape}` : "";
 
   useEffect(() => {
     if (!needsData || p.libraryPanel) return undefined;
@@ -88,7 +93,7 @@ export function Panel(props: PanelProps): JSX.Element {
       },
     );
     return () => abort.abort();
-  }, [key, p]);
+  }, [key]);
 
   const field = useMemo(() => fieldDefaults(p as Record<string, unknown>), [p]);
   const opts = options(p as Record<string, unknown>);
