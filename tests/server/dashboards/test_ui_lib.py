@@ -22,6 +22,7 @@ MODULES = (
     "src/pages/dashboards/lib/selectors.ts",
     "src/pages/dashboards/lib/varquery.ts",
     "src/pages/dashboards/lib/layout.ts",
+    "src/pages/dashboards/variables.ts",
     "src/panels/_util/frames.ts",
     "src/panels/_util/options.ts",
     "src/panels/_util/reduce.ts",

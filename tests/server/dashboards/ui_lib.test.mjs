@@ -257,3 +257,20 @@ test("overlapping panels move down below the one placed first", () => {
   assert.deepEqual(s[0].panels.map((p) => [p.panel.id, p.pos.x, p.pos.y]), [[1, 0, 0], [3, 18, 0], [2, 6, 4]]);
   assert.equal(s[0].height, 8);
 });
+
+test("a variable's starting values: URL, then current, then All or the first option", () => {
+  const options = opt("a", "b", "c");
+  const single = { multi: false, includeAll: false, current: { value: "b" } };
+  assert.deepEqual(lib.selection(single, options, undefined), ["b"]);
+  assert.deepEqual(lib.selection(single, options, ["c"]), ["c"]);
+  assert.deepEqual(lib.selection(single, options, ["gone"]), ["b"]);
+  assert.deepEqual(lib.selection({ ...single, current: { value: "gone" } }, options, undefined), ["a"]);
+  assert.deepEqual(lib.selection({ ...single, current: {} }, [], undefined), []);
+  const multi = { multi: true, includeAll: true, current: { value: ["$__all"] } };
+  assert.deepEqual(lib.selection(multi, options, undefined), ["$__all"]);
+  assert.deepEqual(lib.selection(multi, options, ["a", "gone", "c"]), ["a", "c"]);
+  assert.deepEqual(lib.selection(multi, options, ["All"]), ["$__all"]);
+  assert.deepEqual(lib.selection({ ...multi, current: undefined }, options, undefined), ["$__all"]);
+  assert.deepEqual(lib.selection({ multi: false, includeAll: false }, [], ["typed"]), ["typed"]);
+  assert.deepEqual(lib.selection(single, options, ["$__all"]), ["b"]);
+});

@@ -77,7 +77,9 @@ async function queryOptions(text: string, from: number, to: number, signal: Abor
   }
 }
 
-function selection(model: VarModel, options: VarOption[], fromUrl: string[] | undefined): string[] {
+/** The values a variable starts with: the URL's (still options, or any when it has none), else
+ * its `current`, else All (when included), else the first option. */
+export function selection(model: VarModel, options: VarOption[], fromUrl: string[] | undefined): string[] {
   const known = new Set(options.map((o) => o.value));
   const valid = (vals: string[]): string[] => vals.filter((v) => v === ALL || known.has(v) || options.length === 0);
   const allowAll = (vals: string[]): string[] => (model.includeAll ? vals : vals.filter((v) => v !== ALL));
