@@ -71,7 +71,7 @@ export function Waterfall(p: WaterfallProps): JSX.Element {
     const service = model.service(s);
     items.push(
       <div
-        key={s}
+        key={r % 512 /* a pool of row elements reused while scrolling: no DOM churn */}
         class={cls}
         role="listitem"
         aria-current={s === p.selected ? "true" : undefined}
