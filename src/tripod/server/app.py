@@ -46,6 +46,7 @@ from tripod.server.store import (
     DuckLogStore,
     DuckSampleStore,
     DuckSpanStore,
+    MemoryExemplarStore,
     retention_loop,
 )
 
@@ -292,6 +293,7 @@ def open_context(config: ServerConfig) -> ServerContext:
         spans=DuckSpanStore(db, config.limits),
         logs=DuckLogStore(db, config.limits),
         registry=CollectorRegistry(),
+        exemplars=MemoryExemplarStore(config.storage.max_exemplars),
     )
     selfmetrics.instruments(ctx.registry)
     selfmetrics.set_store_size(ctx, db.size_bytes)

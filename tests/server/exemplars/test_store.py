@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from tripod.server.config import ConfigError, ServerConfig, load_server_config
 from tripod.server.store import Exemplar, Matcher, MemoryExemplarStore
 
 ALL = [[Matcher("__name__", "=~", ".+")]]
@@ -65,3 +70,14 @@ def test_label_length_limit_and_disabled() -> None:
     assert store.add({"__name__": "m"}, Exemplar({"trace_id": "x" * 121}, 1, 1)) == "label_length"
     assert store.add({"__name__": "m"}, Exemplar({"trace_id": "x" * 120}, 1, 1)) is None
     assert MemoryExemplarStore(0).add({"__name__": "m"}, _ex(1)) == "disabled"
+
+
+def test_storage_max_exemplars_from_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "tripod.yaml"
+    config.write_text("storage:\n  max_exemplars: 2\n")
+    loaded = load_server_config(ServerConfig(data_dir=tmp_path), config)
+    assert loaded.storage.max_exemplars == 2
+    assert ServerConfig(data_dir=tmp_path).storage.max_exemplars == 100_000
+    config.write_text("storage:\n  max_exemplars: -1\n")
+    with pytest.raises(ConfigError, match="max_exemplars"):
+        load_server_config(ServerConfig(data_dir=tmp_path), config)

@@ -59,6 +59,12 @@ def _positive_duration(raw: Any, key: str) -> float:
     return seconds
 
 
+def _count(raw: Any, key: str) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
+        raise invalid(key, raw, "a whole number >= 0")
+    return raw
+
+
 def _external_labels(raw: Any, key: str) -> Mapping[str, str]:
     if not isinstance(raw, dict):
         raise invalid(key, raw, "a mapping of label names to string values")
@@ -116,6 +122,10 @@ YAML_KEYS: tuple[YamlKey, ...] = (
     YamlKey("storage", "retention_check_interval", "retention_check_interval_s", "1m",
             POSITIVE_DURATION_EXPECTED,
             "How often retention (--retention-time, --retention-size) runs.", _positive_duration),
+    YamlKey("storage", "max_exemplars", "max_exemplars", "100000", "a whole number >= 0",
+            "Exemplars kept in memory: the newest ones, whatever their series (Prometheus's "
+            "storage.exemplars.max_exemplars); 0 turns them off. Not kept across a restart.",
+            _count),
     YamlKey("global", "scrape_interval", "scrape_interval_s", "1m",
             POSITIVE_DURATION_EXPECTED,
             "Default scrape_interval of the scrape configs.", _positive_duration),

@@ -61,6 +61,7 @@ class StorageConfig:
     retention_size_bytes: int = 0  # --retention-size; 0: no size limit
     retention_check_interval_s: float = 60.0
     memory_limit_bytes: int = 1024**3
+    max_exemplars: int = 100_000  # in memory, newest kept (Prometheus's circular storage)
 
 
 @dataclasses.dataclass(frozen=True)
