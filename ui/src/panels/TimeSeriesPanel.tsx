@@ -11,13 +11,16 @@ import { align, type Frame } from "./_util/frames";
 import { formatValue } from "./_util/units";
 
 /** Exemplars as links over the chart (`/traces/<id>`). The links are made once per chart and
- * only moved on each redraw, so a pointer (or a test) aiming at one keeps the same element. */
+ * only moved on each redraw, so a pointer (or a test) aiming at one keeps the same element.
+ * Their layer sits beside the chart (whose role is img, which must hold no links), placed over
+ * its plotting area. */
 function exemplarPlugin(exemplars: Exemplar[], format: (v: number | null | undefined) => string): uPlot.Plugin {
   let links: HTMLAnchorElement[] = [];
+  let layer: HTMLDivElement | null = null;
   return {
     hooks: {
       init: (u) => {
-        const layer = document.createElement("div");
+        layer = document.createElement("div");
         layer.className = "exemplar-layer";
         links = exemplars.map((e) => {
           const a = document.createElement("a");
@@ -27,14 +30,28 @@ function exemplarPlugin(exemplars: Exemplar[], format: (v: number | null | undef
           a.setAttribute("data-trace-id", e.traceId);
           a.setAttribute("aria-label", `exemplar ${format(e.value)}: open trace ${e.traceId}`);
           a.title = `trace ${e.traceId}\n${format(e.value)} at ${formatTime(e.time * 1000)}`;
-          layer.appendChild(a);
+          layer?.appendChild(a);
           return a;
         });
-        u.over.appendChild(layer);
+        const host = u.root.closest(".ts-panel") ?? u.over;
+        host.appendChild(layer);
+      },
+      destroy: () => {
+        layer?.remove();
+        layer = null;
       },
       draw: (u) => {
         const w = u.over.clientWidth;
         const h = u.over.clientHeight;
+        const host = layer?.parentElement;
+        if (layer && host && host !== u.over) {
+          const o = u.over.getBoundingClientRect();
+          const p = host.getBoundingClientRect();
+          layer.style.left = `${o.left - p.left}px`;
+          layer.style.top = `${o.top - p.top}px`;
+          layer.style.width = `${w}px`;
+          layer.style.height = `${h}px`;
+        }
         exemplars.forEach((e, i) => {
           const a = links[i];
           if (!a) return;
