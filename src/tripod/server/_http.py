@@ -247,7 +247,8 @@ def parse_time_ms(name: str, text: str) -> int:
         if math.isfinite(number):
             whole = math.trunc(number)
             millis = round((number - whole) * 1000) / 1000
-            return int(whole) * 1000 + round(millis * 1000)
+            ms = int(whole) * 1000 + round(millis * 1000)
+            return min(max(ms, MIN_TIME_MS), MAX_TIME_MS)  # int64 milliseconds, as Prometheus
     if raw == _MIN_TIME_TEXT:
         return MIN_TIME_MS
     if raw == _MAX_TIME_TEXT:

@@ -17,6 +17,7 @@ from google.protobuf.message import DecodeError
 
 from tripod.server.config import Limits
 from tripod.server.ingest._prompb import METRIC_TYPES, Label, RawWriteRequest
+from tripod.server.ingest._rw_fast import FastSeries, split_request
 from tripod.server.store.model import AppendResult, LabelError, Sample
 
 __all__ = [
@@ -126,6 +127,8 @@ class LabelCache:
         self.max_series = max_series
         self._series: dict[tuple[bytes, ...], Any] = {}
         self._pairs: dict[bytes, tuple[str, str]] = {}
+        #: label blocks of whole TimeSeries -> the same answers, for the fast path
+        self.fast = FastSeries(self.lookup, max_series)
 
     def lookup(self, encoded: tuple[bytes, ...]) -> Any:
         """The key for ``encoded`` Label messages (label dict, or ``resolve(labels)``), or
@@ -187,6 +190,24 @@ def _exemplars(
         out.append((series, labels, exemplar.value, exemplar.timestamp))
 
 
+def _decode_fast(raw: bytes, cache: LabelCache, max_ts: int) -> DecodedWrite | None:
+    """Prometheus-shaped requests (one sample per series, series seen before) without a
+    Python object per label or sample; None sends the request down the general path."""
+    split = split_request(raw)
+    if split is None or split[1]:
+        return None
+    got = cache.fast.decode(split[0], max_ts)
+    if got is None:
+        return None
+    refs, stamps, values, refused_series = got
+    refused = AppendResult()
+    for reason, message in refused_series:
+        refused.reject(reason, message)
+    # Lists, as the general path gives (the handler makes the store's columns of them).
+    keys, times, floats = refs.tolist(), stamps.tolist(), values.tolist()
+    return DecodedWrite(keys, times, floats, [], refused, series=len(split[0]))
+
+
 def decode_write_request(
     raw: bytes, limits: Limits, cache: LabelCache | None = None, now_ms: int | None = None
 ) -> DecodedWrite:
@@ -196,6 +217,11 @@ def decode_write_request(
     with an empty value are dropped, as Prometheus treats them as absent. ``cache`` should live
     as long as the server (one per set of limits) so repeated series skip decoding.
     """
+    max_ts = (int(time.time() * 1000) if now_ms is None else now_ms) + MAX_AHEAD_MS
+    if cache is not None and cache.resolve is not None and cache.limits == limits:
+        fast = _decode_fast(raw, cache, max_ts)
+        if fast is not None:
+            return fast
     try:
         request = RawWriteRequest.FromString(raw)
     except DecodeError as exc:
@@ -203,7 +229,6 @@ def decode_write_request(
         raise RemoteWriteError(msg) from None
     if cache is None or cache.limits != limits:
         cache = LabelCache(limits)
-    max_ts = (int(time.time() * 1000) if now_ms is None else now_ms) + MAX_AHEAD_MS
     keys: list[Any] = []
     stamps: list[int] = []
     values: list[float] = []

@@ -170,6 +170,9 @@ def _span_row(
         )
     )
     start, end = span.start_time_unix_nano, span.end_time_unix_nano
+    if start > _MAX_NS or end > _MAX_NS:
+        msg = f"span {span.name!r} has a time past the year 2262 (start {start}, end {end} ns)"
+        raise LimitError("invalid_timestamp", msg)
     kind = _KINDS[span.kind] if 0 <= span.kind < len(_KINDS) else "unspecified"
     code = _STATUS[span.status.code] if 0 <= span.status.code < len(_STATUS) else "unset"
     return (
@@ -177,6 +180,10 @@ def _span_row(
         span.parent_span_id.hex(), span.name, kind, service, start, end, max(0, end - start),
         code, span.status.message, attrs, events, links, resource_json, scope_json,
     )  # fmt: skip
+
+
+#: Times are stored as signed 64-bit nanoseconds; OTLP's fixed64 can go past them.
+_MAX_NS = 2**63 - 1
 
 
 def logs_to_columns(
@@ -207,6 +214,10 @@ def logs_to_columns(
                     result.reject(exc.reason, str(exc))
                     continue
                 observed = rec.observed_time_unix_nano or now_ns
+                if observed > _MAX_NS or rec.time_unix_nano > _MAX_NS:
+                    msg = "log record with a time past the year 2262 (over 2**63-1 ns)"
+                    result.reject("invalid_timestamp", msg)
+                    continue
                 row = (
                     rec.time_unix_nano or observed, observed, service, rec.severity_number,
                     rec.severity_text, level_of(rec.severity_number, rec.severity_text), body,
