@@ -64,7 +64,7 @@ class Stack:
         return response.json()
 
 
-def _wait(check: Any, what: str, timeout: float) -> None:
+def wait_until(check: Any, what: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.HTTPError, KeyError, ValueError):
@@ -84,23 +84,23 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     port = free_port()
     out = tmp / "demo.out"
     argv = [sys.executable, str(ROOT / "examples" / "demo.py"), "--data-dir", str(tmp / "demo"),
-            "--port", str(port), "--first-incident", "0", "--incident-length", "40",
+            "--port", str(port), "--first-incident", "0", "--incident-length", "90",
             "--incident-every", "600"]  # fmt: skip
     with out.open("wb") as sink:
         demo = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT,
                                 start_new_session=True)  # fmt: skip
     stack = Stack(f"http://127.0.0.1:{port}", tmp / "demo", out)
     try:
-        _wait(lambda: "traffic round 1:" in out.read_text(), "the demo to start", 90)
+        wait_until(lambda: "traffic round 1:" in out.read_text(), "the demo to start", 90)
         _data.feed(stack.url, stack.data_dir / "deploy" / "grafana" / "dashboards")
 
         def three_services() -> bool:
             found = stack.get("/api/v1/traces", service="demo-shop", limit=50)["data"]["traces"]
             return any(len(t["services"]) == 3 for t in found)
 
-        _wait(three_services, "a trace over the shop, the inventory and the worker", 60)
+        wait_until(three_services, "a trace over the shop, the inventory and the worker", 60)
         query = "http_server_request_duration_seconds_bucket"
-        _wait(lambda: stack.get("/api/v1/query_exemplars", query=query)["data"],
+        wait_until(lambda: stack.get("/api/v1/query_exemplars", query=query)["data"],
               "exemplars scraped from the shop", 60)  # fmt: skip
         yield stack
     finally:

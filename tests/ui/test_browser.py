@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
 
 from tests.ui import _data
-from tests.ui.conftest import ROOT, Stack
+from tests.ui.conftest import ROOT, Stack, wait_until
 
 pytestmark = pytest.mark.e2e
 AXE = ROOT / "ui" / "node_modules" / "axe-core" / "axe.min.js"
@@ -55,6 +55,7 @@ KNOWN_A11Y: dict[str, set[str]] = {
     "home": {"color-contrast"},  # .badge.warn on the alerts list (styles/base.css)
     "dashboard": {"nested-interactive"},  # exemplar links inside the focusable chart
     "trace": {"aria-required-children", "color-contrast"},  # waterfall rows, link colour
+    "alerts": {"color-contrast"},  # .badge.warn (styles/base.css)
 }
 
 
@@ -121,6 +122,17 @@ def test_dashboard_panels_show_data_and_an_exemplar_leads_to_its_trace(
     shot(page, artifacts, "trace-from-exemplar")
     link = page.locator('[data-testid="trace-logs-link"]')
     expect(link).to_have_attribute("href", re.compile(f"trace_id={trace_id}"))
+    link.click()
+    rows = page.locator('li[data-testid="log-row"]')
+    expect(rows.first).to_be_visible(timeout=20_000)
+    assert set(rows.evaluate_all("rs => rs.map(r => r.dataset.traceId)")) == {trace_id}
+    shot(page, artifacts, "logs-of-trace")
+    # ... and back from a log line to its trace.
+    rows.first.locator('a[data-testid="log-trace-link"]').click()
+    expect(page).to_have_url(re.compile(f"/traces/{trace_id}"))
+    expect(page.locator('[data-testid="trace-view"]')).to_have_attribute(
+        "data-trace-id", trace_id, timeout=20_000
+    )
 
 
 def test_a_checkout_trace_crosses_three_processes(
@@ -133,6 +145,12 @@ def test_a_checkout_trace_crosses_three_processes(
     for service in ("demo-shop", "demo-inventory", "demo-worker"):
         expect(waterfall).to_contain_text(service, timeout=20_000)
     shot(page, artifacts, "trace-waterfall")
+    # Its logs come from the three processes too.
+    page.locator('[data-testid="trace-logs-link"]').click()
+    rows = page.locator('li[data-testid="log-row"]')
+    for service in ("demo-shop", "demo-inventory", "demo-worker"):
+        expect(rows.filter(has_text=service).first).to_be_visible(timeout=20_000)
+    shot(page, artifacts, "logs-of-checkout")
 
 
 def test_search_within_a_10000_span_trace(page: Page, stack: Stack, artifacts: Path) -> None:
@@ -177,3 +195,54 @@ def test_markup_in_dashboard_titles_and_label_values_stays_text(
     assert page.locator("a[href^='javascript:']").count() == 0
     inert(page, dialogs)
     shot(page, artifacts, "markup-dashboard")
+
+
+def test_markup_in_log_bodies_and_attributes_stays_text(
+    page: Page, stack: Stack, dialogs: list[str]
+) -> None:
+    page.goto(f"{stack.url}/logs?trace_id={_data.XSS_TRACE}")
+    row = page.locator('li[data-testid="log-row"]').first
+    expect(row).to_contain_text(_data.SCRIPT, timeout=20_000)
+    expect(row).to_contain_text(_data.IMG)
+    row.locator('[data-testid="log-expand"]').click()
+    expect(page.locator('[data-testid="log-details"]')).to_contain_text(_data.IMG)
+    assert page.locator("img[src=x]").count() == 0
+    inert(page, dialogs)
+    accessibility(page, "logs")
+
+
+def test_a_firing_alert_with_its_runbook_and_a_silence_created_for_it(
+    page: Page, stack: Stack, artifacts: Path
+) -> None:
+    def firing_now() -> bool:
+        alerts = stack.get("/api/v1/alerts")["data"]["alerts"]
+        return any(a["state"] == "firing" for a in alerts)
+
+    wait_until(firing_now, "an alert to fire (the demo's incident starts at once)", 90)
+    page.goto(stack.url + "/alerts")
+    firing = page.locator('li[data-testid="alert"][data-state="firing"]').first
+    expect(firing).to_be_visible(timeout=20_000)
+    expect(firing.locator('a[data-testid="alert-runbook"]')).to_have_attribute(
+        "href", re.compile(r"^https://")
+    )
+    name = firing.get_attribute("data-alertname")
+    shot(page, artifacts, "alerts")
+    accessibility(page, "alerts")
+    firing.locator('[data-testid="alert-silence"]').click()
+    form = page.locator('[data-testid="silence-form"]')
+    expect(form).to_be_visible()
+    values = form.locator('[data-testid="silence-matcher-value"]')
+    assert name in values.evaluate_all("vs => vs.map(v => v.value)")
+    form.locator('[data-testid="silence-created-by"]').fill("browser test")
+    form.locator('[data-testid="silence-comment"]').fill("silenced from tests/ui")
+    form.locator('[data-testid="silence-submit"]').click()
+    expect(page.locator('tr[data-testid="silence-row"][data-state="active"]').first).to_be_visible(
+        timeout=20_000
+    )
+    silences = stack.get("/api/v2/silences")
+    mine = [s for s in silences if s["comment"] == "silenced from tests/ui"]
+    assert len(mine) == 1
+    assert {"name": "alertname", "value": name} in [
+        {"name": m["name"], "value": m["value"]} for m in mine[0]["matchers"]
+    ]
+    shot(page, artifacts, "silences")
