@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -115,16 +117,15 @@ def unit_mismatches(modules: Sequence[ModuleFacts]) -> list[Finding]:
 def unit_root(path: Path, roots: Iterable[Path]) -> Path:
     """The project folder ``path`` belongs to: the nearest folder with a project marker, not
     above the checked root that holds it."""
-    resolved = path.resolve()
-    stop = max(
-        (r for r in roots if resolved.is_relative_to(r)), key=lambda r: len(r.parts), default=None
-    )
-    for folder in resolved.parents:
-        if any((folder / m).exists() for m in MARKERS):
-            return folder
-        if stop is not None and folder == stop:
-            return folder
-    return resolved.parent
+    return Path(_unit_of(os.path.dirname(os.path.abspath(path)), tuple(str(r) for r in roots)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _unit_of(folder: str, roots: tuple[str, ...]) -> str:
+    if any(os.path.exists(os.path.join(folder, m)) for m in MARKERS) or folder in roots:
+        return folder
+    parent = os.path.dirname(folder)
+    return folder if parent == folder else _unit_of(parent, roots)
 
 
 def coverage(

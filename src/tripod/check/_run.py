@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,24 +41,32 @@ class _Inputs:
     yaml_missing: bool = False
 
 
-def _display(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
+def _display(path: Path, cwd: str) -> str:
+    """``path`` relative to the working folder when it is inside it (as findings show it)."""
+    absolute = os.path.abspath(path)
+    if absolute.startswith(cwd + os.sep):
+        return Path(absolute[len(cwd) + 1 :]).as_posix()
+    return path.as_posix()
+
+
+@functools.lru_cache(maxsize=4096)
+def _package_of(folder: str) -> str:
+    """The dotted package a folder is, from the ``__init__.py`` files above it ("" if none)."""
+    if not os.path.isfile(os.path.join(folder, "__init__.py")):
+        return ""
+    parent = os.path.dirname(folder)
+    above = _package_of(parent) if parent != folder else ""
+    name = os.path.basename(folder)
+    return f"{above}.{name}" if above else name
 
 
 def module_name(path: Path) -> tuple[str, str]:
     """(dotted module name, its package) from the ``__init__.py`` files above ``path``."""
-    parts = [] if path.stem == "__init__" else [path.stem]
-    folder = path.parent
-    while (folder / "__init__.py").is_file():
-        parts.insert(0, folder.name)
-        if folder.parent == folder:
-            break
-        folder = folder.parent
-    module = ".".join(parts) or path.parent.name
-    package = module if path.stem == "__init__" else module.rpartition(".")[0]
+    folder = os.path.dirname(os.path.abspath(path))
+    package = _package_of(folder)
+    if path.stem == "__init__":
+        return package or os.path.basename(folder), package
+    module = f"{package}.{path.stem}" if package else path.stem
     return module, package
 
 
@@ -89,12 +99,13 @@ def _read_yaml(inputs: _Inputs, shown: str, text: str) -> None:
 
 def _read(paths: Sequence[Path], options: Options, roots: list[Path]) -> _Inputs:
     inputs = _Inputs()
+    cwd = os.getcwd()
     for path in discover(paths, options.exclude):
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             continue
-        shown = _display(path)
+        shown = _display(path, cwd)
         inputs.suppressions[shown] = Suppressions(text)
         is_launcher = launcher(path) or path.suffix in {".yml", ".yaml"}
         if is_launcher and any(word in text for word in LAUNCH_WORDS):
@@ -164,7 +175,7 @@ def run(paths: Sequence[Path], options: Options, only: set[Path] | None = None) 
         if not path.exists():
             msg = f"{path}: no such file or folder"
             raise CheckConfigError(msg)
-    roots = [p.resolve() for p in paths]
+    roots = [Path(os.path.abspath(p)) for p in paths]
     inputs = _read(paths, options, roots)
     notices: list[str] = []
     modules = inputs.modules
