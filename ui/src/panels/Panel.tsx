@@ -4,6 +4,7 @@ import type { JSX } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { interpolate, type VarValue } from "../pages/dashboards/lib/interpolate";
 import type { PanelModel } from "../pages/dashboards/lib/layout";
+import { href } from "../lib/url";
 import { panelTime } from "../pages/dashboards/lib/interval";
 import { runPanel, type PanelQuery, type PanelResult, type Target } from "../pages/dashboards/query";
 import { BarGaugePanel, GaugePanel, reduceFrames, StatPanel } from "./StatPanels";
@@ -195,6 +196,16 @@ export function Panel(props: PanelProps): JSX.Element {
           <span class="badge warn" title={warnings.join("\n")}>
             {warnings.length} failed
           </span>
+        )}
+        {result && result.queries[0] && (
+          <a
+            class="dpanel-explore"
+            href={href("/explore", { q: result.queries[0], from: String(Math.round(own.from)), to: String(Math.round(own.to)) })}
+            title="Open the query in Explore"
+            aria-label={`Open the query of ${title || type} in Explore`}
+          >
+            Explore
+          </a>
         )}
         {result && result.dropped > 0 && (
           <span class="badge" title={`${result.dropped} more series are not drawn`}>
