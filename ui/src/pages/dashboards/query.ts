@@ -2,7 +2,7 @@
 // exemplars, and the reason a panel shows no data.
 import { ApiError, promGet, queryInstant, queryRange, type QueryData } from "../../lib/api";
 import { num, type Frame } from "../../panels/_util/frames";
-import { interpolate, type VarValue } from "./lib/interpolate";
+import { interpolate, referencedNames, type VarValue } from "./lib/interpolate";
 import { targetTiming } from "./lib/interval";
 import { displayName } from "./lib/legend";
 import { metricNames } from "./lib/selectors";
@@ -81,8 +81,9 @@ function knownNames(): Promise<Set<string>> {
   return namesCache.names;
 }
 
-/** Why a panel whose queries returned nothing is empty. */
-export async function explainNoData(exprs: string[]): Promise<string> {
+/** Why a panel whose queries returned nothing is empty: a metric never received, else a
+ * variable the queries use that has no value, else nothing in the range. */
+export async function explainNoData(exprs: string[], empty: string[] = []): Promise<string> {
   const wanted = [...new Set(exprs.flatMap(metricNames))];
   if (wanted.length) {
     try {
@@ -97,6 +98,10 @@ export async function explainNoData(exprs: string[]): Promise<string> {
     } catch {
       /* fall through to the generic reason */
     }
+  }
+  if (empty.length) {
+    const list = empty.map((n) => `$${n}`).join(", ");
+    return `${list} ${empty.length === 1 ? "has" : "have"} no value (the variable's query found nothing)`;
   }
   return "the query returns nothing in this time range";
 }
@@ -204,7 +209,9 @@ export async function runPanel(
     result.frames = result.frames.slice(0, MAX_SERIES);
   }
   if (!result.frames.length && !result.errors.length) {
-    result.noData = targets.length ? await explainNoData(result.queries) : "the panel has no queries";
+    const used = new Set(targets.flatMap((t) => [...referencedNames(t.expr ?? "")]));
+    const empty = [...used].filter((n) => vars.get(n)?.values.length === 0);
+    result.noData = targets.length ? await explainNoData(result.queries, empty) : "the panel has no queries";
   }
   return result;
 }
