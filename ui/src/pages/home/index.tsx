@@ -11,7 +11,7 @@ import { promGet, queryInstant, queryRange, type QueryData } from "../../lib/api
 import { safeUrl } from "../../lib/markdown";
 import { autoStep, formatDuration, formatTime, refreshTick, timeRange } from "../../lib/time";
 import { href } from "../../lib/url";
-import { ERRORS, METRIC, P95, RATE, SERVICE_LABEL, serviceName } from "./queries";
+import { ERRORS, METRIC, P95, RATE, RECORDED_ERRORS, RECORDED_P95, SERVICE_LABEL, serviceName } from "./queries";
 
 interface Alert {
   labels: Record<string, string>;
@@ -83,6 +83,13 @@ function lastPoints(data: QueryData, end: number, step: number): Map<string, num
 
 type Setter = (update: (p: Parts) => Parts) => void;
 
+/** The recorded series when the generated rules produce it, else the query over raw series. */
+async function preferRecorded(recorded: string, raw: string, at: number, init: RequestInit): Promise<QueryData> {
+  const fast = await queryInstant(recorded, at, init);
+  if (fast.resultType === "vector" && fast.result.length > 0) return fast;
+  return queryInstant(raw, at, init);
+}
+
 /** Send Home's calls at once; each fills its part of the state when it answers. */
 function load(range: { start: number; end: number }, signal: AbortSignal, set: Setter): void {
   const init = { signal };
@@ -92,8 +99,8 @@ function load(range: { start: number; end: number }, signal: AbortSignal, set: S
     ["services", promGet<string[]>(`/api/v1/label/${SERVICE_LABEL}/values`, { "match[]": `${METRIC}_count` }, init).then((jobs) => ({ jobs }))],
     // the rate as a range: the sparkline, and its last point is the current rate
     ["request rate", queryRange(RATE, range.start / 1000, range.end / 1000, step / 1000, init).then((spark) => ({ spark }))],
-    ["error rate", queryInstant(ERRORS, at, init).then((errors) => ({ errors }))],
-    ["p95 latency", queryInstant(P95, at, init).then((p95) => ({ p95 }))],
+    ["error rate", preferRecorded(RECORDED_ERRORS, ERRORS, at, init).then((errors) => ({ errors }))],
+    ["p95 latency", preferRecorded(RECORDED_P95, P95, at, init).then((p95) => ({ p95 }))],
     ["alerts", promGet<{ alerts: Alert[] }>("/api/v1/alerts", undefined, init).then((d) => ({ alerts: d.alerts }))],
   ];
   set((p) => ({ ...p, start: range.start, end: range.end, step, pending: calls.length, failures: [] }));

@@ -20,3 +20,8 @@ export const P95 = `histogram_quantile(0.95, sum by (${SERVICE_LABEL}, le) (rate
 export function serviceName(job: string): string {
   return job.slice(job.lastIndexOf("/") + 1);
 }
+
+/** The same figures as recorded by the rules `tripod generate` writes (src/tripod/codegen/
+ * _red.py): when they exist, Home reads one series per service instead of every raw series. */
+export const RECORDED_ERRORS = "job:http_server_request_errors:rate5m";
+export const RECORDED_P95 = "job:http_server_request_duration_seconds:p95_rate5m";
