@@ -41,7 +41,7 @@ def _decl(
         ("foo_hours", "histogram", (), "naming-base-unit", "'seconds' instead of 'hours'"),
         ("foo_total", "gauge", (), "naming-counter-total", 'should not have "_total"'),
         ("foo_bucket", "gauge", (), "naming-reserved-suffix", '"_bucket"'),
-        ("foo_count", "counter", (), "naming-reserved-suffix", 'should not have "_count"'),
+        ("foo_count", "gauge", (), "naming-reserved-suffix", 'should not have "_count"'),
         ("foo_sum", "gauge", (), "naming-reserved-suffix", '"_sum"'),
         ("foo", "gauge", ("le",), "naming-reserved-suffix", '"le" label'),
         ("foo_seconds", "histogram", ("quantile",), "naming-reserved-suffix", '"quantile" label'),
