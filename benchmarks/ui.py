@@ -4,9 +4,10 @@ Loads a `tripod serve` with ``--spans`` spans (OTLP protobuf, 10,000 per request
 services) and ``--series`` series of ``http_server_request_duration_seconds`` (50 jobs x routes
 x status codes x 14 buckets/sum/count, two samples each, via the import API), then opens ``/``
 ``--runs`` times in a fresh browser page and measures from navigation start until the services
-table shows its first row of numbers (``performance.now()`` in the page at that moment, and the
-wall clock around it). The peer in the same run is the same page over a small store (1,000
-spans, 1,400 series), measured interleaved with the large one.
+table has its first row and until every figure is in (``aria-busy`` false): ``performance.now()``
+in the page at those moments, the wall clock around it, and tripod serve's CPU time. The peer in
+the same run is the same page over a small store (1,000 spans, 1,400 series), measured
+interleaved with the large one.
 
     .venv/bin/python benchmarks/ui.py                       # 10^6 spans, 10^5 series
     .venv/bin/python benchmarks/ui.py --spans 100000 --series 14000
