@@ -191,6 +191,8 @@ class Scanner(ast.NodeVisitor):
         last = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
         if last in _OTEL_KINDS and isinstance(func, ast.Attribute):
             return self._declare(call, _OTEL_KINDS[last], binding, "otel")
+        if isinstance(func, ast.Name) and last in self.imports:
+            last = self.imports[last].rpartition(".")[2]  # Counter as PrometheusCounter
         if last not in _PROM_KINDS and last not in _TRIPOD_KINDS and last != "MetricSpec":
             return False
         qual = self._qualified(func)
