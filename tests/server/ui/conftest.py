@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.helpers.procs import Proc, free_port
@@ -36,3 +37,11 @@ def served(tmp_path_factory: pytest.TempPathFactory, manifest: dict[str, Any]) -
     with Proc(argv, f"http://127.0.0.1:{port}", work / "serve.log") as proc:
         proc.wait_ready("/-/healthy")  # /-/ready is behind the token
         yield proc
+
+
+@pytest.fixture(scope="module")
+def http(served: Proc) -> Iterator[httpx.Client]:
+    """One keep-alive client to the served UI (new connections per request cost seconds on a
+    loaded machine); the Accept-Encoding it sends is set per request."""
+    with httpx.Client(base_url=served.url, timeout=30.0) as client:
+        yield client

@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from tests.helpers.procs import Proc
 from tests.server.ui.conftest import TOKEN
 from tripod.server import ui
 from tripod.server.ui import CSP, STATIC_DIR
@@ -23,9 +22,9 @@ PLAIN = {"Accept-Encoding": "identity"}
 
 
 def test_index_has_the_strict_csp_and_no_inline_code(
-    served: Proc, manifest: dict[str, Any]
+    http: httpx.Client, manifest: dict[str, Any]
 ) -> None:
-    r = httpx.get(served.url + "/", headers=PLAIN)
+    r = http.get("/", headers=PLAIN)
     assert r.status_code == 200
     assert r.headers["content-type"] == "text/html; charset=utf-8"
     csp = r.headers["content-security-policy"]
@@ -48,14 +47,14 @@ def test_index_has_the_strict_csp_and_no_inline_code(
 
 
 def test_every_asset_is_served_with_its_type_gzip_and_a_long_cache(
-    served: Proc, manifest: dict[str, Any]
+    http: httpx.Client, manifest: dict[str, Any]
 ) -> None:
     types = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
     assert any(f["file"].endswith(".css") for f in manifest["files"])
     for f in manifest["files"]:
         name = f["file"]
-        url = f"{served.url}/ui/assets/{name}"
-        raw = httpx.get(url, headers=PLAIN)
+        url = f"/ui/assets/{name}"
+        raw = http.get(url, headers=PLAIN)
         assert raw.status_code == 200, name
         assert raw.headers["content-type"] == types[Path(name).suffix], name
         assert "immutable" in raw.headers["cache-control"]
@@ -63,7 +62,7 @@ def test_every_asset_is_served_with_its_type_gzip_and_a_long_cache(
         assert raw.content == (STATIC_DIR / "assets" / name).read_bytes()
         assert len(raw.content) == f["bytes"]
         # ask for gzip and read the bytes as sent (httpx would decode them otherwise)
-        with httpx.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as z:
+        with http.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as z:
             body = b"".join(z.iter_raw())
             assert z.headers["content-encoding"] == "gzip", name
             assert z.headers["vary"] == "Accept-Encoding"
@@ -71,48 +70,49 @@ def test_every_asset_is_served_with_its_type_gzip_and_a_long_cache(
         assert gzip.decompress(body) == raw.content
 
 
-def test_page_paths_answer_index_html_and_api_paths_do_not(served: Proc) -> None:
-    index = httpx.get(served.url + "/", headers=PLAIN).text
+def test_page_paths_answer_index_html_and_api_paths_do_not(http: httpx.Client) -> None:
+    index = http.get("/", headers=PLAIN).text
     for path in ("/explore?q=up&view=table", "/traces/4bf92f3577b34da6a3ce929d0e0e4736",
                  "/dashboards/tripod-red/x", "/logs", "/alerts?tab=silences"):  # fmt: skip
-        r = httpx.get(served.url + path, headers=PLAIN)
+        r = http.get(path, headers=PLAIN)
         assert r.status_code == 200, path
         assert r.text == index, path
         assert r.headers["content-security-policy"] == CSP
     # an unknown page or API path is a 404, never the app (with the token: auth is not the cause)
-    assert httpx.get(served.url + "/no-such-page", headers=AUTH).status_code == 404
-    api = httpx.get(served.url + "/api/v1/no-such-api", headers=AUTH)
+    assert http.get("/no-such-page", headers=AUTH).status_code == 404
+    api = http.get("/api/v1/no-such-api", headers=AUTH)
     assert api.status_code == 404
     assert "<html" not in api.text
-    assert httpx.head(served.url + "/explore").status_code == 200
+    assert http.head("/explore").status_code == 200
 
 
-def test_token_guards_the_api_but_not_the_ui(served: Proc, manifest: dict[str, Any]) -> None:
-    url = served.url
+def test_token_guards_the_api_but_not_the_ui(http: httpx.Client, manifest: dict[str, Any]) -> None:
     entry = f"/ui/assets/{manifest['entry']}"
     for path in ("/", "/explore", entry, "/ui/THIRD_PARTY_LICENSES.txt"):
-        assert httpx.get(url + path).status_code == 200, path
+        assert http.get(path).status_code == 200, path
     for path in ("/api/v1/labels", "/api/v1/label/__name__/values", "/api/v1/metadata",
                  "/api/v1/query?query=up", "/metrics", "/-/ready"):  # fmt: skip
-        r = httpx.get(url + path)
+        r = http.get(path)
         assert r.status_code == 401, path
         assert r.json()["errorType"] == "unauthorized"
-        assert httpx.get(url + path, headers=AUTH).status_code == 200, path
+        assert http.get(path, headers=AUTH).status_code == 200, path
     # the UI's paths do not open anything beneath them to writes
-    assert httpx.post(url + "/api/v1/import/prometheus", content="m 1\n").status_code == 401
-    assert httpx.post(url + "/explore", content="x").status_code == 405
+    assert http.post("/api/v1/import/prometheus", content="m 1\n").status_code == 401
+    assert http.post("/explore", content="x").status_code == 405
 
 
-def test_asset_names_cannot_leave_the_assets_folder(served: Proc) -> None:
+def test_asset_names_cannot_leave_the_assets_folder(http: httpx.Client) -> None:
     for path in ("/ui/assets/..%2f..%2f__init__.py", "/ui/assets/..%2Findex.html",
                  "/ui/assets/%2e%2e", "/ui/assets/nope.js"):  # fmt: skip
-        r = httpx.get(served.url + path, headers=PLAIN)
+        r = http.get(path, headers=PLAIN)
         assert r.status_code == 404, path
         assert b"import" not in r.content
 
 
-def test_licence_file_names_every_bundled_package(served: Proc, manifest: dict[str, Any]) -> None:
-    r = httpx.get(served.url + "/ui/THIRD_PARTY_LICENSES.txt", headers=PLAIN)
+def test_licence_file_names_every_bundled_package(
+    http: httpx.Client, manifest: dict[str, Any]
+) -> None:
+    r = http.get("/ui/THIRD_PARTY_LICENSES.txt", headers=PLAIN)
     assert r.status_code == 200
     assert r.headers["content-type"] == "text/plain; charset=utf-8"
     text = r.text
