@@ -4,28 +4,32 @@ commands are run as written, on a corpus project; and docs/check.md documents ev
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
+from click.testing import CliRunner, Result
 
 from tripod.check import RULES
+from tripod.cli import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = ROOT / "tests" / "check_corpus" / "flask_bad"
-TRIPOD = [sys.executable, "-m", "tripod"]
 
 
-def _run(command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _run(command: str, cwd: Path) -> Result:
+    """The command as a shell would split it, run in process from ``cwd``."""
     argv = shlex.split(command)
     assert argv[0] == "tripod"
-    return subprocess.run(
-        [*TRIPOD, *argv[1:]], cwd=cwd, capture_output=True, text=True, check=False, timeout=120
-    )
+    old = Path.cwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(cli, argv[1:])
+    finally:
+        os.chdir(old)
 
 
 def test_the_pre_commit_hook_runs_check_on_the_project(tmp_path: Path) -> None:
@@ -38,10 +42,10 @@ def test_the_pre_commit_hook_runs_check_on_the_project(tmp_path: Path) -> None:
     project = tmp_path / "p"
     shutil.copytree(BAD, project)
     done = _run(hook["entry"], project)
-    assert done.returncode == 1
+    assert done.exit_code == 1
     assert "[never-recorded]" in done.stdout
     (project / "pyproject.toml").write_text("[tool.tripod.check]\nfail-on = 'fatal'\n")
-    assert _run(hook["entry"], project).returncode == 0
+    assert _run(hook["entry"], project).exit_code == 0
 
 
 def test_the_github_workflow_annotates_the_diff(tmp_path: Path) -> None:
@@ -51,7 +55,7 @@ def test_the_github_workflow_annotates_the_diff(tmp_path: Path) -> None:
     runs = [s["run"] for s in steps if "run" in s and s["run"].startswith("tripod check")]
     full = next(r for r in runs if "--changed-only" not in r and "github" in r)
     done = _run(full, BAD)
-    assert done.returncode == 1
+    assert done.exit_code == 1
     lines = done.stdout.splitlines()
     assert lines
     assert all(
@@ -59,7 +63,7 @@ def test_the_github_workflow_annotates_the_diff(tmp_path: Path) -> None:
     )
     sarif = next(r for r in runs if "sarif" in r).partition(">")[0]
     done = _run(sarif, BAD)
-    assert done.returncode == 0
+    assert done.exit_code == 0
     assert '"version": "2.1.0"' in done.stdout
 
 
