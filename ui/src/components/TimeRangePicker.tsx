@@ -9,6 +9,7 @@ import { setParams } from "../lib/url";
 export const QUICK_RANGES: ReadonlyArray<[string, string]> = [
   ["now-5m", "Last 5 minutes"],
   ["now-15m", "Last 15 minutes"],
+  ["now-30m", "Last 30 minutes"],
   ["now-1h", "Last 1 hour"],
   ["now-3h", "Last 3 hours"],
   ["now-6h", "Last 6 hours"],
@@ -22,6 +23,8 @@ export function rangeLabel(from: string, to: string): string {
   if (to === "now") {
     const quick = QUICK_RANGES.find(([f]) => f === from);
     if (quick) return quick[1];
+    const rel = /^now-(\d+[smhdwy])$/.exec(from);
+    if (rel) return `Last ${rel[1]}`;
   }
   return `${timeText(from)} → ${timeText(to)}`;
 }

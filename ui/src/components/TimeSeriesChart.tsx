@@ -35,7 +35,21 @@ export function formatValue(v: number | null | undefined): string {
   return v.toExponential(2);
 }
 
-function tooltipPlugin(format: (v: number | null | undefined) => string): uPlot.Plugin {
+/** 24-hour tick labels in the zone of the toggle: seconds for short ranges, the date for long
+ * ones (uPlot's default is a 12-hour clock). */
+function timeTicks(u: uPlot, splits: number[]): string[] {
+  const min = u.scales.x?.min ?? 0;
+  const max = u.scales.x?.max ?? 0;
+  const span = max - min;
+  return splits.map((ts) => {
+    const full = formatTime(ts * 1000); // "YYYY-MM-DD HH:MM:SS"
+    if (span <= 600) return full.slice(11, 19);
+    if (span <= 2 * 86400) return full.slice(11, 16);
+    return `${full.slice(5, 10)} ${full.slice(11, 16)}`;
+  });
+}
+
+function tooltipPlugin(format: (v: number | null | undefined) => string, colors: string[]): uPlot.Plugin {
   let tip: HTMLDivElement;
   return {
     hooks: {
@@ -71,7 +85,7 @@ function tooltipPlugin(format: (v: number | null | undefined) => string): uPlot.
           const row = document.createElement("div");
           const dot = document.createElement("span");
           dot.className = "chart-tip-dot";
-          dot.style.background = String(u.series[s]?.stroke instanceof Function ? "#888" : u.series[s]?.stroke ?? "#888");
+          dot.style.background = colors[s - 1] ?? "#888";
           row.append(dot, `${u.series[s]?.label ?? ""}: ${format(u.data[s]?.[i])}`);
           tip.appendChild(row);
         }
@@ -111,6 +125,7 @@ export function TimeSeriesChart(props: {
   useEffect(() => {
     const el = box.current;
     if (!el) return undefined;
+    const colors = props.series.map((s, i) => s.color ?? PALETTE[i % PALETTE.length] ?? "#2f6fde");
     const opts: uPlot.Options = {
       width: Math.max(el.clientWidth, 200),
       height: props.height ?? 260,
@@ -120,7 +135,7 @@ export function TimeSeriesChart(props: {
       legend: { show: props.legend ?? true, live: true },
       scales: { x: { time: true } },
       axes: [
-        { stroke: "#5b6475", grid: { stroke: "#eceff4" } },
+        { stroke: "#5b6475", grid: { stroke: "#eceff4" }, values: (u, splits) => timeTicks(u, splits) },
         { stroke: "#5b6475", grid: { stroke: "#eceff4" }, values: (_u, vals) => vals.map((v) => format(v)),
           // wide enough for the longest tick label ("1.50 K req/s")
           size: (_u, vals) => Math.max(60, 16 + 7 * Math.max(0, ...(vals ?? []).map((v) => String(v).length))) },
@@ -129,7 +144,7 @@ export function TimeSeriesChart(props: {
         { value: (_u, v) => (v === null ? "–" : formatTime(v * 1000)) },
         ...props.series.map((s, i) => ({
           label: s.label,
-          stroke: s.color ?? PALETTE[i % PALETTE.length],
+          stroke: colors[i],
           width: 1.5,
           spanGaps: false,
           points: { show: false },
@@ -148,7 +163,7 @@ export function TimeSeriesChart(props: {
           },
         ],
       },
-      plugins: [tooltipPlugin(format), ...(props.plugins ?? [])],
+      plugins: [tooltipPlugin(format, colors), ...(props.plugins ?? [])],
     };
     const data: uPlot.AlignedData = [props.times, ...props.series.map((s) => s.values)];
     const u = new uPlot(opts, data, el);
