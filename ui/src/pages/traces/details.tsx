@@ -97,7 +97,7 @@ export function SpanDetails(props: { model: TraceModel; span: number; onClose: (
         <dd class="mono">{spanId}</dd>
       </dl>
       <p class="details-links">
-        <a data-testid="span-logs-link" href={href("/logs", { trace_id: traceId, span_id: spanId, from: String(Math.floor(startMs - 60_000)), to: String(Math.ceil(startMs + m.duration(props.span) / 1e6 + 300_000)) })}>
+        <a data-testid="span-logs-link" href={href("/logs", { trace_id: traceId, span_id: spanId })}>
           Logs for this span
         </a>
       </p>

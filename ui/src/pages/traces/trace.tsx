@@ -172,7 +172,7 @@ function Loaded(props: { model: TraceModel }): JSX.Element {
           <a data-testid="trace-compare-link" href={href("/traces/compare", { a: m.data.traceId })}>
             Compare with…
           </a>
-          <a data-testid="trace-logs-link" href={href("/logs", { trace_id: m.data.traceId, from: String(m.startMs - 60_000), to: String(m.startMs + m.total / 1e6 + 300_000) })}>
+          <a data-testid="trace-logs-link" href={href("/logs", { trace_id: m.data.traceId })}>
             Logs for this trace
           </a>
         </div>
