@@ -51,7 +51,7 @@ def _shape(receiver: OtlpReceiver, service: str, count: int) -> list[tuple[str, 
     def mine(r: OtlpReceiver) -> list[dict[str, Any]]:
         return [s for s in r.spans if s["resource"].get("service.name") == service]
 
-    receiver.wait_for(lambda r: len(mine(r)) >= count)
+    receiver.wait_for(lambda r: len(mine(r)) >= count, timeout=60)  # a loaded CI machine
     return sorted((s["name"], s["kind"], sorted(s["attributes"])) for s in mine(receiver))
 
 

@@ -71,14 +71,13 @@ def detect_master() -> int | None:
     Only a process that imported the server's package is considered, so a program a worker
     starts (a script, a subprocess) is never taken for a worker.
     """
-    ppid, own = os.getppid(), _cmdline(os.getpid())
     if "gunicorn" in sys.modules:
         found = _on_stack()
         if found is not None:
             return found
-        if _server_of(_cmdline(ppid)) == "gunicorn":
-            return ppid
-        if _server_of(own) == "gunicorn":
+        if _server_of(_cmdline(os.getppid())) == "gunicorn":
+            return os.getppid()
+        if _server_of(_cmdline(os.getpid())) == "gunicorn":
             return os.getpid()
     if "uvicorn" in sys.modules:
         import multiprocessing
@@ -86,8 +85,9 @@ def detect_master() -> int | None:
         spawner = multiprocessing.parent_process()
         if spawner is not None and spawner.pid is not None:
             return int(spawner.pid)
-        if _server_of(_cmdline(ppid)) == "uvicorn":
-            return ppid
+        if _server_of(_cmdline(os.getppid())) == "uvicorn":
+            return os.getppid()
+        own = _cmdline(os.getpid())
         if _server_of(own) == "uvicorn" and "--workers" in own:
             return os.getpid()
     return None
