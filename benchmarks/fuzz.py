@@ -14,12 +14,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.server.fuzz.cases import EXPOSITION_SEED, TARGETS, Stats, run, still_stores
+from tests.server.fuzz.cases import EXPOSITION_SEED, TARGETS, Stats, Target, run, still_stores
 from tests.server.fuzz.test_fuzz import serve_fuzz
 
 
@@ -40,8 +41,22 @@ def main() -> None:
             stats = Stats()
             start = time.perf_counter()
             failed = ""
+            target = TARGETS[name]
+            send = target.send
+
+            def counted(
+                http: httpx.Client,
+                example: object,
+                send: Any = send,
+                stats: Stats = stats,
+                name: str = name,
+            ) -> httpx.Response:
+                if stats.sent and stats.sent % 5000 == 0:
+                    print(f"  {name}: {stats.sent} requests, {stats.by_status}", flush=True)
+                return send(http, example)  # type: ignore[no-any-return]
+
             try:
-                run(TARGETS[name], client, args.examples, stats)
+                run(Target(name, target.strategy, counted), client, args.examples, stats)
                 still_stores(client)
             except AssertionError as exc:
                 failed = str(exc).splitlines()[0][:400]

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.helpers.procs import start_tripod_serve
+from tests.helpers.procs import Proc, start_prometheus, start_tripod_serve
 
 from tripod.server._http import decode_content
 from tripod.server.config import Limits, ServerConfig, parse_scrape_configs
@@ -76,7 +76,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def remote_write_e2e(
-    bodies: list[bytes], samples: int, clients: int, blocks: int
+    bodies: list[bytes], samples: int, clients: int, blocks: int, peer: bool = False
 ) -> tuple[float, float]:
     """Samples/s stored by a real `tripod serve` fed by ``clients`` concurrent senders, and
     samples per CPU-second of the server process (what load on the machine cannot skew).
@@ -90,10 +90,7 @@ def remote_write_e2e(
         msg = "too few samples for a warm-up round and a measured part: raise --samples"
         raise SystemExit(msg)
     failures: list[str] = []
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        start_tripod_serve(Path(tmp) / "data", "--retention-time", "0") as proc,
-    ):
+    with tempfile.TemporaryDirectory() as tmp, _server(Path(tmp), peer) as proc:
         url = proc.url + "/api/v1/write"
         with httpx.Client() as client:
             for body in bodies[:warm]:
@@ -122,13 +119,25 @@ def remote_write_e2e(
     return measured / elapsed, measured / cpu
 
 
-def remote_write_breakdown(bodies: list[bytes], samples: int) -> tuple[float, float, float]:
+def _server(tmp: Path, peer: bool) -> Proc:
+    """`tripod serve`, or (``peer``) Prometheus 2.42 with its remote-write receiver on."""
+    if peer:
+        flags = ("--web.enable-remote-write-receiver", "--storage.tsdb.retention.time=30d")
+        return start_prometheus(tmp / "prom", "global:\n  scrape_interval: 1h\n", *flags)
+    return start_tripod_serve(tmp / "data", "--retention-time", "0")
+
+
+def remote_write_breakdown(
+    bodies: list[bytes], samples: int, general: bool = False
+) -> tuple[float, float, float]:
     """In one process: samples per CPU-second decoding (snappy + protobuf + labels) and
     appending (process CPU time, DuckDB's threads included, so machine load barely skews it)."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(Path(tmp) / "data")
         store = DuckSampleStore(db, Limits(), 0.0)
         cache = LabelCache(Limits(), store.ref)
+        if general:  # the general path only (what every request took before the fast path)
+            cache.fast.decode = lambda series, max_ts: None  # type: ignore[method-assign]
         decode_s = append_s = 0.0
         for body in bodies:
             t = time.process_time()
@@ -195,26 +204,39 @@ def main() -> None:
     parser.add_argument("--per-request", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--scrape-series", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=1, help="interleaved tripod/Prometheus runs")
+    parser.add_argument("--points", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--e2e-only", action="store_true", help="skip the in-process parts")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     t0 = int(time.time() * 1000) - 86_400_000
-    for points in (1, 10):
+    for points in args.points:
         rounds = max(1, args.samples // (args.series * points))
         bodies = build_bodies(args.series, args.per_request // points, points, rounds, t0)
         samples = rounds * args.series * points
         blocks = -(-args.series // (args.per_request // points))
-        rate, per_cpu = remote_write_e2e(bodies, samples, args.clients, blocks)
-        print(
-            f"remote write, {points} sample(s)/series, {args.per_request} samples/request, "
-            f"{args.clients} clients, {args.series} series: {rate:,.0f} samples/s wall-clock, "
-            f"{per_cpu:,.0f} samples per server CPU-second "
-            f"(tripod serve over loopback, {samples:,} samples)"
-        )
-        dec, app, both = remote_write_breakdown(bodies, samples)
-        print(
-            f"  in-process, per CPU-second: decode {dec:,.0f} samples, store append_refs "
-            f"{app:,.0f} samples, together {both:,.0f} samples"
-        )
+        for run in range(args.runs):  # interleaved, so both see the same machine load
+            rate, per_cpu = remote_write_e2e(bodies, samples, args.clients, blocks)
+            peer_rate, peer_cpu = remote_write_e2e(bodies, samples, args.clients, blocks, True)
+            print(
+                f"remote write run {run + 1}, {points} sample(s)/series, {args.per_request} "
+                f"samples/request, {args.clients} clients, {args.series} series, "
+                f"{samples:,} samples: tripod {rate:,.0f}/s wall-clock ({per_cpu:,.0f} per "
+                f"server CPU-second); Prometheus {peer_rate:,.0f}/s ({peer_cpu:,.0f} per CPU-s); "
+                f"ratio {rate / peer_rate:.2f} wall-clock, {per_cpu / peer_cpu:.2f} per CPU-s",
+                flush=True,
+            )
+        if args.e2e_only:
+            continue
+        for general in (False, True):
+            dec, app, both = remote_write_breakdown(bodies, samples, general)
+            print(
+                f"  in-process, {'general path' if general else 'fast path'}, per CPU-second: "
+                f"decode {dec:,.0f} samples, store append_refs {app:,.0f} samples, together "
+                f"{both:,.0f} samples"
+            )
+    if args.e2e_only:
+        return
     first, steady = scrape_rate(args.scrape_series, 6)
     print(
         f"scrape parse+store, {args.scrape_series} series target, per CPU-second: first scrape "

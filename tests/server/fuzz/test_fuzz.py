@@ -33,7 +33,7 @@ from tests.server.fuzz.cases import (
 pytestmark = pytest.mark.e2e
 
 #: Inputs per target in quick mode; decoders get more than the query APIs.
-QUICK = {"otlp": 120, "remote-write": 200, "import-text": 150, "promql-query": 150, "api": 20}
+QUICK = {"otlp": 80, "remote-write": 150, "import-text": 120, "promql-query": 120, "api": 10}
 
 
 def examples(name: str) -> int:
