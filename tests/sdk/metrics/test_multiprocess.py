@@ -22,9 +22,9 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _gunicorn(tmp: Path, *extra: str, workers: int = 4) -> Proc:
+def _gunicorn(tmp: Path, *extra: str, workers: int = 4, app: str = "wsgi") -> Proc:
     port = free_port()
-    argv = [sys.executable, "-m", "gunicorn", "tests.sdk.metrics.mp_app.wsgi:app",
+    argv = [sys.executable, "-m", "gunicorn", f"tests.sdk.metrics.mp_app.{app}:app",
             "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
             "--log-level", "warning", *extra]  # fmt: skip
     proc = Proc(argv, f"http://127.0.0.1:{port}", tmp / "gunicorn.log", env=_env(tmp))
@@ -129,6 +129,17 @@ def test_churn_keeps_counts_exact_files_disk_and_scrape_time_flat(tmp_path: Path
         assert len(files) <= 2 + 1 + 2  # live workers, master, archive, a worker mid-restart
         assert _disk(mp) <= 2 * first_disk
         assert took <= 5 * first_took + 0.5
+
+
+@pytest.mark.parametrize(
+    ("app", "worker_class"), [("wsgi", "gthread"), ("asgi", "uvicorn.workers.UvicornWorker")]
+)
+def test_gunicorn_worker_classes_sum_exactly(tmp_path: Path, app: str, worker_class: str) -> None:
+    with _gunicorn(tmp_path, "--worker-class", worker_class, workers=2, app=app) as proc:
+        _send(proc, 20)
+        for _ in range(3):
+            assert _count(proc)[0] == 20
+        assert len(list(_mp_dir(tmp_path, proc).glob("w-*.db"))) == 2
 
 
 def test_uvicorn_workers_sum_exactly(tmp_path: Path) -> None:
