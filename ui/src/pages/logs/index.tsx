@@ -50,6 +50,11 @@ export default function Page(): JSX.Element {
     <section class="page logs-page">
       <h1>Logs</h1>
       <Filters services={services.value} live={live} />
+      {!live && params.get("trace_id") && !explicitRange ? (
+        <p class="muted" data-testid="log-all-time">
+          Searching all of time for this trace's records (pick a time range to narrow it).
+        </p>
+      ) : null}
       {live ? (
         <Tail key={`tail${key}`} query={filters(params)} />
       ) : (
