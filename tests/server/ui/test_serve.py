@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import gzip
 import re
+import socket
 from pathlib import Path
 from typing import Any
 
 import httpx
 from starlette.applications import Starlette
 
+from tests.helpers.procs import Proc
 from tests.server.ui.conftest import TOKEN
 from tripod.server import ui
 from tripod.server.ui import CSP, STATIC_DIR
@@ -144,3 +146,18 @@ def test_without_a_build_the_page_says_how_to_build(tmp_path: Path) -> None:
     assert r.status_code == 404
     assert "make ui" in r.text
     assert asyncio.run(get("/ui/assets/main-X.js")).status_code == 404
+
+
+def test_open_ui_paths_do_not_reach_the_api_by_dot_segments(served: Proc) -> None:
+    # httpx removes dot segments; a raw request keeps them as a client could send them
+    host, port = served.url.removeprefix("http://").split(":")
+    for path in ("/ui/../api/v1/labels", "/traces/../api/v1/labels", "/ui/%2e%2e/api/v1/labels",
+                 "/explore/..%2f..%2fapi/v1/labels"):  # fmt: skip
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+            reply = b""
+            while chunk := sock.recv(65536):
+                reply += chunk
+        head, _, body = reply.partition(b"\r\n\r\n")
+        assert b'"status":"success"' not in body, path
+        assert b"application/json" not in head.lower() or b" 401 " in head.split(b"\r\n")[0], path
