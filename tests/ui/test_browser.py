@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, expect
@@ -246,3 +247,33 @@ def test_a_firing_alert_with_its_runbook_and_a_silence_created_for_it(
         {"name": m["name"], "value": m["value"]} for m in mine[0]["matchers"]
     ]
     shot(page, artifacts, "silences")
+
+
+def test_explore_graphs_a_query_and_shows_a_bad_query_s_position(
+    page: Page, stack: Stack, artifacts: Path
+) -> None:
+    query = "sum by (http_route) (rate(http_server_request_duration_seconds_count[1m]))"
+    page.goto(f"{stack.url}/explore?{urlencode({'q': query, 'from': 'now-5m', 'to': 'now'})}")
+    expect(page.locator(".explore .uplot")).to_be_visible(timeout=20_000)
+    expect(page.locator(".explore")).not_to_contain_text("returned no series")
+    shot(page, artifacts, "explore")
+    page.goto(f"{stack.url}/explore?{urlencode({'q': query, 'view': 'table'})}")
+    table = page.locator(".explore table.grid")
+    expect(table).to_contain_text("/checkout", timeout=20_000)
+    # A typed error with its position: the caret under the bad character.
+    page.goto(f"{stack.url}/explore?{urlencode({'q': 'sum(rate(up[1m])'})}")
+    expect(page.locator("pre.caret")).to_have_attribute(
+        "aria-label", re.compile(r"error at character \d+"), timeout=20_000
+    )
+
+
+def test_trace_search_lists_the_shop_s_traces(page: Page, stack: Stack) -> None:
+    page.goto(f"{stack.url}/traces?service=demo-shop")
+    results = page.locator('tr[data-testid="trace-result"]')
+    expect(results.first).to_be_visible(timeout=20_000)
+    expect(page.locator('[data-testid="scatter-point"]').first).to_be_attached()
+    trace_id = results.first.get_attribute("data-trace-id")
+    results.first.locator("a").first.click()
+    expect(page.locator('[data-testid="trace-view"]')).to_have_attribute(
+        "data-trace-id", str(trace_id), timeout=20_000
+    )
