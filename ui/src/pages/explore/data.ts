@@ -1,5 +1,6 @@
 // Query results → what the views draw: aligned columns for uPlot, rows for the table.
 import type { Labels, MatrixSeries, QueryData } from "../../lib/api";
+import { formatTime } from "../../lib/time";
 
 /** `name{a="1", b="2"}` as Prometheus prints a series (labels sorted, __name__ in front). */
 export function seriesName(metric: Labels): string {
@@ -62,7 +63,7 @@ export function tableRows(data: QueryData, limit = 1000): { rows: Row[]; total: 
       return {
         rows: data.result.slice(0, limit).map((s) => ({
           labels: seriesName(s.metric),
-          value: s.values.map(([t, v]) => `${v} @${t}`).join("\n"),
+          value: s.values.map(([t, v]) => `${v} @ ${formatTime(t * 1000, { ms: true })}`).join("\n"),
         })),
         total: data.result.length,
       };
