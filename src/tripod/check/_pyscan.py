@@ -135,15 +135,22 @@ class Scanner(ast.NodeVisitor):
             method(self, node)
 
     def generic_visit(self, node: ast.AST) -> None:
-        visit = self.visit
-        for field in _CHILD_FIELDS.get(type(node), ()):
+        dispatch, walk = _DISPATCH, self.generic_visit
+        for field in _CHILD_FIELDS.get(node.__class__, ()):
             value = getattr(node, field, None)
-            if type(value) is list:
+            if value.__class__ is list:
                 for item in value:
-                    if isinstance(item, ast.AST):
-                        visit(item)
-            elif isinstance(value, ast.AST):
-                visit(value)
+                    method = dispatch.get(item.__class__)
+                    if method is None:
+                        walk(item)  # None, str (Global.names) and nodes without children: no-ops
+                    else:
+                        method(self, item)
+            elif value is not None:
+                method = dispatch.get(value.__class__)
+                if method is None:
+                    walk(value)
+                else:
+                    method(self, value)
 
     # -- helpers -------------------------------------------------------------------------
     def _qualified(self, func: ast.expr) -> str:
@@ -480,7 +487,8 @@ _DISPATCH: dict[type, Callable[[Scanner, Any], None]] = {
 }
 #: Fields that may hold child nodes worth visiting (operators and contexts never are).
 _SCALAR_FIELDS = frozenset({"ctx", "op", "ops", "type_comment", "kind", "id", "attr", "arg",
-                            "level", "module", "is_async", "conversion", "simple"})  # fmt: skip
+                            "level", "module", "is_async", "conversion", "simple", "name",
+                            "asname", "tag"})  # fmt: skip
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {
     cls: tuple(f for f in cls._fields if f not in _SCALAR_FIELDS)
     for cls in vars(ast).values()
