@@ -39,9 +39,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Proc, dic
         assert done.returncode == 0, done.stderr
         ids = json.loads(done.stdout.strip().splitlines()[-1])
         post(proc, "/v1/traces", big_trace(BIG, N_BIG))
-        for i in range(23):
-            small = big_trace(f"{i + 1:032x}", 3, seed=i, base_ns=BASE_NS + (i // 2) * 10**9)
-            post(proc, "/v1/traces", small)
+        smalls = [
+            big_trace(f"{i + 1:032x}", 3, seed=i, base_ns=BASE_NS + (i // 2) * 10**9)
+            for i in range(23)
+        ]
+        post(proc, "/v1/traces", {"resourceSpans": [r for t in smalls for r in t["resourceSpans"]]})
         bodies = [f"line {i}" for i in range(230)]
         post(proc, "/v1/logs", log_records("pager", bodies, trace_id=BIG, span_id=f"{2:016x}"))
         yield proc, ids
