@@ -92,12 +92,6 @@ def generate_stack(data_dir: Path) -> Path | None:
     return out
 
 
-def _serve_help() -> str:
-    done = subprocess.run([sys.executable, "-m", "tripod", "serve", "--help"],
-                          capture_output=True, text=True, check=False, cwd=ROOT)  # fmt: skip
-    return done.stdout
-
-
 def start_backend(
     children: Children,
     data_dir: Path,
@@ -127,8 +121,7 @@ def start_backend(
             "--alertmanager-config", str(routing)]  # fmt: skip
     if deploy is not None:
         argv += ["--rules", str(deploy / "prometheus" / "rules" / "*.yml")]
-        if "--dashboards" in _serve_help():
-            argv += ["--dashboards", str(deploy / "grafana" / "dashboards")]
+        argv += ["--dashboards", str(deploy / "grafana" / "dashboards")]
     proc = children.start(argv, data_dir / "serve.log")
     return wait_ready(proc, f"http://127.0.0.1:{port}/-/ready")
 
