@@ -123,3 +123,25 @@ def test_the_console_script_runs_it(project: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
     assert done.stdout.startswith("::error file=app.py,line=3,col=11,title=never-recorded::")
+
+
+def test_json_dashboards_take_the_marker_in_a_string(tmp_path: Path) -> None:
+    board = {
+        "title": "B",
+        "templating": {"list": [{"name": "datasource", "type": "datasource"},
+                                {"name": "job", "type": "query"},
+                                {"name": "instance", "type": "query"}]},
+        "panels": [{"type": "timeseries", "title": "T",
+                    "description": "D",
+                    "datasource": {"uid": "${datasource}"},
+                    "fieldConfig": {"defaults": {"unit": "s"}},
+                    "targets": [{"expr": "rate(x_total[5m])"}]}],
+    }  # fmt: skip
+    path = tmp_path / "board.json"
+    path.write_text(json.dumps(board, indent=1))
+    code, out, _ = _run("--format", "json", "--fail-on", "warning", ".", cwd=tmp_path)
+    assert code == 1
+    assert [f["rule"] for f in json.loads(out)] == ["dashboard-rate-interval"]
+    board["panels"][0]["description"] = "D # tripod: ignore-file[dashboard-rate-interval]"  # type: ignore[index]
+    path.write_text(json.dumps(board, indent=1))
+    assert _run("--fail-on", "warning", ".", cwd=tmp_path)[0] == 0

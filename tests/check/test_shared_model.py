@@ -62,6 +62,7 @@ def test_generated_files_match_the_code_then_a_rename_is_flagged(shop: Path) -> 
     files = {path for path, _ in found}
     assert "deploy/grafana/dashboards/shop.json" in files
     assert "deploy/prometheus/rules/shop.rules.yml" in files
+    assert "slos.openslo.yaml" in files  # the description's own OpenSLO queries
     hints = {hint for _, hint in found}
     assert "did you mean http_server_duration_seconds_bucket?" in hints
     assert "did you mean http_server_duration_seconds_count?" in hints

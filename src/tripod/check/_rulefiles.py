@@ -105,6 +105,28 @@ def rules_of(docs: list[yaml.Node]) -> Iterator[RuleNode]:
             )
 
 
+def openslo_queries(docs: list[yaml.Node]) -> list[tuple[str, int]]:
+    """(query, line) of every ``query:`` in OpenSLO documents (``apiVersion: openslo/...``)."""
+    out: list[tuple[str, int]] = []
+
+    def walk(node: yaml.Node) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == "query" and isinstance(value, yaml.ScalarNode):
+                    out.append((str(value.value), value.start_mark.line + 1))
+                else:
+                    walk(value)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                walk(item)
+
+    for doc in docs:
+        api = _get(doc, "apiVersion")
+        if isinstance(api, yaml.ScalarNode) and str(api.value).startswith("openslo/"):
+            walk(doc)
+    return out
+
+
 def scrape_interval(docs: list[yaml.Node]) -> float | None:
     """The shortest scrape interval of a prometheus.yml (``global`` or a job's), in seconds."""
     found: list[float] = []

@@ -39,6 +39,7 @@ class _Inputs:
     scrape: float | None = None
     findings: list[Finding] = dataclasses.field(default_factory=list)
     yaml_missing: bool = False
+    slo_queries: list[tuple[str, str, int]] = dataclasses.field(default_factory=list)
 
 
 def _display(path: Path, cwd: str) -> str:
@@ -78,7 +79,7 @@ def _read_yaml(inputs: _Inputs, shown: str, text: str) -> None:
         return
     import yaml
 
-    if "groups:" not in text and "scrape_interval" not in text:
+    if "groups:" not in text and "scrape_interval" not in text and "openslo/" not in text:
         return
     try:
         docs = _rulefiles.compose(text)
@@ -91,6 +92,8 @@ def _read_yaml(inputs: _Inputs, shown: str, text: str) -> None:
             first = f"not valid YAML: {problem}" if problem else str(exc).splitlines()[0]
             inputs.findings.append(Finding(shown, line, 1, r.id, r.severity, first, r.hint))
         return
+    if "openslo/" in text:
+        inputs.slo_queries.extend((shown, q, line) for q, line in _rulefiles.openslo_queries(docs))
     if _rulefiles.is_rule_file(docs):
         inputs.rule_files.append((shown, list(docs)))
     elif inputs.scrape is None and (found := _rulefiles.scrape_interval(docs)):
@@ -147,6 +150,17 @@ def _known(inputs: _Inputs) -> tuple[Known, frozenset[str]]:
 
 def _promql_files(inputs: _Inputs, scrape: float, counters: frozenset[str]) -> list[PromqlUse]:
     uses: list[PromqlUse] = []
+    for shown, query, line in inputs.slo_queries if _promql.AVAILABLE else ():
+        try:
+            facts = _promql.facts(query)
+        except ValueError as exc:
+            r = RULES["promql-syntax"]
+            message = f"OpenSLO query: {exc}"
+            inputs.findings.append(Finding(shown, line, 1, r.id, r.severity, message, r.hint))
+            continue
+        uses.extend(
+            PromqlUse(s.name, shown, line, "OpenSLO query") for s in facts.selectors if s.name
+        )
     if inputs.rule_files:
         from tripod.check._rulefiles import RuleChecker, rules_of
 
