@@ -52,11 +52,20 @@ def _extrapolated(a: RangeArgs, *, counter: bool, rate: bool) -> tuple[F64, Mask
     v, ts = a.vs, a.ts
     result = v[last] - v[first]
     if counter and len(v) > 1:
-        drops = np.zeros(len(v))
-        drops[1:] = np.where(v[1:] < v[:-1], v[:-1], 0.0)
-        if np.isfinite(drops).all():
+        # Resets are rare: prefix sums over the reset positions only. A window adds the drops
+        # at positions (first, last]; the sum is the one dense prefix sums give (zeros add
+        # exactly), and a window without a reset keeps v[last] - v[first] as is, as Prometheus.
+        at = np.flatnonzero(v[1:] < v[:-1]) + 1
+        drops = v[at - 1]
+        if not len(at):
+            pass
+        elif np.isfinite(drops).all():
             p = _prefix(drops)
-            result = result + np.asarray(p[last + 1] - p[first + 1], dtype=np.float64)
+            below_last = np.searchsorted(at, last, "right")
+            below_first = np.searchsorted(at, first, "right")
+            any_reset = below_last > below_first
+            added = np.asarray(p[below_last] - p[below_first], dtype=np.float64)
+            result = np.where(any_reset, result + added, result)
         else:
             result = result.copy()
             for s, t in np.argwhere(ok).tolist():

@@ -29,6 +29,7 @@ from tripod.server.store.model import (
     Sample,
     SeriesData,
 )
+from tripod.server.store.sample_cache import SampleCache
 
 __all__ = ["DuckSampleStore"]
 
@@ -65,6 +66,8 @@ class DuckSampleStore:
         self._last = np.full(1024, _NONE, dtype=np.int64)
         self._last_bits = np.zeros(1024, dtype=np.uint64)
         self._meta: dict[str, dict[str, str]] = {}
+        #: decoded samples of series read before (``select_flat``); exact, bounded
+        self.read_cache = SampleCache()
         self._load()
 
     # --- start-up -------------------------------------------------------------------------
@@ -376,18 +379,54 @@ class DuckSampleStore:
     def select_flat(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> FlatSelection:
         """:meth:`select` without a Python object per series, for the PromQL engine's wide
         selections: ``(labels, ts, values, starts, ends)``, series ``i`` being
-        ``ts[starts[i]:ends[i]]``. The label dicts are the store's own: read, never mutate."""
+        ``ts[starts[i]:ends[i]]``. The label dicts are the store's own: read, never mutate.
+        Series read before come from :attr:`read_cache` while their bounds are unchanged."""
         sids = self._in_range(self._candidates(matchers), start_ms, end_ms)
         empty_i = np.zeros(0, dtype=np.int64)
         if not sids:
             return [], empty_i, np.zeros(0), empty_i, empty_i
-        wanted = {"sid": np.array(sids, dtype=np.int32)}
+        arr = np.array(sids, dtype=np.int64)
+        first, last = self._first[arr].tolist(), self._last[arr].tolist()  # before the read
+        parts = self.read_cache.lookup(sids, start_ms, end_ms, first, last)
+        miss = [k for k, p in enumerate(parts) if p is None]
+        if miss:
+            read = self._read_columns(arr[miss], start_ms, end_ms)
+            self.read_cache.store(
+                [sids[k] for k in miss],
+                start_ms,
+                end_ms,
+                first=[first[k] for k in miss],
+                last=[last[k] for k in miss],
+                parts=read,
+            )
+            for k, part in zip(miss, read, strict=True):
+                parts[k] = part
+        kept = [(sids[k], p) for k, p in enumerate(parts) if p is not None and len(p[0])]
+        if not kept:
+            return [], empty_i, np.zeros(0), empty_i, empty_i
+        lengths = np.array([len(p[0]) for _, p in kept], dtype=np.int64)
+        ends = np.cumsum(lengths)
+        stamps = np.concatenate([p[0] for _, p in kept])
+        values = np.concatenate([p[1] for _, p in kept])
+        labels = [self._labels[sid] for sid, _ in kept]
+        return labels, stamps, values, ends - lengths, ends
+
+    def _read_columns(
+        self, sids: npt.NDArray[np.int64], start_ms: int, end_ms: int
+    ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
+        """Per series of ``sids`` (ascending), its samples in ``[start_ms, end_ms]`` from
+        DuckDB, in time order. The rows come in insertion order, which is (series, time) order
+        for data appended in time order; they are sorted here only when they are not."""
+        lo, hi = int(sids[0]), int(sids[-1])
+        dense = len(sids) * 4 >= hi - lo + 1
+        where = "s.sid BETWEEN ? AND ?" if dense else "s.sid IN (SELECT sid FROM wanted)"
+        params: list[int] = [lo, hi] if dense else []
         cols = self.db.query_numpy(
-            "SELECT s.sid, s.ts, s.v, s.kind FROM samples s SEMI JOIN wanted w ON s.sid = w.sid "
-            "WHERE s.ts BETWEEN ? AND ? ORDER BY s.sid, s.ts",
-            [start_ms, end_ms],
+            f"SELECT s.sid, s.ts, s.v, s.kind FROM samples s WHERE {where} "  # noqa: S608
+            "AND s.ts BETWEEN ? AND ?",
+            [*params, start_ms, end_ms],
             self.limits.query_timeout_s,
-            scans={"wanted": wanted},
+            scans=None if dense else {"wanted": {"sid": sids.astype(np.int32)}},
         )
         got_sid = np.asarray(cols["sid"], dtype=np.int64)
         stamps = np.asarray(cols["ts"], dtype=np.int64)
@@ -395,13 +434,22 @@ class DuckSampleStore:
         kinds = np.asarray(cols["kind"], dtype=np.uint8)
         values[kinds == 1] = np.nan
         values[kinds == 2] = STALE_NAN
-        if len(got_sid) == 0:
-            return [], empty_i, np.zeros(0), empty_i, empty_i
-        bounds = np.flatnonzero(np.diff(got_sid)) + 1
-        starts = np.concatenate(([0], bounds))
-        ends = np.concatenate((bounds, [len(got_sid)]))
-        labels = [self._labels[int(sid)] for sid in got_sid[starts].tolist()]
-        return labels, stamps, values, starts, ends
+        if dense and len(sids) < hi - lo + 1:
+            wanted = np.zeros(hi - lo + 1, dtype=np.bool_)
+            wanted[sids - lo] = True
+            keep = wanted[got_sid - lo]
+            if not keep.all():
+                got_sid, stamps, values = got_sid[keep], stamps[keep], values[keep]
+        if len(got_sid) > 1:
+            d_sid, d_ts = np.diff(got_sid), np.diff(stamps)
+            if not bool(((d_sid > 0) | ((d_sid == 0) & (d_ts > 0))).all()):
+                order = np.lexsort((stamps, got_sid))
+                got_sid, stamps, values = got_sid[order], stamps[order], values[order]
+        cut = np.searchsorted(got_sid, sids, "left"), np.searchsorted(got_sid, sids, "right")
+        return [
+            (stamps[a:b], values[a:b])
+            for a, b in zip(cut[0].tolist(), cut[1].tolist(), strict=True)
+        ]
 
     def _matching(
         self, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int, end_ms: int
