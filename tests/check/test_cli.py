@@ -145,3 +145,28 @@ def test_json_dashboards_take_the_marker_in_a_string(tmp_path: Path) -> None:
     board["panels"][0]["description"] = "D # tripod: ignore-file[dashboard-rate-interval]"  # type: ignore[index]
     path.write_text(json.dumps(board, indent=1))
     assert _run("--fail-on", "warning", ".", cwd=tmp_path)[0] == 0
+
+
+def test_garbage_input_gives_findings_or_silence_never_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "nul.py").write_bytes(b"x = 1\x00\n")
+    (tmp_path / "syntax.py").write_text("def (:\n")
+    (tmp_path / "latin1.py").write_bytes("s = 'caf\xe9'\n".encode("latin-1"))
+    (tmp_path / "list.json").write_text('[{"panels": 1}]')
+    (tmp_path / "odd.json").write_text('{"title": 1, "panels": [1, {"type": "row", "panels": 2}],'
+                                       ' "templating": [], "x": "\\"panels\\""}')  # fmt: skip
+    (tmp_path / "broken.json").write_text('{"panels": [')
+    (tmp_path / "tabs.yml").write_text("groups:\n\t- name: x\n")
+    (tmp_path / "weird.yml").write_text("groups: 3\nscrape_interval: [1]\n")
+    (tmp_path / "empty.yaml").write_text("")
+    (tmp_path / "rules.yml").write_text(
+        "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: 'sum('\n"
+        "      - record: 5\n        expr: {a: 1}\n      - 7\n"
+    )
+    result = CliRunner().invoke(cli, ["check", "--format", "json", str(tmp_path)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code == 1
+    rules = sorted(f["rule"] for f in json.loads(result.stdout))
+    assert rules == [
+        "alert-annotations", "alert-for", "alert-labels", "dashboard-template-datasource",
+        "dashboard-template-job", "promql-syntax", "rule-yaml",
+    ]  # fmt: skip

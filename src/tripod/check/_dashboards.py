@@ -28,11 +28,11 @@ def is_dashboard(data: object) -> bool:
     return isinstance(data, dict) and isinstance(data.get("panels"), list) and "title" in data
 
 
-def _panels(panels: list[Any]) -> Iterator[dict[str, Any]]:
-    for panel in panels:
+def _panels(panels: object) -> Iterator[dict[str, Any]]:
+    for panel in panels if isinstance(panels, list) else []:
         if isinstance(panel, dict):
             if panel.get("type") == "row":
-                yield from _panels(panel.get("panels") or [])
+                yield from _panels(panel.get("panels"))
             else:
                 yield panel
 
@@ -73,9 +73,9 @@ class DashboardChecker:
     def check(self, data: dict[str, Any]) -> None:
         if isinstance(data.get("dashboard"), dict):
             data = data["dashboard"]
-        variables = [
-            v for v in (data.get("templating") or {}).get("list") or [] if isinstance(v, dict)
-        ]
+        templating = data.get("templating")
+        listed = templating.get("list") if isinstance(templating, dict) else None
+        variables = [v for v in listed if isinstance(v, dict)] if isinstance(listed, list) else []
         types = {str(v.get("name")): str(v.get("type")) for v in variables}
         title_line = self.line_of(json.dumps(data.get("title", "")))
         if "datasource" not in types.values():
@@ -90,7 +90,7 @@ class DashboardChecker:
                 "dashboard-template-job", title_line, f"no {' or '.join(missing)} template variable"
             )
         ds_vars = {n for n, t in types.items() if t == "datasource"}
-        for panel in _panels(data.get("panels") or []):
+        for panel in _panels(data.get("panels")):
             self._panel(panel, ds_vars)
 
     def _panel(self, panel: dict[str, Any], ds_vars: set[str]) -> None:
@@ -110,10 +110,13 @@ class DashboardChecker:
                 line,
                 f"{name}: datasource {uid!r} is not a datasource variable",
             )
-        unit = ((panel.get("fieldConfig") or {}).get("defaults") or {}).get("unit")
+        config = panel.get("fieldConfig")
+        defaults = config.get("defaults") if isinstance(config, dict) else None
+        unit = defaults.get("unit") if isinstance(defaults, dict) else None
         if not unit and panel.get("type") in {"timeseries", "graph", "stat", "gauge", "bargauge"}:
             self.add("dashboard-panel-units", line, f"{name}: no unit")
-        for target in panel.get("targets") or []:
+        targets = panel.get("targets")
+        for target in targets if isinstance(targets, list) else []:
             if isinstance(target, dict):
                 self._target(target, name, line)
 
