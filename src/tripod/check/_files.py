@@ -29,8 +29,6 @@ SKIP_DIRS = frozenset(
     }
 )
 SUFFIXES = frozenset({".py", ".yml", ".yaml", ".json"})
-#: Files where a launcher may run the app under instrumentation (``tripod run -- …``).
-LAUNCHERS = ("Dockerfile", "Procfile", "Makefile", ".sh", ".toml", ".cfg", ".ini", ".yml", ".yaml")
 LAUNCH_WORDS = ("tripod run", "opentelemetry-instrument", "ddtrace-run")
 
 
@@ -51,21 +49,29 @@ def discover(paths: Iterable[Path], exclude: tuple[str, ...]) -> Iterator[Path]:
                 for d in dirs
                 if d not in SKIP_DIRS
                 and not d.endswith(".egg-info")
-                and not _excluded(Path(folder, d), exclude)
+                and not (exclude and _excluded(Path(folder, d), exclude))
             )
             for name in sorted(files):
+                if not (name.endswith(_SUFFIXES) or _is_launcher_name(name)):
+                    continue
                 path = Path(folder, name)
-                if (path.suffix in SUFFIXES or launcher(path)) and not _excluded(path, exclude):
+                if not (exclude and _excluded(path, exclude)):
                     yield path
 
 
+_SUFFIXES = tuple(SUFFIXES)
+#: Files where a launcher may run the app under instrumentation (`tripod run -- …`).
+_LAUNCHER_SUFFIXES = (".sh", ".toml", ".cfg", ".ini")
+
+
+def _is_launcher_name(name: str) -> bool:
+    return name.startswith(("Dockerfile", "Procfile", "Makefile")) or name.endswith(
+        _LAUNCHER_SUFFIXES
+    )
+
+
 def launcher(path: Path) -> bool:
-    return path.name.startswith(("Dockerfile", "Procfile", "Makefile")) or path.suffix in {
-        ".sh",
-        ".toml",
-        ".cfg",
-        ".ini",
-    }
+    return _is_launcher_name(path.name)
 
 
 def _git(cwd: Path, *args: str) -> str:
