@@ -4,6 +4,7 @@ refuses a wheel or sdist without it, saying to run `make ui`."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import subprocess
 import sys
 import tomllib
@@ -74,3 +75,30 @@ def test_wheel_carries_the_built_ui(tmp_path: Path) -> None:
     assert f"{prefix}index.html" in names
     assert f"{prefix}THIRD_PARTY_LICENSES.txt" in names
     assert not any("node_modules" in n for n in names)
+
+
+def test_app_shell_stays_under_100_kb_gzip_and_the_editor_is_lazy() -> None:
+    manifest_path = STATIC_DIR / "manifest.json"
+    if not manifest_path.is_file():
+        pytest.fail(f"the web UI is not built ({manifest_path} is missing): run `make ui`")
+    manifest = json.loads(manifest_path.read_text())
+    files = {f["file"]: f for f in manifest["files"]}
+    shell: set[str] = set()
+    todo = [manifest["entry"], manifest["css"]]
+    while todo:  # the entry and everything it imports statically
+        name = todo.pop()
+        if name not in shell:
+            shell.add(name)
+            todo += files[name]["imports"]
+    html_gzip = (STATIC_DIR / "index.html.gz").stat().st_size
+    total = html_gzip + sum(files[name]["gzip"] for name in shell)
+    assert total < 100 * 1024, f"app shell is {total} bytes gzip"
+    # CodeMirror is in no chunk the shell loads, and only behind a dynamic import
+    editor = [f for f in files if f.startswith("editor-")]
+    assert len(editor) == 1
+    assert not shell & set(editor)
+    assert any(editor[0] in f["dynamic"] for f in files.values())
+    assert b"cm-content" in (STATIC_DIR / "assets" / editor[0]).read_bytes()  # CodeMirror's view
+    for name in shell:
+        if name.endswith(".js"):
+            assert b"cm-content" not in (STATIC_DIR / "assets" / name).read_bytes(), name
