@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import functools
 import json
+import multiprocessing
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -102,6 +104,7 @@ def _read_yaml(inputs: _Inputs, shown: str, text: str) -> None:
 
 def _read(paths: Sequence[Path], options: Options, roots: list[Path]) -> _Inputs:
     inputs = _Inputs()
+    jobs: list[tuple[str, str, str, str]] = []
     cwd = os.getcwd()
     for path in discover(paths, options.exclude):
         try:
@@ -115,7 +118,7 @@ def _read(paths: Sequence[Path], options: Options, roots: list[Path]) -> _Inputs
             inputs.launched.add(_project.unit_root(path, roots))
         if path.suffix == ".py":
             module, package = module_name(path)
-            inputs.modules.append(scan(shown, text, module, package))
+            jobs.append((shown, text, module, package))
         elif path.suffix in {".yml", ".yaml"}:
             _read_yaml(inputs, shown, text)
         elif path.suffix == ".json" and '"panels"' in text:
@@ -127,7 +130,25 @@ def _read(paths: Sequence[Path], options: Options, roots: list[Path]) -> _Inputs
 
             if is_dashboard(data):
                 inputs.dashboards.append((shown, text, data))
+    inputs.modules = _scan_all(jobs)
     return inputs
+
+
+#: Above this much Python source, modules are parsed in worker processes (one per core, up to 4).
+PARALLEL_BYTES = 4_000_000
+
+
+def _scan_one(job: tuple[str, str, str, str]) -> ModuleFacts:
+    return scan(*job)
+
+
+def _scan_all(jobs: list[tuple[str, str, str, str]]) -> list[ModuleFacts]:
+    workers = min(os.cpu_count() or 1, 4)
+    if workers < 2 or sum(len(j[1]) for j in jobs) < PARALLEL_BYTES:
+        return [scan(*job) for job in jobs]
+    context = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        return list(pool.map(_scan_one, jobs, chunksize=16))
 
 
 def _known(inputs: _Inputs) -> tuple[Known, frozenset[str]]:
