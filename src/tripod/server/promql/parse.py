@@ -475,7 +475,7 @@ _OPERATOR = re.compile(r"\b(?:and|or|unless|atan2)\b|==|!=|>=|<=|[-+*/%^<>]")
 
 
 def _check_size(query: str) -> None:
-    """Refuse, before parsing, a query that would nest deeper than the limit levels:
+    """Refuse, before parsing, a query that would nest more than ``_MAX_DEPTH`` levels:
     the nesting of brackets and the number of operators (a chain of operators nests one level
     per operator) are both counted outside strings and comments."""
     depth = deepest = operators = 0
