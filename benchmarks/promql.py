@@ -5,13 +5,16 @@ buckets, same span), and 100,000 gauge series with the last 2 minutes of samples
 once as OpenMetrics, backfilled into Prometheus with ``promtool tsdb create-blocks-from
 openmetrics`` and imported into tripod through ``POST /api/v1/import/prometheus``.
 
-Timed (median of ``--runs`` after one warm-up, wall clock over HTTP on 127.0.0.1; each round
-times every server once, in a rotating order, so a change of load hits them alike):
+Timed (median and min of ``--runs`` after one warm-up, wall clock over HTTP on 127.0.0.1, and
+the server process's CPU time from /proc; the warm-up call is shown as ``first``, which for
+tripod includes reading the samples from DuckDB into its read cache; each round times every
+server once, in a rotating order, so a change of load hits them alike):
   range   sum by (job) (rate(bench_requests_total[5m]))                       6 h, step 60 s
   range   histogram_quantile(0.99, sum by (le) (rate(bench_latency_seconds_bucket[5m])))
   instant sum by (job) (bench_wide)                                           100,000 series
 
-Run: ``.venv/bin/python benchmarks/promql.py [--runs 7] [--scale 1.0] [--baseline-src DIR]``
+Run: ``.venv/bin/python benchmarks/promql.py [--runs 7] [--scale 1.0] [--baseline-src DIR]
+[--range-only]`` (``--range-only``: no wide gauge family, only the two range queries).
 
 ``--baseline-src DIR`` also starts a `tripod serve` from another checkout's ``src`` (e.g. one
 made with ``git archive HEAD~1``) on the same data and times it in the same rounds: a refactor's
@@ -53,12 +56,14 @@ def _series_lines(name: str, labels: str, times: np.ndarray, values: np.ndarray)
     return [f"{prefix}{v:.17g} {t}" for t, v in zip(times.tolist(), values.tolist(), strict=True)]
 
 
-def write_data(path: Path, scale: float, rng: np.random.Generator) -> dict[str, int]:
+def write_data(
+    path: Path, scale: float, rng: np.random.Generator, *, wide: bool = True
+) -> dict[str, int]:
     """Write the benchmark data set; returns series counts by family."""
     times = np.arange(EPOCH, EPOCH + SPAN + 1, STEP)
     n_counter = max(10, int(1000 * scale))
     n_hist_inst = max(2, int(20 * scale))
-    n_wide = max(100, int(100_000 * scale))
+    n_wide = max(100, int(100_000 * scale)) if wide else 0
     with path.open("w") as out:
         out.write("# HELP bench_requests Requests.\n# TYPE bench_requests counter\n")
         for i in range(n_counter):
@@ -154,17 +159,31 @@ def answer(client: httpx.Client, path: str, params: dict[str, str]) -> Answer:
     return Answer.from_response(r)
 
 
-def timed(clients: list[httpx.Client], path: str, params: dict[str, str], runs: int) -> list[float]:
-    """Median seconds per client over ``runs`` rounds; a round times every client once, the
-    first of them rotating, so load that comes and goes is shared out evenly."""
-    samples: list[list[float]] = [[] for _ in clients]
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a server process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(
+    clients: list[httpx.Client], pids: list[int], path: str, params: dict[str, str], runs: int
+) -> list[tuple[float, float, float]]:
+    """Per client: (median wall s, min wall s, median server CPU s) over ``runs`` rounds; a
+    round times every client once, the first of them rotating, so load that comes and goes is
+    shared out evenly."""
+    wall: list[list[float]] = [[] for _ in clients]
+    cpu: list[list[float]] = [[] for _ in clients]
     for r in range(runs):
         for k in range(len(clients)):
             i = (r + k) % len(clients)
+            c = cpu_seconds(pids[i])
             t = time.perf_counter()
             clients[i].get(path, params=params).raise_for_status()
-            samples[i].append(time.perf_counter() - t)
-    return [statistics.median(s) for s in samples]
+            wall[i].append(time.perf_counter() - t)
+            cpu[i].append(cpu_seconds(pids[i]) - c)
+    return [
+        (statistics.median(w), min(w), statistics.median(c)) for w, c in zip(wall, cpu, strict=True)
+    ]
 
 
 @contextlib.contextmanager
@@ -197,6 +216,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the series counts")
+    parser.add_argument("--range-only", action="store_true", help="skip the wide instant query")
     parser.add_argument("--baseline-src", type=Path, default=None,
                         help="another checkout's src/ to time alongside")  # fmt: skip
     args = parser.parse_args()
@@ -205,7 +225,7 @@ def main() -> int:
         work = Path(tmp)
         data = work / "data.om"
         t = time.perf_counter()
-        counts = write_data(data, args.scale, rng)
+        counts = write_data(data, args.scale, rng, wide=not args.range_only)
         print(f"data: {counts}, {data.stat().st_size / 1e6:.0f} MB written in "
               f"{time.perf_counter() - t:.1f}s")  # fmt: skip
         t = time.perf_counter()
@@ -219,47 +239,52 @@ def main() -> int:
                                 storage=work / "prom" / "tsdb")  # fmt: skip
         try:
             with contextlib.ExitStack() as stack:
-                urls = [stack.enter_context(tripod_server(work / "tripod", None)).url]
+                servers = [stack.enter_context(tripod_server(work / "tripod", None))]
                 if args.baseline_src is not None:
                     base = tripod_server(work / "baseline", args.baseline_src)
-                    urls.append(stack.enter_context(base).url)
-                for url in urls:
-                    print(f"tripod import ({url}): {load_tripod(url, data):.1f}s")
-                run_queries(prom.url, urls, args.runs)
+                    servers.append(stack.enter_context(base))
+                for server in servers:
+                    print(f"tripod import ({server.url}): {load_tripod(server.url, data):.1f}s")
+                queries = [q for q in QUERIES if q[0] == "range" or not args.range_only]
+                run_queries([prom, *servers], args.runs, queries)
         finally:
             prom.stop()
     return 0
 
 
-def run_queries(prom_url: str, tripod_urls: list[str], runs: int) -> None:
+def run_queries(servers: list[Proc], runs: int, queries: list[tuple[str, str]]) -> None:
+    """``servers``: Prometheus, tripod, then optionally the baseline tripod."""
     end = EPOCH + SPAN
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"\nmedian of {runs} rounds after 1 warm-up; ratio = tripod / prometheus; load {load}")
-    header = f"{'query':<88} {'series':>6} {'prometheus':>11} {'tripod':>9} {'ratio':>6}"
-    if len(tripod_urls) > 1:
-        header += f" {'baseline':>9} {'ratio':>6} {'after/before':>12}"
-    print(header + "  check")
-    clients = [httpx.Client(base_url=url, timeout=600) for url in [prom_url, *tripod_urls]]
+    print(f"\nmedian (min) wall clock and median server CPU of {runs} rounds after 1 warm-up "
+          f"(first = the warm-up call); ratio = tripod / prometheus; load {load}")  # fmt: skip
+    names = ["prometheus", "tripod", "baseline"][: len(servers)]
+    clients = [httpx.Client(base_url=s.url, timeout=600) for s in servers]
+    pids = [s.proc.pid for s in servers]
     with contextlib.ExitStack() as stack:
         for client in clients:
             stack.enter_context(client)
-        for kind, query in QUERIES:
+        for kind, query in queries:
             if kind == "range":
                 path = "/api/v1/query_range"
                 params = {"query": query, "start": str(EPOCH), "end": str(end), "step": "60"}
             else:
                 path, params = "/api/v1/query", {"query": query, "time": str(end)}
-            answers = [answer(c, path, params) for c in clients]
-            seconds = timed(clients, path, params, runs)
+            answers, firsts = [], []
+            for c in clients:
+                t = time.perf_counter()
+                answers.append(answer(c, path, params))
+                firsts.append(time.perf_counter() - t)
+            figures = timed(clients, pids, path, params, runs)
             differences = [d for a in answers[1:] for d in diff(answers[0], a)]
             same = "same answer" if not differences else f"DIFFERENT: {differences[0]}"
-            p_s, t_s = seconds[0], seconds[1]
-            line = (f"{kind + ' ' + query:<88} {len(answers[0].result):>6} {p_s * 1000:>9.1f}ms "
-                    f"{t_s * 1000:>7.1f}ms {t_s / p_s:>5.2f}x")  # fmt: skip
-            if len(seconds) > 2:
-                b_s = seconds[2]
-                line += f" {b_s * 1000:>7.1f}ms {b_s / p_s:>5.2f}x {t_s / b_s:>11.2f}x"
-            print(f"{line}  {same}")
+            print(f"{kind} {query}  ({len(answers[0].result)} series; {same})")
+            p_med, p_min, p_cpu = figures[0]
+            for name, first, (med, low, cpu) in zip(names, firsts, figures, strict=True):
+                ratio = (f"  ratio wall {med / p_med:.2f}x (min {low / p_min:.2f}x) "
+                         f"cpu {cpu / p_cpu:.2f}x") if name != "prometheus" else ""  # fmt: skip
+                print(f"  {name:<10} wall {med * 1000:8.1f} ms (min {low * 1000:7.1f}) "
+                      f"cpu {cpu * 1000:7.1f} ms  first {first * 1000:8.1f} ms{ratio}")  # fmt: skip
 
 
 if __name__ == "__main__":

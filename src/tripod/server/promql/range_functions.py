@@ -50,7 +50,8 @@ def _extrapolated(a: RangeArgs, *, counter: bool, rate: bool) -> tuple[F64, Mask
     last = np.where(ok, a.hi - 1, 0)
     first = np.where(ok, a.lo, 0)
     v, ts = a.vs, a.ts
-    result = v[last] - v[first]
+    v_first, ts_first, ts_last = v[first], ts[first], ts[last]
+    result = v[last] - v_first
     if counter and len(v) > 1:
         # Resets are rare: prefix sums over the reset positions only. A window adds the drops
         # at positions (first, last]; the sum is the one dense prefix sums give (zeros add
@@ -75,14 +76,14 @@ def _extrapolated(a: RangeArgs, *, counter: bool, rate: bool) -> tuple[F64, Mask
                         acc += float(v[j - 1])
                 result[s, t] = acc
     range_start = a.eval_ms - a.range_ms
-    to_start = (ts[first] - range_start) / 1000.0
-    to_end = (a.eval_ms - ts[last]) / 1000.0
-    sampled = (ts[last] - ts[first]) / 1000.0
+    to_start = (ts_first - range_start) / 1000.0
+    to_end = (a.eval_ms - ts_last) / 1000.0
+    sampled = (ts_last - ts_first) / 1000.0
     with np.errstate(all="ignore"):
         avg_gap = sampled / np.maximum(a.n - 1, 1)
         if counter:
-            clamp = (result > 0) & (v[first] >= 0)
-            to_zero = sampled * (v[first] / result)
+            clamp = (result > 0) & (v_first >= 0)
+            to_zero = sampled * (v_first / result)
             to_start = np.where(clamp & (to_zero < to_start), to_zero, to_start)
         threshold = avg_gap * 1.1
         interval = sampled.copy()

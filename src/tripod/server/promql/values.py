@@ -161,9 +161,15 @@ class SeriesSet:
         order = sorted(range(len(self.labels)), key=self.labels.__getitem__)
         if all(i == j for i, j in enumerate(order)):
             return self
-        parts_ts = [self.ts[self.starts[i] : self.ends[i]] for i in order]
-        parts_vs = [self.vs[self.starts[i] : self.ends[i]] for i in order]
-        return SeriesSet.build([self.labels[i] for i in order], parts_ts, parts_vs)
+        ordered = np.array(order, dtype=np.intp)
+        lengths = (self.ends - self.starts)[ordered]
+        ends = np.cumsum(lengths, dtype=np.intp)
+        starts = ends - lengths
+        # one gather: sample k of the new order is sample k + (old start - new start)
+        take = np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.intp)
+        take += np.repeat(self.starts[ordered] - starts, lengths)
+        labels = [self.labels[i] for i in order]
+        return SeriesSet(labels, self.ts[take], self.vs[take], starts, ends)
 
     def keep(self, mask: Mask) -> SeriesSet:
         """Drop the samples where ``mask`` is False (e.g. staleness markers)."""
@@ -171,6 +177,23 @@ class SeriesSet:
         return SeriesSet(
             self.labels, self.ts[mask], self.vs[mask], before[self.starts], before[self.ends]
         )
+
+    def search_pair(self, left: I64, right: I64) -> tuple[Idx, Idx]:
+        """``(search(left, "left"), search(right, "right"))``, sharing the composite keys."""
+        n_series = len(self.labels)
+        if n_series == 0 or len(self.ts) == 0:
+            return self.search(left, "left"), self.search(right, "right")
+        lo = min(int(left.min()), int(right.min()), int(self.ts.min()))
+        hi = max(int(left.max()), int(right.max()), int(self.ts.max()))
+        width = hi - lo + 2
+        if n_series * width >= 2**62:
+            return self.search(left, "left"), self.search(right, "right")
+        seg = np.repeat(np.arange(n_series, dtype=np.int64), self.ends - self.starts)
+        keys = seg * width + (self.ts - lo)
+        base = np.arange(n_series, dtype=np.int64)[:, None] * width
+        found_lo: Idx = np.searchsorted(keys, base + (left - lo)[None, :], side="left")
+        found_hi: Idx = np.searchsorted(keys, base + (right - lo)[None, :], side="right")
+        return found_lo, found_hi
 
     def search(self, targets: I64, side: str) -> Idx:
         """``(S, T)`` global indices: per series, ``searchsorted(series_ts, targets, side)``."""
@@ -206,8 +229,7 @@ class Matrix:
         """``(S, T)`` global ``[lo, hi)`` indices of the samples inside the closed window
         ``[eval - range, eval]`` (Prometheus 2.x includes both ends)."""
         if self._windows is None:
-            lo = self.series.search(self.eval_ms - self.range_ms, "left")
-            hi = self.series.search(self.eval_ms, "right")
+            lo, hi = self.series.search_pair(self.eval_ms - self.range_ms, self.eval_ms)
             self._windows = (lo, hi)
         return self._windows
 

@@ -68,6 +68,9 @@ class SampleCache:
                     out.append(None)
                     continue
                 entries.move_to_end(sid)
+                if e.lo_ms == start_ms and e.hi_ms == end_ms:  # the same range: all of it
+                    out.append((e.ts, e.vs))
+                    continue
                 i = int(np.searchsorted(e.ts, start_ms, "left"))
                 j = int(np.searchsorted(e.ts, end_ms, "right"))
                 out.append((e.ts[i:j], e.vs[i:j]))
