@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tripod.server.config import StorageConfig
+from tripod.server.store import samples as samples_module
 from tripod.server.store.db import Database
 from tripod.server.store.model import STALE_NAN, Matcher, Sample
 from tripod.server.store.retention import apply_retention
@@ -70,3 +71,39 @@ def test_retention_invalidates(pair: tuple[DuckSampleStore, DuckSampleStore]) ->
     for store in pair:
         apply_retention(store.db, store, StorageConfig(retention_time_s=500.0), now_s=now_s)
     assert _same(pair, 0, 10**7) == 2 * 50
+
+
+def test_new_samples_are_read_alone(pair: tuple[DuckSampleStore, DuckSampleStore]) -> None:
+    _append(pair, [(i, t * 1000, float(t)) for t in range(0, 100) for i in "abd"])
+    assert _same(pair, 0, 10**6) == 3 * 100
+    cached = pair[0]
+    reads: list[int] = []
+    plain_read = cached._read_columns
+
+    def recording(
+        sids: np.ndarray, start_ms: int, end_ms: int
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        reads.append(start_ms)
+        return plain_read(sids, start_ms, end_ms)
+
+    cached._read_columns = recording  # type: ignore[method-assign]
+    _append(pair, [("a", 100_000, 1.0), ("b", 100_000, STALE_NAN), ("b", 101_000, 3.0)])
+    assert _same(pair, 0, 10**6) == 3 * 100 + 3
+    assert reads == [99_001]  # only what came after the cached samples, "d" from the cache
+    assert _same(pair, 50_000, 100_500) == 3 * 50 + 2
+    assert reads == [99_001]
+    _append(pair, [("d", 100_000, 2.0)])
+    assert _same(pair, 0, 99_000) == 3 * 100  # the new sample is out of range: still equal
+    assert _same(pair, 0, 10**6) == 3 * 100 + 4
+
+
+def test_wide_selections_bypass_the_cache(
+    pair: tuple[DuckSampleStore, DuckSampleStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(samples_module, "_CACHED_SERIES_MAX", 2)
+    _append(pair, [(i, t * 1000, float(t)) for t in range(0, 50) for i in "abcd"])
+    _append(pair, [("a", 50_000, STALE_NAN), ("d", 50_000, math.nan)])
+    assert _same(pair, 10_000, 60_000) == 3 * 40 + 2
+    assert _same(pair, 10_000, 60_000, op="!=") == 3 * 40 + 2
+    assert pair[0].read_cache.hits == 0
+    assert pair[0].read_cache.misses == 0

@@ -79,26 +79,50 @@ class SampleCache:
             self.misses += len(out) - found
         return out
 
+    def heads(
+        self, sids: list[int], start_ms: int, first: list[int]
+    ) -> list[tuple[int, int, I64, F64] | None]:
+        """For series that got new samples since their entry was made: ``(lo_ms, last_ms, ts,
+        vs)``, the entry's samples up to its last time, which still cover ``start_ms``; the
+        samples after ``last_ms`` are all that is missing. None where there is no such entry."""
+        out: list[tuple[int, int, I64, F64] | None] = []
+        with self._lock:
+            for sid, f in zip(sids, first, strict=True):
+                e = self._entries.get(sid)
+                if (
+                    e is None
+                    or e.first_ms != f
+                    or (e.lo_ms > start_ms and e.lo_ms > f)
+                    or e.hi_ms < e.last_ms
+                ):
+                    out.append(None)
+                    continue
+                j = int(np.searchsorted(e.ts, e.last_ms, "right"))
+                out.append((e.lo_ms, e.last_ms, e.ts[:j], e.vs[:j]))
+        return out
+
     def store(
         self,
         sids: list[int],
-        start_ms: int,
+        start_ms: int | list[int],
         end_ms: int,
         *,
         first: list[int],
         last: list[int],
         parts: list[tuple[I64, F64]],
     ) -> None:
-        """Keep what one read returned for ``sids`` (``first``/``last`` as read before it)."""
+        """Keep what one read returned for ``sids`` (``first``/``last`` as read before it;
+        ``start_ms``: the range's start, or one per series)."""
         total = sum(len(ts) for ts, _ in parts)
         if total > self.max_samples:
             return
+        starts = start_ms if isinstance(start_ms, list) else [start_ms] * len(sids)
         with self._lock:
-            for sid, f, la, (ts, vs) in zip(sids, first, last, parts, strict=True):
+            for sid, lo, f, la, (ts, vs) in zip(sids, starts, first, last, parts, strict=True):
                 old = self._entries.pop(sid, None)
                 if old is not None:
                     self._size -= len(old.ts)
-                self._entries[sid] = _Entry(start_ms, end_ms, f, la, ts, vs)
+                self._entries[sid] = _Entry(lo, end_ms, f, la, ts, vs)
                 self._size += len(ts)
             while self._size > self.max_samples and self._entries:
                 _, gone = self._entries.popitem(last=False)

@@ -37,6 +37,9 @@ _NONE = np.iinfo(np.int64).min
 _NAN_BITS = struct.unpack("<Q", struct.pack("<d", float("nan")))[0]
 
 LabelKey = tuple[tuple[str, str], ...]
+#: Selections of more series than this bypass the read cache (one flat read, no per-series
+#: Python objects): such wide selections are few samples per series, cheap to read again.
+_CACHED_SERIES_MAX = 20_000
 
 
 def _kinds(values: npt.NDArray[np.float64]) -> npt.NDArray[np.uint8]:
@@ -386,9 +389,22 @@ class DuckSampleStore:
         if not sids:
             return [], empty_i, np.zeros(0), empty_i, empty_i
         arr = np.array(sids, dtype=np.int64)
+        if len(sids) > _CACHED_SERIES_MAX:  # wide: no Python object per series at all
+            got_sid, stamps, values = self._read_flat(arr, start_ms, end_ms)
+            if len(got_sid) == 0:
+                return [], empty_i, np.zeros(0), empty_i, empty_i
+            bounds = np.flatnonzero(np.diff(got_sid)) + 1
+            starts = np.concatenate(([0], bounds))
+            ends = np.concatenate((bounds, [len(got_sid)]))
+            labels = [self._labels[int(sid)] for sid in got_sid[starts].tolist()]
+            return labels, stamps, values, starts, ends
         first, last = self._first[arr].tolist(), self._last[arr].tolist()  # before the read
         parts = self.read_cache.lookup(sids, start_ms, end_ms, first, last)
         miss = [k for k, p in enumerate(parts) if p is None]
+        if miss:
+            miss = self._extend(
+                sids, start_ms, end_ms, first=first, last=last, miss=miss, parts=parts
+            )
         if miss:
             read = self._read_columns(arr[miss], start_ms, end_ms)
             self.read_cache.store(
@@ -411,11 +427,60 @@ class DuckSampleStore:
         labels = [self._labels[sid] for sid, _ in kept]
         return labels, stamps, values, ends - lengths, ends
 
+    def _extend(
+        self,
+        sids: list[int],
+        start_ms: int,
+        end_ms: int,
+        *,
+        first: list[int],
+        last: list[int],
+        miss: list[int],
+        parts: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]] | None],
+    ) -> list[int]:
+        """Fill ``parts[k]`` for the misses whose cache entry only lacks the samples appended
+        since (read just those from DuckDB); returns the misses left."""
+        heads = self.read_cache.heads([sids[k] for k in miss], start_ms, [first[k] for k in miss])
+        grow = [(k, h) for k, h in zip(miss, heads, strict=True) if h is not None]
+        if not grow:
+            return miss
+        since = min(h[1] for _, h in grow)
+        arr = np.array([sids[k] for k, _ in grow], dtype=np.int64)
+        tails = self._read_columns(arr, since + 1, end_ms)
+        whole: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]] = []
+        for (k, (_, old_last, ts, vs)), (t_ts, t_vs) in zip(grow, tails, strict=True):
+            new = t_ts > old_last
+            all_ts, all_vs = np.concatenate((ts, t_ts[new])), np.concatenate((vs, t_vs[new]))
+            whole.append((all_ts, all_vs))
+            i = int(np.searchsorted(all_ts, start_ms, "left"))
+            j = int(np.searchsorted(all_ts, end_ms, "right"))
+            parts[k] = (all_ts[i:j], all_vs[i:j])
+        self.read_cache.store(
+            [sids[k] for k, _ in grow],
+            [h[0] for _, h in grow],
+            end_ms,
+            first=[first[k] for k, _ in grow],
+            last=[last[k] for k, _ in grow],
+            parts=whole,
+        )
+        return [k for k, h in zip(miss, heads, strict=True) if h is None]
+
     def _read_columns(
         self, sids: npt.NDArray[np.int64], start_ms: int, end_ms: int
     ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
-        """Per series of ``sids`` (ascending), its samples in ``[start_ms, end_ms]`` from
-        DuckDB, in time order. The rows come in insertion order, which is (series, time) order
+        """Per series of ``sids`` (ascending), its samples in ``[start_ms, end_ms]``."""
+        got_sid, stamps, values = self._read_flat(sids, start_ms, end_ms)
+        cut = np.searchsorted(got_sid, sids, "left"), np.searchsorted(got_sid, sids, "right")
+        return [
+            (stamps[a:b], values[a:b])
+            for a, b in zip(cut[0].tolist(), cut[1].tolist(), strict=True)
+        ]
+
+    def _read_flat(
+        self, sids: npt.NDArray[np.int64], start_ms: int, end_ms: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """``(sid, ts, value)`` rows of ``sids`` (ascending) in ``[start_ms, end_ms]`` from
+        DuckDB, in (series, time) order. The rows come in insertion order, which is that order
         for data appended in time order; they are sorted here only when they are not."""
         lo, hi = int(sids[0]), int(sids[-1])
         dense = len(sids) * 4 >= hi - lo + 1
@@ -445,11 +510,7 @@ class DuckSampleStore:
             if not bool(((d_sid > 0) | ((d_sid == 0) & (d_ts > 0))).all()):
                 order = np.lexsort((stamps, got_sid))
                 got_sid, stamps, values = got_sid[order], stamps[order], values[order]
-        cut = np.searchsorted(got_sid, sids, "left"), np.searchsorted(got_sid, sids, "right")
-        return [
-            (stamps[a:b], values[a:b])
-            for a, b in zip(cut[0].tolist(), cut[1].tolist(), strict=True)
-        ]
+        return got_sid, stamps, values
 
     def _matching(
         self, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int, end_ms: int
