@@ -12,6 +12,8 @@ import contextlib
 import dataclasses
 import inspect
 import logging
+import os
+import signal
 import threading
 import time
 from typing import Any, TypeVar
@@ -67,7 +69,28 @@ def init(**overrides: Any) -> Settings:
         if not _atexit_registered:
             atexit.register(shutdown)
             _atexit_registered = True
+        _flush_on_sigterm()
     return settings
+
+
+def _flush_on_sigterm() -> None:
+    """A process that SIGTERM stops with no handler of its own (Django's ``runserver``, a
+    script, ``docker stop`` of either) runs no ``atexit``: the spans and log records of its last
+    second would be lost. When SIGTERM still has its default action, tripod flushes first and
+    then dies of SIGTERM as the process would have. A handler the app or its server installs
+    (uvicorn, gunicorn, Celery) is left alone and wins when installed later."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    with contextlib.suppress(ValueError, OSError):
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    with contextlib.suppress(Exception):
+        shutdown()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _quiet_exporter_retries() -> None:
