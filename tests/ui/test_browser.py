@@ -52,12 +52,7 @@ def inert(page: Page, dialogs: list[str]) -> None:
 
 #: Serious/critical axe findings known on a page, reported to the page's owner; a finding not
 #: listed fails the test. Remove an entry when it is fixed.
-KNOWN_A11Y: dict[str, set[str]] = {
-    "home": {"color-contrast"},  # .badge.warn on the alerts list (styles/base.css)
-    "dashboard": {"nested-interactive"},  # exemplar links inside the focusable chart
-    "trace": {"aria-required-children", "color-contrast"},  # waterfall rows, link colour
-    "alerts": {"color-contrast"},  # .badge.warn (styles/base.css)
-}
+KNOWN_A11Y: dict[str, set[str]] = {}
 
 
 def accessibility(page: Page, name: str) -> None:
