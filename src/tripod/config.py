@@ -16,9 +16,11 @@ import math
 import os
 import sys
 from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
+
+if TYPE_CHECKING:  # not imported at run time: pathlib is not on the path of ``import tripod``
+    from pathlib import Path
 
 __all__ = ["PARAMS", "TOOL_SECTIONS", "ConfigError", "Param", "Settings", "load_settings"]
 
@@ -273,21 +275,25 @@ class Settings:
 TOOL_SECTIONS = frozenset({"generate", "check"})
 
 
-def _find_pyproject(start: Path) -> Path | None:
-    for folder in (start, *start.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
+def _find_pyproject(start: str) -> str | None:
+    folder = os.path.abspath(start)
+    while True:
+        candidate = os.path.join(folder, "pyproject.toml")
+        if os.path.isfile(candidate):
             return candidate
-    return None
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
 
 
-def _pyproject_values(path: Path | None) -> tuple[dict[str, Any], str]:
+def _pyproject_values(path: str | None) -> tuple[dict[str, Any], str]:
     if path is None:
         return {}, ""
     import tomllib  # only when there is a pyproject.toml to read
 
     try:
-        with path.open("rb") as fh:
+        with open(path, "rb") as fh:
             data = tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         msg = f"{path}: cannot read [tool.tripod]: {exc}"
@@ -343,9 +349,9 @@ def load_settings(
             msg = f"tripod.init() got an unknown setting {key!r}{_did_you_mean(key, _BY_NAME)}"
             raise ConfigError(msg)
     if pyproject is True:
-        file_values, file_source = _pyproject_values(_find_pyproject(Path.cwd()))
-    elif isinstance(pyproject, Path):
-        file_values, file_source = _pyproject_values(pyproject)
+        file_values, file_source = _pyproject_values(_find_pyproject(os.getcwd()))
+    elif isinstance(pyproject, os.PathLike):
+        file_values, file_source = _pyproject_values(os.fspath(pyproject))
     else:
         file_values, file_source = {}, ""
 
@@ -376,7 +382,7 @@ def load_settings(
 
 
 def _unknown_service() -> str:
-    exe = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
+    exe = os.path.basename(sys.argv[0].rstrip("/")) if sys.argv and sys.argv[0] else "python"
     return f"unknown_service:{exe or 'python'}"
 
 

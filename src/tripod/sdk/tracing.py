@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import logging
 import os
 import platform
 import socket
@@ -22,7 +23,12 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
 
 from opentelemetry import trace
-from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.resources import (
+    OTELResourceDetector,
+    Resource,
+    ResourceDetector,
+    ServiceInstanceIdResourceDetector,
+)
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import (
@@ -83,7 +89,36 @@ def build_resource(settings: Settings) -> Resource:
         attrs["service.version"] = settings.service_version
     if settings.environment:
         attrs["deployment.environment.name"] = settings.environment
-    return Resource.create(attrs)
+    if os.environ.get("OTEL_EXPERIMENTAL_RESOURCE_DETECTORS", "").strip():
+        return Resource.create(attrs)  # the detectors the user chose, as the SDK loads them
+    return _create_resource(attrs)
+
+
+def _create_resource(attrs: dict[str, Any]) -> Resource:
+    """``Resource.create(attrs)`` with the SDK's two default detectors (``service.instance.id``
+    and ``OTEL_RESOURCE_ATTRIBUTES``/``OTEL_SERVICE_NAME``) run in turn on this thread: the
+    SDK runs them on a thread pool it starts and joins, which was most of ``init()``'s time."""
+    from opentelemetry.sdk.version import __version__ as sdk_version
+
+    resource = Resource(
+        {
+            "telemetry.sdk.language": "python",
+            "telemetry.sdk.name": "opentelemetry",
+            "telemetry.sdk.version": sdk_version,
+        }
+    )
+    detectors: tuple[ResourceDetector, ...] = (
+        ServiceInstanceIdResourceDetector(),
+        OTELResourceDetector(),
+    )
+    for detector in detectors:
+        try:
+            resource = resource.merge(detector.detect())
+        except Exception:
+            logging.getLogger("tripod").warning(
+                "tripod: resource detector %s failed", type(detector).__name__, exc_info=True
+            )
+    return resource.merge(Resource(attrs))
 
 
 def _sampler(settings: Settings) -> Sampler:

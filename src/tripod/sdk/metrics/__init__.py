@@ -6,6 +6,10 @@ live), ``_children`` (one series each), ``_timer``, ``_instruments`` (families),
 process-wide registry and its helpers) and ``_builtin`` (the catalog's metrics and settings).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from tripod.sdk.metrics._builtin import (
     HttpServerMetrics,
     configure,
@@ -25,10 +29,23 @@ from tripod.sdk.metrics._default import (
     timed,
     wsgi_app,
 )
-from tripod.sdk.metrics._endpoint import MetricsServer
 from tripod.sdk.metrics._instruments import Counter, Gauge, Histogram
 from tripod.sdk.metrics._registry import MetricsRegistry
 from tripod.sdk.metrics._timer import Timer
+
+if TYPE_CHECKING:
+    from tripod.sdk.metrics._endpoint import MetricsServer
+
+
+def __getattr__(name: str) -> Any:
+    """``MetricsServer``: its module (the HTTP serving) is imported when first asked for."""
+    if name == "MetricsServer":
+        from tripod.sdk.metrics._endpoint import MetricsServer
+
+        return MetricsServer
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
 
 __all__ = [
     "REGISTRY",

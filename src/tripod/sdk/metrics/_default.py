@@ -12,23 +12,20 @@ a family at import: each appears when it is first asked for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from tripod.config import DEFAULT_HTTP_BUCKETS
 from tripod.sdk.metrics._children import HistogramChild
-from tripod.sdk.metrics._endpoint import MetricsServer, make_asgi_app, make_wsgi_app, serve
-from tripod.sdk.metrics._exposition import (
-    OPENMETRICS_CONTENT_TYPE,
-    TEXT_CONTENT_TYPE,
-    wants_openmetrics,
-)
 from tripod.sdk.metrics._instruments import Counter, Gauge, Histogram, family_name
-from tripod.sdk.metrics._multiprocess import GAUGE_MODES, factory_from_env
+from tripod.sdk.metrics._prefork import GAUGE_MODES, sharing_wanted
 from tripod.sdk.metrics._process import RuntimeCollector
 from tripod.sdk.metrics._registry import MetricsRegistry
 from tripod.sdk.metrics._timer import Timer
 from tripod.sdk.metrics._values import ValueFactory
+
+if TYPE_CHECKING:  # serving and multi-process sharing are imported when first used
+    from tripod.sdk.metrics._endpoint import MetricsServer, Receive, Scope, Send, StartResponse
 
 __all__ = [
     "REGISTRY",
@@ -55,8 +52,17 @@ class _ClientRegistry:
 
 #: The process-wide registry: tripod's families, then prometheus_client's default registry,
 #: then process/runtime metrics if that registry no longer provides them.
+def _shared_values() -> ValueFactory | None:
+    """Values shared between the workers of a pre-fork server, or None (this process only)."""
+    if not sharing_wanted():
+        return None
+    from tripod.sdk.metrics._multiprocess import factory_from_env
+
+    return factory_from_env()
+
+
 REGISTRY = MetricsRegistry(
-    factory=factory_from_env(),
+    factory=_shared_values(),
     sources=[(_ClientRegistry(), True), (RuntimeCollector(), False)],
 )
 
@@ -139,6 +145,12 @@ def timed(metric: Histogram | str, **labels: str) -> Timer:
 
 def render(accept: str | None = None) -> tuple[bytes, str]:
     """The /metrics body and its content type, negotiated from an ``Accept`` header."""
+    from tripod.sdk.metrics._exposition import (
+        OPENMETRICS_CONTENT_TYPE,
+        TEXT_CONTENT_TYPE,
+        wants_openmetrics,
+    )
+
     if wants_openmetrics(accept):
         return REGISTRY.render(openmetrics=True), OPENMETRICS_CONTENT_TYPE
     return REGISTRY.render(openmetrics=False), TEXT_CONTENT_TYPE
@@ -160,12 +172,30 @@ def sample_value(name: str, labels: Mapping[str, str] | None = None) -> float | 
     return None
 
 
-asgi_app = make_asgi_app(render)
-asgi_app.__doc__ = "ASGI app serving :func:`render` (GET/HEAD; content negotiated)."
-wsgi_app = make_wsgi_app(render)
-wsgi_app.__doc__ = "WSGI app serving :func:`render` (GET/HEAD; content negotiated)."
+_apps: list[Callable[..., Any]] = []  # the ASGI and WSGI apps, made on first use
+
+
+def _served() -> list[Callable[..., Any]]:
+    if not _apps:
+        from tripod.sdk.metrics._endpoint import make_asgi_app, make_wsgi_app
+
+        _apps[:] = [make_asgi_app(render), make_wsgi_app(render)]
+    return _apps
+
+
+async def asgi_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """ASGI app serving :func:`render` (GET/HEAD; content negotiated)."""
+    await _served()[0](scope, receive, send)
+
+
+def wsgi_app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    """WSGI app serving :func:`render` (GET/HEAD; content negotiated)."""
+    body: Iterable[bytes] = _served()[1](environ, start_response)
+    return body
 
 
 def start_http_server(port: int, host: str = "127.0.0.1") -> MetricsServer:
     """Serve /metrics on its own thread at ``host:port`` (0: a free port; see ``.port``)."""
+    from tripod.sdk.metrics._endpoint import serve
+
     return serve(render, port, host)

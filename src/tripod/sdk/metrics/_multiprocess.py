@@ -33,26 +33,14 @@ if TYPE_CHECKING:  # prometheus_client is imported when a worker file is opened 
     from prometheus_client.metrics_core import Metric
 
 from tripod.catalog import le_label
-from tripod.sdk.metrics._prefork import detect_master, server_dir
+from tripod.sdk.metrics._prefork import ENV, GAUGE_MODES, detect_master, pid_alive, server_dir
 from tripod.sdk.metrics._values import Buckets, Exemplar, Scalar
 
 __all__ = ["GAUGE_MODES", "MultiProcessValueFactory", "factory_from_env", "pid_alive"]
 
-GAUGE_MODES = ("livesum", "liveall")
-ENV = "TRIPOD_MULTIPROC_DIR"
 _ARCHIVE = "archive.db"
 _PROCESS_EVERY_S = 5.0
 _go_float = le_label
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _key(*parts: object) -> str:

@@ -21,20 +21,40 @@ directories of old runs do not pile up.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["detect_master", "server_dir"]
+if TYPE_CHECKING:  # pathlib, shutil and tempfile are imported when a directory is made
+    from pathlib import Path
 
+__all__ = ["ENV", "GAUGE_MODES", "detect_master", "pid_alive", "server_dir", "sharing_wanted"]
+
+#: Names the shared directory (``off``: no sharing); see ``_multiprocess``.
+ENV = "TRIPOD_MULTIPROC_DIR"
+#: How a gauge is shown when values are shared between workers.
+GAUGE_MODES = ("livesum", "liveall")
 _ROOT = "tripod-multiproc"
+
+
+def sharing_wanted() -> bool:
+    """False when this process surely keeps its metric values to itself: ``TRIPOD_MULTIPROC_DIR``
+    is unset or ``off`` and no pre-fork server's package is imported. Lets the registry skip
+    importing ``_multiprocess`` (and pathlib, shutil, tempfile) in the common case; True means
+    ``_multiprocess.factory_from_env()`` decides."""
+    directory = os.environ.get(ENV, "").strip()
+    if directory:
+        return directory.lower() != "off"
+    return "gunicorn" in sys.modules or "uvicorn" in sys.modules
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
 
 
 def _cmdline(pid: int) -> list[str]:
     try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        raw = _read(f"/proc/{pid}/cmdline")
     except OSError:
         return []
     return [a.decode(errors="replace") for a in raw.split(b"\0") if a]
@@ -96,13 +116,15 @@ def detect_master() -> int | None:
 def _start_time(pid: int) -> str:
     """The process's start time in clock ticks since boot ("0" where /proc is missing)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        stat = _read(f"/proc/{pid}/stat").decode()
     except OSError:
         return "0"
     return stat.rsplit(")", 1)[1].split()[19]
 
 
-def _alive(pid: int, start: str) -> bool:
+def pid_alive(pid: int, start: str = "0") -> bool:
+    """Whether process ``pid`` still runs (and, given its ``start`` time from ``/proc``, is the
+    same process, not a reuse of its pid). A process of another user counts as alive."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -114,6 +136,10 @@ def _alive(pid: int, start: str) -> bool:
 
 def server_dir(master: int, root: Path | None = None) -> Path:
     """The private directory of the server whose master is ``master`` (made, old ones swept)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
     base = root or Path(tempfile.gettempdir()) / f"{_ROOT}-{os.getuid()}"
     base.mkdir(mode=0o700, exist_ok=True)
     if base.stat().st_uid != os.getuid() or base.stat().st_mode & 0o077:
@@ -126,6 +152,6 @@ def server_dir(master: int, root: Path | None = None) -> Path:
         return path  # another worker of the same server made it
     for other in base.iterdir():  # a new server: sweep the directories of dead ones
         pid, _, start = other.name.partition("-")
-        if other != path and pid.isdigit() and not _alive(int(pid), start):
+        if other != path and pid.isdigit() and not pid_alive(int(pid), start):
             shutil.rmtree(other, ignore_errors=True)
     return path

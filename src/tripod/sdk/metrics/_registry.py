@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from tripod.sdk.metrics._children import log_once
-from tripod.sdk.metrics._exposition import render_families, render_foreign
 from tripod.sdk.metrics._instruments import Family
 from tripod.sdk.metrics._values import LocalValueFactory, ValueFactory
 
@@ -94,6 +93,8 @@ class MetricsRegistry:
 
     def render(self, openmetrics: bool) -> bytes:
         """One scrape: tripod's families, then foreign ones, then ``# EOF`` for OpenMetrics."""
+        from tripod.sdk.metrics._exposition import render_families, render_foreign
+
         shared = getattr(self.factory, "collect", None)
         taken: set[str] = set()
         if shared is not None:  # multi-process: every worker's values, read from their files
