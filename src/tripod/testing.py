@@ -144,6 +144,7 @@ class Capture:
     def clear(self) -> None:
         """Forget the spans and log lines captured so far (metrics are cumulative: kept)."""
         tracing.force_flush(5.0)
+        logs.flush()
         self._exporter.clear()
         self._stream.seek(0)
         self._stream.truncate()
@@ -187,7 +188,8 @@ class Capture:
     # --- logs -----------------------------------------------------------------------------
     @property
     def log_text(self) -> str:
-        """Everything tripod's log handler wrote, as written."""
+        """Everything tripod's log handler wrote, as written (queued access lines first)."""
+        logs.flush()
         return self._stream.getvalue()
 
     def records(self) -> list[dict[str, Any]]:

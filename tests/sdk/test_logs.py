@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,6 +19,7 @@ import tripod
 from tripod.sdk import logs, propagation
 from tripod.testing import Capture
 
+ROOT = Path(__file__).resolve().parents[2]
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
 
@@ -182,3 +191,98 @@ def test_records_below_level_cost_no_formatting() -> None:
     assert calls == []
     assert cap.records() == []
     assert logging.getLogger().level == logging.ERROR
+
+
+# --- access lines are queued and written in batches, never lost on a normal exit -----------
+
+_ACCESS_SCRIPT = """
+import io, signal, sys, time
+import tripod
+
+def app(environ, start_response):
+    environ["tripod.route"] = "/orders/{id}"
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+tripod.init(service_name="exit-app", otlp_endpoint="")
+wrapped = tripod.instrument(app)
+for i in range(3):
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": f"/orders/{i}", "wsgi.input": io.BytesIO()}
+    body = wrapped(environ, lambda status, headers, exc_info=None: None)
+    list(body)
+    body.close()
+MODE
+"""
+
+
+def _access_lines(stderr: str) -> list[dict[str, object]]:
+    return [r for r in logs.iter_json_lines(stderr) if r.get("logger") == "tripod.access"]
+
+
+def _run_access_script(mode: str) -> subprocess.Popen[str]:
+    script = _ACCESS_SCRIPT.replace("MODE", mode)
+    env = {"PYTHONPATH": str(ROOT / "src"), "TRIPOD_MULTIPROC_DIR": "off"}
+    return subprocess.Popen(
+        [sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("mode", ["pass", "sys.exit(0)"])
+def test_queued_access_lines_are_written_on_normal_exit(mode: str) -> None:
+    proc = _run_access_script(mode)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    lines = _access_lines(err)
+    assert [line["http.route"] for line in lines] == ["/orders/{id}"] * 3, err
+
+
+def test_queued_access_lines_are_written_before_a_default_sigterm_kills() -> None:
+    proc = _run_access_script("print('ready', flush=True)\ntime.sleep(60)")
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGTERM
+    assert len(_access_lines(err)) == 3, err
+
+
+def test_queued_access_lines_reach_the_stream_without_a_flush_call() -> None:
+    """The flusher thread writes them (within ACCESS_FLUSH_INTERVAL) with no other trigger."""
+    stream = io.StringIO()
+    cap = Capture(service_name="flusher").start()
+    logs.set_stream(stream)
+
+    def app(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        start_response("204 No Content", [])
+        return []
+
+    wrapped = tripod.instrument(app)
+    body: Any = wrapped(
+        {"REQUEST_METHOD": "GET", "PATH_INFO": "/x", "wsgi.input": io.BytesIO()},
+        lambda status, headers, exc_info=None: None,
+    )
+    body.close()
+    deadline = time.monotonic() + 30
+    while '"logger":"tripod.access"' not in stream.getvalue() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert '"http.response.status_code":204' in stream.getvalue()
+    cap.stop()
+
+
+def test_queued_access_lines_keep_their_order_with_other_records() -> None:
+    cap = Capture(service_name="order").start()
+
+    def app(environ: dict[str, object], start_response: Callable[..., object]) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    wrapped = tripod.instrument(app)
+    body: Any = wrapped(
+        {"REQUEST_METHOD": "GET", "PATH_INFO": "/first", "wsgi.input": io.BytesIO()},
+        lambda status, headers, exc_info=None: None,
+    )
+    body.close()
+    tripod.get_logger("app").warning("after the request")
+    assert [r["logger"] for r in cap.records()] == ["tripod.access", "app"]
+    cap.stop()

@@ -5,6 +5,10 @@ logging and uvicorn use; stdout stays the program's own). Each record carries ``
 (RFC 3339 UTC, microseconds), ``level``, ``logger``, ``message``, ``service.name``,
 ``trace_id``/``span_id`` of the current span, ``correlation_id``, fields bound with
 ``tripod.bind()``, ``extra=`` fields, and exceptions as ``exception.type/message/stacktrace``.
+Access log lines (one per request) are buffered and written in one go by a flusher thread at
+most ``ACCESS_FLUSH_INTERVAL`` seconds later (or as soon as 512 are waiting); any other record, a
+stream change, ``flush()``, ``shutdown()`` and interpreter exit write them first, so order is
+kept and a process that exits normally (or by tripod's SIGTERM flush) loses none.
 Secrets are redacted by key name and ``Bearer`` tokens inside strings. The fields every record
 shares are built in :mod:`tripod.sdk._log_fields`, as for the structlog processors. When an
 OTLP endpoint is set, records are also exported to ``/v1/logs`` through the bounded
@@ -13,9 +17,13 @@ drop-and-count queue.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import json
 import logging
+import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
@@ -40,12 +48,14 @@ from tripod.sdk._log_fields import configure as configure_fields
 from tripod.sdk._otlp import OtlpHttpSender
 
 __all__ = [
+    "ACCESS_FLUSH_INTERVAL",
     "DEFAULT_REDACT_KEYS",
     "REDACTED",
     "ConsoleFormatter",
     "JsonFormatter",
     "TripodHandler",
     "configure",
+    "flush",
     "get_logger",
     "redact",
     "service_name",
@@ -146,8 +156,18 @@ class _Quiet(logging.Filter):
         return not record.name.startswith(_QUIET_PREFIX)
 
 
+#: Seconds an access log line may wait in memory before the flusher thread writes it.
+ACCESS_FLUSH_INTERVAL = 0.25
+#: Lines waiting that make the request thread write them itself (bounds memory and latency).
+_MAX_PENDING = 512
+
+
 class TripodHandler(logging.StreamHandler[IO[str]]):
-    """Writes formatted records to a stream and, when configured, to OTLP."""
+    """Writes formatted records to a stream and, when configured, to OTLP.
+
+    Access lines (:meth:`write_line`) are queued and written in batches (see the module doc);
+    every other path writes the queued lines first, under the handler's lock.
+    """
 
     def __init__(
         self, stream: IO[str] | None = None, *, console: bool = False, otlp: Any = None
@@ -155,13 +175,17 @@ class TripodHandler(logging.StreamHandler[IO[str]]):
         super().__init__(stream if stream is not None else sys.stderr)
         self._console = console
         self._otlp = otlp
+        self._pending: collections.deque[str] = collections.deque()
         self.addFilter(_Quiet())
         self.setFormatter(ConsoleFormatter() if console else JsonFormatter())
 
     def emit(self, record: logging.LogRecord) -> None:
+        # Called by Handler.handle with self.lock held.
         try:
             fields = record_fields(record)
             text = self.format(record) if self._console else _dumps(fields)
+            if self._pending:
+                self._drain()
             stream = self.stream
             stream.write(text + "\n")
             stream.flush()
@@ -173,11 +197,34 @@ class TripodHandler(logging.StreamHandler[IO[str]]):
             self.handleError(record)
 
     def write_line(self, text: str) -> None:
-        """Fast path for tripod's own records (the access log): no LogRecord, same output."""
+        """Fast path for tripod's own records (the access log): no LogRecord, same output.
+
+        The line is queued (a deque append is thread-safe); the flusher thread writes it within
+        ``ACCESS_FLUSH_INTERVAL`` seconds, or this thread does when ``_MAX_PENDING`` wait.
+        """
+        pending = self._pending
+        pending.append(text)
+        if len(pending) >= _MAX_PENDING:
+            self.flush()
+
+    def _drain(self) -> None:
+        """Write the queued lines in one call (the caller holds the lock)."""
+        pending = self._pending
+        lines = [pending.popleft() for _ in range(len(pending))]
+        if lines:
+            self.stream.write("".join(lines))
+
+    def flush(self) -> None:
+        """Write the queued access lines, then flush the stream."""
         with self.lock:  # type: ignore[union-attr]
-            stream = self.stream
-            stream.write(text)
-            stream.flush()
+            try:
+                if self._pending:
+                    self._drain()
+                stream = self.stream
+                if stream is not None and hasattr(stream, "flush"):
+                    stream.flush()
+            except ValueError:  # the stream was closed under us (interpreter exit)
+                self._pending.clear()
 
     def emit_otlp(
         self,
@@ -218,6 +265,45 @@ _NOT_ATTRIBUTES = frozenset(
 _SEVERITY = {logging.DEBUG: 5, logging.INFO: 9, logging.WARNING: 13, logging.ERROR: 17,
              logging.CRITICAL: 21}  # fmt: skip
 _UNSPECIFIED = 0
+
+
+_flusher: threading.Thread | None = None
+
+
+def _flush_loop() -> None:
+    while True:
+        time.sleep(ACCESS_FLUSH_INTERVAL)
+        handler = _handler
+        if handler is not None and handler._pending:
+            with contextlib.suppress(Exception):  # never let the flusher die; retried next round
+                handler.flush()
+
+
+def _start_flusher() -> None:
+    global _flusher
+    if _flusher is None or not _flusher.is_alive():
+        _flusher = threading.Thread(target=_flush_loop, name="tripod-log-flush", daemon=True)
+        _flusher.start()
+
+
+def _after_fork_in_child() -> None:
+    """The parent writes the lines it had queued; the child starts empty, with its own
+    flusher (threads do not survive fork)."""
+    global _flusher
+    _flusher = None
+    if _handler is not None:
+        _handler._pending.clear()
+        _start_flusher()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def flush() -> None:
+    """Write queued access log lines to the stream now (tests read the stream after this)."""
+    if _handler is not None:
+        _handler.flush()
 
 
 def _otlp_logs(settings: Settings, resource: Resource, on_drop: DropCounter) -> Any:
@@ -263,12 +349,14 @@ def configure(
     _previous_level = root.level
     root.addHandler(_handler)
     set_log_level(settings.log_level)
+    _start_flusher()
 
 
 def shutdown(timeout: float) -> None:
     """Remove tripod's handler; flush queued OTLP log records within ``timeout`` seconds."""
     global _handler, _log_processor
     if _handler is not None:
+        _handler.flush()
         root = logging.getLogger()
         root.removeHandler(_handler)
         root.setLevel(_previous_level)
