@@ -9,9 +9,12 @@ well-formed body is stored; samples the store refuses (out of order, duplicate, 
 counted and named in a 400 while the rest of the batch is kept, as Prometheus remote write does.
 
 The parser is our own: prometheus_client's parsers run at ~74k samples/s here and report no line
-numbers (docs/benchmarks.md). A well-formed body is parsed whole (one regex pass, conversions in
-C, labels parsed once per distinct series); anything else goes through the line-by-line parser,
-which names the first bad line. The scraper uses :func:`parse_exposition` too.
+numbers (docs/benchmarks.md). The endpoint first tries ``_import_fast`` on the raw bytes (single
+spaces between tokens: split in C, series text looked up in a memo of store refs kept across
+requests, numbers converted in bulk); a body it does not take is decoded and parsed whole here
+(one regex pass, conversions in C, labels parsed once per distinct series), and anything that
+does not take either goes through the line-by-line parser, which names the first bad line. The
+scraper uses :func:`parse_exposition`.
 """
 
 from __future__ import annotations
@@ -377,7 +380,10 @@ def store_parsed(
 
 
 def routes(ctx: ServerContext) -> list[BaseRoute]:
+    from tripod.server.ingest import _import_fast  # here: it imports this module
+
     cache: dict[str, int] = {}
+    memo = _import_fast.SeriesMemo()
 
     async def import_prometheus(request: Request) -> Response:
         limit = ctx.config.limits.max_body_bytes
@@ -391,9 +397,13 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
             return prometheus_error(exc.status, "bad_data", msg)
 
         def work() -> AppendResult | str:
+            now_ms = int(time.time() * 1000)
+            fast = _import_fast.parse_fast(raw, openmetrics, now_ms, memo)
+            if fast is not None:
+                return _import_fast.store_fast(ctx.samples, fast, memo)
             try:
                 text = raw.decode("utf-8")
-                parsed = parse_exposition(text, openmetrics, int(time.time() * 1000))
+                parsed = parse_exposition(text, openmetrics, now_ms)
             except (ExpositionError, ValueError) as exc:
                 return f"cannot import: {exc}; nothing was stored"
             return store_parsed(ctx, parsed, cache)
