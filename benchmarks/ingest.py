@@ -1,7 +1,7 @@
 """Ingest throughput of a real `tripod serve` over loopback, and what the data costs on disk.
 
-Run: ``.venv/bin/python benchmarks/ingest.py [--quick]``. Starts `tripod serve` on a free port
-with a temporary data directory (removed at the end) and prints:
+Run: ``.venv/bin/python benchmarks/ingest.py [--quick] [--only spans|logs|samples]``. Starts
+`tripod serve` on a free port with a temporary data directory (removed at the end) and prints:
 
 - spans/s over OTLP/HTTP protobuf (1,000 spans per request, 2 concurrent senders);
 - log records/s over OTLP/HTTP protobuf (1,000 records per request, 2 senders);
@@ -162,16 +162,17 @@ def measure(name: str, make: Callable[[int], bytes], count: int) -> list[bytes]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer requests (smoke run)")
+    parser.add_argument("--only", choices=["spans", "logs", "samples"], help="one phase")
     args = parser.parse_args()
     scale = 1 if args.quick else 5
     tmp = Path(tempfile.mkdtemp(prefix="tripod-bench-"))
     try:
-        measure_all(tmp, scale)
+        measure_all(tmp, scale, args.only)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def measure_all(tmp: Path, scale: int) -> None:
+def measure_all(tmp: Path, scale: int, only: str | None = None) -> None:
     proc, url = start_server(tmp / "data")
     try:
         print(f"tripod serve at {url}, data in {tmp}")
@@ -182,6 +183,8 @@ def measure_all(tmp: Path, scale: int) -> None:
         ]  # the first 2 import bodies create the series
         print(f"load average before: {os.getloadavg()[0]:.1f}")
         for name, path, make, count, headers, per_body in phases:
+            if only and name != only:
+                continue
             bodies = measure(name, make, count)
             cpu, rss = cpu_seconds(proc.pid), rss_mb(proc.pid)
             half = len(bodies) // 2
