@@ -11,13 +11,29 @@ import subprocess
 import sys
 import textwrap
 
-from tests.helpers.otlp_receiver import HeaderRecorder
+import pytest
+from opentelemetry.sdk.resources import Resource
 
-#: Libraries the request path does not need; none may be imported on tripod's behalf.
+import tripod
+import tripod.sdk
+from tests.helpers.otlp_receiver import HeaderRecorder
+from tripod.config import load_settings
+from tripod.sdk import tracing
+
+#: Libraries the request path does not need; none may be imported on tripod's behalf. The
+#: second line: standard modules only some paths need (the multi-process directory, the SDK's
+#: resource detector thread pool, entry-point scans); the third: tripod's own modules that
+#: ``init()`` does not need (helpers, health checks, HTTP clients, /metrics serving and text,
+#: multi-process sharing), imported on first use.
 NOT_IMPORTED = (
     "requests", "httpx", "urllib3", "starlette", "flask", "celery", "structlog", "asyncio",
     "http.server", "prometheus_client", "google.protobuf", "opentelemetry.sdk._logs",
     "opentelemetry.exporter",
+    "pathlib", "shutil", "tempfile", "concurrent.futures.thread", "importlib.metadata",
+    "difflib", "wsgiref",
+    "tripod.sdk.helpers", "tripod.sdk.health", "tripod.sdk.integrations.httpclient",
+    "tripod.sdk.metrics._endpoint", "tripod.sdk.metrics._exposition",
+    "tripod.sdk.metrics._multiprocess",
 )  # fmt: skip
 
 
@@ -70,3 +86,74 @@ def test_requests_imported_after_init_gets_client_spans() -> None:
     assert found["spans"] == [["GET", "CLIENT"]]
     assert len(seen) == 1
     assert "traceparent" in seen[0]
+
+
+def test_every_public_name_resolves_to_its_module_object() -> None:
+    """The names imported on first use are the very functions of their modules, through
+    ``tripod``, ``tripod.sdk`` and ``from ... import``; each module comes only when asked."""
+    found = run("""
+        import importlib, json, sys
+        import tripod
+        import tripod.sdk
+        before = "tripod.sdk.helpers" in sys.modules
+        from tripod import counted
+        bad = []
+        for name in tripod.__all__:
+            value = getattr(tripod, name)
+            if name in tripod.sdk.LAZY:
+                module = importlib.import_module(tripod.sdk.LAZY[name])
+                if getattr(module, name) is not value or getattr(tripod.sdk, name) is not value:
+                    bad.append(name)
+        missing = sorted(set(tripod.__all__) - set(dir(tripod)))
+        from tripod.sdk import health  # a submodule, not a lazy name
+        from tripod.sdk.metrics import MetricsServer, asgi_app, wsgi_app
+        print(json.dumps({"before": before, "counted": counted is tripod.counted, "bad": bad,
+                          "missing": missing, "health": health.__name__,
+                          "server": MetricsServer.__name__}))
+    """)
+    assert found == {
+        "before": False,
+        "counted": True,
+        "bad": [],
+        "missing": [],
+        "health": "tripod.sdk.health",
+        "server": "MetricsServer",
+    }
+    assert not hasattr(tripod, "no_such_name")  # AttributeError, not another exception
+    assert not hasattr(tripod.sdk, "no_such_name")
+
+
+def test_lazy_metrics_endpoint_serves_metrics() -> None:
+    """``metrics.wsgi_app`` builds its app on the first scrape and answers like before."""
+    found = run("""
+        import json
+        import tripod
+        from tripod.sdk import metrics
+        tripod.init(service_name="lazy")
+        tripod.counter("jobs", "Jobs.").inc()
+        seen = {}
+        body = b"".join(metrics.wsgi_app(
+            {"REQUEST_METHOD": "GET", "PATH_INFO": "/metrics", "HTTP_ACCEPT": "text/plain"},
+            lambda status, headers: seen.update(status=status, headers=dict(headers)),
+        ))
+        print(json.dumps({"status": seen["status"], "line": "jobs_total 1.0" in body.decode()}))
+    """)
+    assert found == {"status": "200 OK", "line": True}
+
+
+def test_resource_matches_the_sdk_resource_create(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The detectors run inline give what ``Resource.create()`` gives (its thread pool aside),
+    ``OTEL_RESOURCE_ATTRIBUTES`` included; tripod's own attributes win over it."""
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "team=payments,service.name=from-env")
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    monkeypatch.delenv("OTEL_EXPERIMENTAL_RESOURCE_DETECTORS", raising=False)
+    settings = load_settings({"service_name": "checkout", "environment": "prod"}, pyproject=False)
+    ours = tracing.build_resource(settings)
+    monkeypatch.setenv("OTEL_EXPERIMENTAL_RESOURCE_DETECTORS", "otel")  # the SDK's own path
+    theirs = tracing.build_resource(settings)
+    assert ours == theirs
+    assert ours.attributes["team"] == "payments"
+    assert ours.attributes["service.name"] == "checkout"
+    assert ours.attributes["telemetry.sdk.name"] == "opentelemetry"
+    assert "service.instance.id" in ours.attributes
+    assert isinstance(theirs, Resource)
