@@ -69,30 +69,40 @@ class SeriesMemo:
 
 
 def _cut_comments(raw: bytes) -> tuple[bytes, list[bytes]]:
-    """The body without its ``#`` lines, and those lines."""
-
-    def next_comment(after: int) -> int:
-        found = raw.find(b"\n#", after)
-        return -1 if found == -1 else found + 1
-
-    start = 0 if raw.startswith(b"#") else next_comment(0)
-    if start == -1:
+    """The body without its ``#`` lines, and those lines (a ``#`` elsewhere costs one numpy
+    pass; searching for ``\\n#`` with ``bytes.find`` took 85 ns per line)."""
+    if b"#" not in raw:
+        return raw, []
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    hashes = np.flatnonzero(buf == ord("#"))
+    starts = hashes[(hashes == 0) | (buf[hashes - 1] == _NEWLINE)].tolist()
+    if not starts:
         return raw, []
     pieces: list[bytes] = []
     comments: list[bytes] = []
     pos = 0
-    while start != -1:
+    for start in starts:
         pieces.append(raw[pos:start])
         end = raw.find(b"\n", start)
-        if end == -1:
-            comments.append(raw[start:])
-            pos = len(raw)
-            break
+        end = len(raw) if end == -1 else end
         comments.append(raw[start:end])
         pos = end + 1
-        start = next_comment(end)
     pieces.append(raw[pos:])
     return b"".join(pieces), comments
+
+
+def _layout(body: bytes) -> tuple[int, int] | None:
+    """(lines, tokens per line) when every line of ``body`` (ending in a newline) is two or
+    three tokens split by single spaces, the same count on every line; else None."""
+    buf = np.frombuffer(body, dtype=np.uint8)
+    seps = buf[np.flatnonzero(buf <= _SPACE)]  # spaces, newlines and any other control byte
+    for per_line in (3, 2):
+        lines, rest = divmod(len(seps), per_line)
+        if rest == 0 and lines:
+            grid = seps.reshape(lines, per_line)
+            if bool((grid[:, -1] == _NEWLINE).all()) and bool((grid[:, :-1] == _SPACE).all()):
+                return lines, per_line
+    return None
 
 
 def _values(tokens: list[bytes]) -> npt.NDArray[np.float64] | None:
@@ -158,28 +168,19 @@ def parse_fast(raw: bytes, openmetrics: bool, now_ms: int, memo: SeriesMemo) -> 
         return None
     if openmetrics and eofs != 1:
         return None
-    while b"\n\n" in body:
-        body = body.replace(b"\n\n", b"\n")
-    body = body.lstrip(b"\n")
-    if not body:
-        return FastBatch([], np.zeros(0, np.int64), np.zeros(0, np.float64), None, meta.metadata)
     if not body.endswith(b"\n"):
         body += b"\n"
-    buf = np.frombuffer(body, dtype=np.uint8)
-    seps = buf[np.flatnonzero(buf <= _SPACE)]  # spaces, newlines and any other control byte
-    lines = int(np.count_nonzero(seps == _NEWLINE))
-    if len(seps) == 3 * lines:
-        per_line = 3
-        grid = seps.reshape(lines, 3)
-        ok = (grid[:, 0] == _SPACE) & (grid[:, 1] == _SPACE) & (grid[:, 2] == _NEWLINE)
-    elif len(seps) == 2 * lines:
-        per_line = 2
-        grid = seps.reshape(lines, 2)
-        ok = (grid[:, 0] == _SPACE) & (grid[:, 1] == _NEWLINE)
-    else:
-        return None
-    if not bool(ok.all()):
+    layout = _layout(body)
+    if layout is None and (b"\n\n" in body or body.startswith(b"\n")):
+        while b"\n\n" in body:  # blank lines (searched only now: 85 ns per line)
+            body = body.replace(b"\n\n", b"\n")
+        body = body.lstrip(b"\n")
+        layout = None if not body else _layout(body)
+    if not body.strip(b"\n"):
+        return FastBatch([], np.zeros(0, np.int64), np.zeros(0, np.float64), None, meta.metadata)
+    if layout is None:
         return None  # tabs, runs of spaces, spaces in label values: the general parser
+    lines, per_line = layout
     gc_was_on = gc.isenabled()
     gc.disable()  # 2-3 bytes objects per line: collector passes would cost more than the parse
     try:
