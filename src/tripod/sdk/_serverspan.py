@@ -13,6 +13,7 @@ sampler and id generator, so behaviour matches SDK spans.
 
 from __future__ import annotations
 
+import random
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -22,9 +23,17 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.sampling import Decision
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Decision, ParentBased, Sampler
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace import (
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+    TraceState,
+)
 from opentelemetry.util import types
 
 __all__ = ["ServerSpan", "ServerSpanFactory"]
@@ -32,6 +41,41 @@ __all__ = ["ServerSpan", "ServerSpanFactory"]
 _OK_TYPES = (str, bool, int, float)
 _SAMPLED = (Decision.RECORD_AND_SAMPLE,)
 _RECORDING = (Decision.RECORD_ONLY, Decision.RECORD_AND_SAMPLE)
+_UNSET = Status(StatusCode.UNSET)  # immutable: shared by every new span
+_NO_EVENTS: tuple[Event, ...] = ()
+# TraceFlags objects for the four flag values a server span can have (built once, not per span).
+_FLAGS = {f: TraceFlags(f) for f in (0, 1, 2, 3)}
+_SAMPLED_FLAG = TraceFlags.SAMPLED
+_RANDOM_FLAG = TraceFlags.RANDOM_TRACE_ID
+_DEFAULT_STATE = trace.DEFAULT_TRACE_STATE
+_getrandbits = random.getrandbits
+_new_context = tuple.__new__
+
+
+def _sampling_shortcut(sampler: Sampler) -> str:
+    """How :meth:`ServerSpanFactory.start` may decide without calling ``sampler``:
+
+    - ``"always"``: ``ALWAYS_ON`` (sample everything, keep the parent's trace state);
+    - ``"parent"``: ``ParentBased(ALWAYS_ON)`` with the default delegates (the SDK's and tripod's
+      default): a root span is sampled, a child follows its parent's ``sampled`` flag;
+    - ``""``: any other sampler is called as the SDK would call it.
+
+    Both shortcuts give exactly the ``SamplingResult`` those samplers return (decision, the
+    parent's trace state, the attributes unchanged), without their per-call allocations.
+    """
+    if sampler is ALWAYS_ON:
+        return "always"
+    if type(sampler) is ParentBased:
+        delegates = (
+            getattr(sampler, "_root", None),
+            getattr(sampler, "_remote_parent_sampled", None),
+            getattr(sampler, "_remote_parent_not_sampled", None),
+            getattr(sampler, "_local_parent_sampled", None),
+            getattr(sampler, "_local_parent_not_sampled", None),
+        )
+        if delegates == (ALWAYS_ON, ALWAYS_ON, ALWAYS_OFF, ALWAYS_ON, ALWAYS_OFF):
+            return "parent"
+    return ""
 
 
 def _value(value: Any) -> Any:
@@ -75,8 +119,8 @@ class ServerSpan(trace.Span):
         self.attributes = attributes
         self.start_time = time.time_ns()
         self.end_time: int | None = None
-        self._events: list[Event] = []
-        self._status = Status(StatusCode.UNSET)
+        self._events: list[Event] | None = None  # made on the first event
+        self._status = _UNSET
         self._factory = factory
         self._ended = False
 
@@ -100,6 +144,8 @@ class ServerSpan(trace.Span):
     ) -> None:
         if not self._ended:
             attrs = {k: _value(v) for k, v in (attributes or {}).items()}
+            if self._events is None:
+                self._events = []
             self._events.append(Event(name, attrs, timestamp or time.time_ns()))
 
     def update_name(self, name: str) -> None:
@@ -157,7 +203,7 @@ class ServerSpan(trace.Span):
 
     @property
     def events(self) -> Sequence[Event]:
-        return self._events
+        return self._events if self._events is not None else _NO_EVENTS
 
     @property
     def links(self) -> Sequence[Any]:
@@ -171,7 +217,7 @@ class ServerSpan(trace.Span):
             parent=self.parent,
             resource=self._factory.resource,
             attributes=self.attributes,
-            events=tuple(self._events),
+            events=tuple(self._events or ()),
             kind=self.kind,
             status=self._status,
             start_time=self.start_time,
@@ -187,6 +233,9 @@ class ServerSpanFactory:
         self.sampler = provider.sampler
         self.ids = provider.id_generator
         self.random_ids = bool(self.ids.is_trace_id_random())
+        # The SDK's RandomIdGenerator is random.getrandbits in a loop: called inline.
+        self._inline_ids = type(self.ids) is RandomIdGenerator
+        self._shortcut = _sampling_shortcut(self.sampler)
         self.resource = provider.resource
         self.scope = InstrumentationScope("tripod")
         self.sink = sink
@@ -197,26 +246,47 @@ class ServerSpanFactory:
         parent = trace.get_current_span(parent_ctx).get_span_context() if parent_ctx else None
         if parent is not None and parent.is_valid:
             trace_id = parent.trace_id
-            random_id = bool(parent.trace_flags & TraceFlags.RANDOM_TRACE_ID)
+            random_id = bool(parent.trace_flags & _RANDOM_FLAG)
         else:
             parent = None
-            trace_id = self.ids.generate_trace_id()
+            if self._inline_ids:
+                trace_id = _getrandbits(128) or self.ids.generate_trace_id()
+            else:
+                trace_id = self.ids.generate_trace_id()
             random_id = self.random_ids
-        result = self.sampler.should_sample(
-            parent_ctx, trace_id, name, SpanKind.SERVER, attributes, None
-        )
-        flags = TraceFlags.SAMPLED if result.decision in _SAMPLED else TraceFlags.DEFAULT
-        if random_id:
-            flags |= TraceFlags.RANDOM_TRACE_ID
-        context = SpanContext(
-            trace_id,
-            self.ids.generate_span_id(),
-            is_remote=False,
-            trace_flags=TraceFlags(flags),
-            trace_state=result.trace_state,
-        )
-        if result.decision not in _RECORDING:
+        shortcut = self._shortcut
+        trace_state: TraceState | None
+        if shortcut and (parent is None or shortcut == "always" or parent.trace_flags.sampled):
+            sampled, recording = True, True
+            trace_state = parent.trace_state if parent is not None else _DEFAULT_STATE
+        elif shortcut:  # ParentBased, parent not sampled: ALWAYS_OFF drops
+            sampled, recording = False, False
+            trace_state = parent.trace_state if parent is not None else _DEFAULT_STATE
+        else:
+            result = self.sampler.should_sample(
+                parent_ctx, trace_id, name, SpanKind.SERVER, attributes, None
+            )
+            sampled = result.decision in _SAMPLED
+            recording = result.decision in _RECORDING
+            trace_state = result.trace_state
+            if recording and result.attributes:
+                attributes.update(result.attributes)
+        flags = _FLAGS[(_SAMPLED_FLAG if sampled else 0) | (_RANDOM_FLAG if random_id else 0)]
+        if self._inline_ids:
+            span_id = _getrandbits(64) or self.ids.generate_span_id()
+            # What SpanContext() builds, without re-checking ids known to be valid.
+            context = _new_context(
+                SpanContext,
+                (trace_id, span_id, False, flags, trace_state or _DEFAULT_STATE, True),
+            )
+        else:
+            context = SpanContext(
+                trace_id,
+                self.ids.generate_span_id(),
+                is_remote=False,
+                trace_flags=flags,
+                trace_state=trace_state,
+            )
+        if not recording:
             return trace.NonRecordingSpan(context)
-        if result.attributes:
-            attributes.update(result.attributes)
         return ServerSpan(name, context, parent, SpanKind.SERVER, attributes, self)

@@ -394,8 +394,11 @@ def access(
     span: trace.Span | None = None,
     trace_id: str | None = None,
     span_id: str | None = None,
+    created: float | None = None,
 ) -> None:
     """Write the access log line of one request (``tripod.access`` logger, level INFO).
+
+    ``created``: the line's time in epoch seconds (the end of the request's span), else now.
 
     When tripod's JSON handler is the only place the line can go (the usual case) the line is
     assembled directly — it is written once per request, so it is worth a hand-built string;
@@ -433,7 +436,8 @@ def access(
             with trace.use_span(span, end_on_exit=False):
                 _access.handle(record)
         return
-    created = time.time()
+    if created is None:
+        created = time.time()
     ids = f',"trace_id":"{trace_id}","span_id":"{span_id}"' if trace_id is not None else ""
     bound = propagation.bound_fields()
     extra = ""

@@ -21,6 +21,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from tripod.catalog import UNMATCHED_ROUTE
 from tripod.config import Settings
 from tripod.sdk import logs, metrics, propagation, tracing
+from tripod.sdk._serverspan import ServerSpan
 from tripod.sdk.metrics import HttpServerMetrics
 from tripod.sdk.propagation import BAGGAGE_KEY, span_ids
 
@@ -33,6 +34,7 @@ _KNOWN_METHODS = frozenset(
     ("CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE", "QUERY")
 )
 _ERROR = Status(StatusCode.ERROR)
+_NAMES_MAX = 10_000  # span names cached per (method, route); beyond, built per request
 
 
 def _context_keys() -> tuple[str, str] | None:
@@ -100,6 +102,7 @@ class Recorder:
         self.metrics_path = settings.metrics_path
         self.metrics_enabled = settings.metrics_enabled
         self._warned = False
+        self._names: dict[tuple[str, str], str] = {}  # (method, route) -> span name
 
     def start(
         self,
@@ -176,10 +179,31 @@ class Recorder:
             trace_id = span_id = None
             exemplar_trace = exemplar_span = None
             span = state.span
-            if span is not None:
+            created: float | None = None
+            if type(span) is ServerSpan and not span._ended:
+                # tripod's own span: its attributes are a plain dict, written directly.
+                attributes = span.attributes
+                attributes["http.response.status_code"] = status
+                if route:
+                    span.name = self._span_name(state.method, route)
+                    attributes["http.route"] = route
+                if exc is not None:
+                    span.record_exception(exc)
+                    attributes["error.type"] = type(exc).__qualname__
+                    span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+                elif status >= 500:
+                    attributes["error.type"] = str(status)
+                    span.set_status(_ERROR)
+                span.end()
+                created = span.end_time / 1e9 if span.end_time else None
+                sc = span.context
+                trace_id, span_id = span_ids(sc)
+                if sc.trace_flags.sampled:
+                    exemplar_trace, exemplar_span = trace_id, span_id
+            elif span is not None:
                 end_attrs: dict[str, Any] = {"http.response.status_code": status}
                 if route:
-                    span.update_name(f"{state.method} {route}")
+                    span.update_name(self._span_name(state.method, route))
                     end_attrs["http.route"] = route
                 if exc is not None:
                     span.record_exception(exc)
@@ -215,9 +239,20 @@ class Recorder:
                     span=span,
                     trace_id=trace_id,
                     span_id=span_id,
+                    created=created,
                 )
         except Exception:
             self._internal_error()
+
+    def _span_name(self, method: str, route: str) -> str:
+        """``"{method} {route}"``, built once per route."""
+        key = (method, route)
+        name = self._names.get(key)
+        if name is None:
+            name = f"{method} {route}"
+            if len(self._names) < _NAMES_MAX:
+                self._names[key] = name
+        return name
 
     def _internal_error(self) -> None:
         if not self._warned:

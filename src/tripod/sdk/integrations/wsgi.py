@@ -24,6 +24,7 @@ __all__ = ["ERROR_KEY", "ROUTE_KEY", "TripodWSGIMiddleware", "instrument_wsgi"]
 _HEALTH_PATHS = frozenset((health.HEALTH_PATH, health.READY_PATH))
 ROUTE_KEY = "tripod.route"
 ERROR_KEY = "tripod.error"
+_HOSTS_MAX = 1_000  # distinct Host headers whose parsed attributes are kept
 Environ = dict[str, Any]
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
 StartResponse = Callable[..., Callable[[bytes], object]]
@@ -118,6 +119,18 @@ class TripodWSGIMiddleware:
         self._metrics_path = settings.metrics_path
         self._corr_env = "HTTP_" + settings.correlation_header.upper().replace("-", "_")
         self._corr_header = settings.correlation_header
+        self._hosts: dict[str, dict[str, Any]] = {}  # Host header -> its span attributes
+
+    def _host_template(self, host: str) -> dict[str, Any]:
+        """``server.address``/``server.port`` of a Host header, parsed once per distinct value."""
+        name, _, port = host.rpartition(":")
+        if name and port.isdigit():
+            template: dict[str, Any] = {"server.address": name, "server.port": int(port)}
+        else:
+            template = {"server.address": host}
+        if len(self._hosts) < _HOSTS_MAX:
+            self._hosts[host] = template
+        return template
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
@@ -126,34 +139,34 @@ class TripodWSGIMiddleware:
         if path in _HEALTH_PATHS and health.enabled():
             return health.wsgi_app(environ, start_response)
         rec = self.recorder
+        get = environ.get
         carrier: dict[str, str] | None = None
-        for env_key, header in (
-            ("HTTP_TRACEPARENT", "traceparent"),
-            ("HTTP_TRACESTATE", "tracestate"),
-            ("HTTP_BAGGAGE", "baggage"),
-        ):
-            value = environ.get(env_key)
-            if value:
-                if carrier is None:
-                    carrier = {}
-                carrier[header] = value
-        attrs: dict[str, Any] = {}
-        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME")
+        traceparent = get("HTTP_TRACEPARENT")
+        tracestate = get("HTTP_TRACESTATE")
+        bag = get("HTTP_BAGGAGE")
+        if traceparent or tracestate or bag:
+            carrier = {}
+            if traceparent:
+                carrier["traceparent"] = traceparent
+            if tracestate:
+                carrier["tracestate"] = tracestate
+            if bag:
+                carrier["baggage"] = bag
+        host = get("HTTP_HOST") or get("SERVER_NAME")
         if host:
-            name, _, port = host.rpartition(":")
-            if name and port.isdigit():
-                attrs["server.address"] = name
-                attrs["server.port"] = int(port)
-            else:
-                attrs["server.address"] = host
-        for env_key, attr in (
-            ("REMOTE_ADDR", "client.address"),
-            ("HTTP_USER_AGENT", "user_agent.original"),
-        ):
-            value = environ.get(env_key)
-            if value:
-                attrs[attr] = value
-        protocol = environ.get("SERVER_PROTOCOL", "")
+            template = self._hosts.get(host)
+            if template is None:
+                template = self._host_template(host)
+            attrs: dict[str, Any] = template.copy()
+        else:
+            attrs = {}
+        value = get("REMOTE_ADDR")
+        if value:
+            attrs["client.address"] = value
+        value = get("HTTP_USER_AGENT")
+        if value:
+            attrs["user_agent.original"] = value
+        protocol = get("SERVER_PROTOCOL", "")
         if protocol.startswith("HTTP/"):
             attrs["network.protocol.version"] = protocol[5:]
         length = environ.get("CONTENT_LENGTH")
@@ -195,16 +208,24 @@ class TripodWSGIMiddleware:
 
 def _flask_hooks(app: Any) -> None:
     """Put Flask's matched ``url_rule.rule`` into the environ before any other hook runs, and
-    the exception Flask turned into a 500 (it never reaches a WSGI middleware)."""
-    from flask import got_request_exception, request
+    the exception Flask turned into a 500 (it never reaches a WSGI middleware).
+
+    The hook reads the request from Flask's context variable (one lookup) rather than through
+    the ``flask.request`` proxy (a lookup per attribute): ≈ 0.9 µs per request instead of ≈ 5.
+    """
+    from flask import got_request_exception
+    from flask.globals import _cv_request  # Flask >= 2.2 (tripod needs >= 3.0)
+
+    current = _cv_request.get
 
     def tripod_route() -> None:
-        rule = request.url_rule
+        req = current().request
+        rule = req.url_rule
         if rule is not None:
-            request.environ[ROUTE_KEY] = rule.rule
+            req.environ[ROUTE_KEY] = rule.rule
 
     def tripod_exception(sender: Any, exception: BaseException, **extra: Any) -> None:
-        request.environ[ERROR_KEY] = exception
+        current().request.environ[ERROR_KEY] = exception
 
     app.before_request_funcs.setdefault(None, []).insert(0, tripod_route)
     got_request_exception.connect(tripod_exception, app, weak=False)
