@@ -150,8 +150,10 @@ def one_run(label: str, src: Path | None, files: list[Path], total: int, tmp: Pa
     senders = [
         subprocess.Popen(
             [sys.executable, __file__, "--sender", str(port), str(f)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         for f in files
     ]
     try:
@@ -181,7 +183,8 @@ def one_run(label: str, src: Path | None, files: list[Path], total: int, tmp: Pa
                 if got.status_code == 200 and got.json()["data"]["spans"]:
                     break
                 if time.monotonic() > deadline:
-                    raise SystemExit(f"marker span not readable: {got.status_code} {got.text[:200]}")
+                    msg = f"marker span not readable: {got.status_code} {got.text[:200]}"
+                    raise SystemExit(msg)
                 time.sleep(0.001)
             elapsed = time.perf_counter() - start
             used = cpu_seconds(proc.pid) - cpu0
@@ -233,14 +236,16 @@ def main() -> None:
             order = [("base", args.base_src), ("head", None)] if args.base_src else [("head", None)]
             for label, src in order:
                 load = os.getloadavg()[0]
+                stamp = time.strftime("%H:%M:%S", time.gmtime())
                 wall, per_cpu = one_run(label, src, files, total, tmp, first_trace)
                 results[label].append((wall, per_cpu))
                 print(f"run {run + 1} {label}: {wall:,.0f} spans/s wall-clock, {per_cpu:,.0f} "
                       f"per server CPU-second (load average {load:.1f} before, "
-                      f"{os.getloadavg()[0]:.1f} after; {time.strftime('%H:%M:%S', time.gmtime())} UTC)",
+                      f"{os.getloadavg()[0]:.1f} after; started {stamp} UTC)",
                       flush=True)  # fmt: skip
         if args.base_src:
-            for i, ((bw, bc), (hw, hc)) in enumerate(zip(results["base"], results["head"])):
+            pairs = zip(results["base"], results["head"], strict=True)
+            for i, ((bw, bc), (hw, hc)) in enumerate(pairs):
                 print(f"run {i + 1} head/base: wall-clock {hw / bw:.2f}x, per CPU-second "
                       f"{hc / bc:.2f}x")  # fmt: skip
 
