@@ -338,6 +338,7 @@ def configure(
     shutdown(0.0)
     configure_fields(settings.service_name, settings.redact_keys)
     _service_quoted = _quote(settings.service_name)
+    _access_parts.clear()  # they hold the service name
     if not settings.logs_enabled:
         return
     otlp = None
@@ -438,29 +439,69 @@ def access(
         return
     if created is None:
         created = time.time()
+    parts = _access_parts.get((method, route, status))
+    if parts is None:
+        parts = _access_parts_for(method, route, status)
+    head, mid, message = parts
     ids = f',"trace_id":"{trace_id}","span_id":"{span_id}"' if trace_id is not None else ""
     bound = propagation.bound_fields()
     extra = ""
+    redacted: dict[str, Any] | None = None
     if bound:
         redacted = {k: redact_item(k, v, 0) for k, v in bound.items() if k not in fields}
         extra = "," + _dumps(redacted)[1:-1] if redacted else ""
     text = (
-        f'{{"timestamp":"{_timestamp(created)}","level":"INFO","logger":"tripod.access",'
-        f'"message":{_quote(f"{method} {route} {status}")},"service.name":{_service_quoted}'
-        f'{ids}{extra},"http.request.method":{_quote(method)},"http.route":{_quote(route)},'
-        f'"http.response.status_code":{int(status)},"duration_ms":{float(duration_ms)!r},'
+        f'{{"timestamp":"{_timestamp(created)}"{head}{ids}{extra}{mid}{float(duration_ms)!r},'
         f'"correlation_id":{_quote(correlation_id)}}}\n'
     )
     try:
         handler.write_line(text)
-        if handler._otlp is not None:
-            fields.update(bound)
-            fields["logger"] = "tripod.access"
-            fields["level"] = "INFO"
-            fields["message"] = f"{method} {route} {status}"
-            handler.emit_otlp(created, logging.INFO, fields, span)
+        otlp = handler._otlp
+        if otlp is not None:
+            # What emit_otlp() would make of this record's fields, built directly.
+            attrs: dict[str, Any] = fields
+            if redacted:
+                for key, value in redacted.items():
+                    attrs[key] = (
+                        value if isinstance(value, str | bool | int | float) else str(value)
+                    )
+            attrs["logger.name"] = "tripod.access"
+            ctx = (span if span is not None else trace.get_current_span()).get_span_context()
+            otlp.put(
+                (
+                    int(created * 1e9),
+                    time.time_ns(),
+                    ctx if ctx.is_valid else None,
+                    _SEVERITY[logging.INFO],
+                    "INFO",
+                    message,
+                    attrs,
+                )
+            )
     except Exception:
         handler.handleError(_access.makeRecord("tripod.access", 20, "", 0, "", (), None))
+
+
+#: (method, route, status) -> the constant parts of its access line: after the timestamp up to
+#: the ids, from the end of the bound fields up to the duration, and the message.
+_access_parts: dict[tuple[str, str, int], tuple[str, str, str]] = {}
+_ACCESS_PARTS_MAX = 10_000
+
+
+def _access_parts_for(method: str, route: str, status: int) -> tuple[str, str, str]:
+    message = f"{method} {route} {status}"
+    head = (
+        f',"level":"INFO","logger":"tripod.access","message":{_quote(message)},'
+        f'"service.name":{_service_quoted}'
+    )
+    mid = (
+        f',"http.request.method":{_quote(method)},"http.route":{_quote(route)},'
+        f'"http.response.status_code":{int(status)},"duration_ms":'
+    )
+    parts = (head, mid, message)
+    if len(_access_parts) < _ACCESS_PARTS_MAX:
+        _access_parts[(method, route, status)] = parts
+    return parts
 
 
 def get_logger(name: str | None = None) -> logging.Logger:
