@@ -8,6 +8,9 @@ Samples are realistic rather than random: counters growing by small integers, ga
 decimals, 15 s scrape interval, one timestamp per scrape of a target (100 targets). Two write
 patterns: "scrape" (each append is one timestamp of every series, as scraping and remote write
 produce) and "bulk" (each append is a run of timestamps per series, as a backfill import does).
+Each is measured twice: as written (the store's background compaction has moved the closed
+2-hour windows into chunks, the rest is still head rows) and after compacting everything
+(``compact`` up to the last sample: all of it in chunks, as Prometheus's compacted blocks).
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ def _values(rng: np.random.Generator) -> np.ndarray:
     return np.concatenate([counters, gauges], axis=1)
 
 
-def samples(pattern: str, tmp: Path) -> float:
+def samples(pattern: str, tmp: Path) -> tuple[float, float]:
     ctx = open_context(
         ServerConfig(data_dir=tmp / pattern, storage=StorageConfig(retention_time_s=0))
     )
@@ -75,9 +78,12 @@ def samples(pattern: str, tmp: Path) -> float:
             sid = np.repeat(sids[cols], POINTS)
             ts = (T0 + np.arange(POINTS)[:, None] * 15_000 + jitter[:, cols]).T.ravel()
             store.append_refs(sid, ts.astype(np.int64), values[:, cols].T.ravel())  # type: ignore[attr-defined]
+    store.compact()  # type: ignore[attr-defined]  (what the background compaction does)
     size = _file_size(ctx) - base
+    store.compact(T0 + POINTS * 15_000)  # type: ignore[attr-defined]
+    compacted = _file_size(ctx) - base
     store.db.close()  # type: ignore[attr-defined]
-    return size / (SERIES * POINTS)
+    return size / (SERIES * POINTS), compacted / (SERIES * POINTS)
 
 
 def spans_and_logs(tmp: Path, n: int = 200_000) -> tuple[float, float]:
@@ -111,8 +117,11 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="tripod-bytes-"))
     try:
         for pattern in ("scrape", "bulk"):
-            per = samples(pattern, tmp)
-            print(f"bytes/sample ({pattern} appends, {SERIES} series x {POINTS} points): {per:.2f}")
+            written, compacted = samples(pattern, tmp)
+            print(
+                f"bytes/sample ({pattern} appends, {SERIES} series x {POINTS} points): "
+                f"{written:.2f} as written, {compacted:.2f} all compacted"
+            )
         span, log = spans_and_logs(tmp)
         print("bytes/span (benchmarks/ingest.py spans: 4 attributes, 25% roots): " + f"{span:.0f}")
         print("bytes/log record (benchmarks/ingest.py logs: body, trace ids, 1 attribute): "

@@ -71,6 +71,7 @@ def counts(ctx: ServerContext) -> tuple[int, int, int]:
     found = [
         db.query(f"SELECT count(*) FROM {t}", [], 10)[0][0] for t in ("samples", "spans", "logs")
     ]
+    found[0] += db.query("SELECT coalesce(sum(n), 0) FROM chunks", [], 10)[0][0]  # compacted
     return found[0], found[1], found[2]
 
 

@@ -25,6 +25,11 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (sid INTEGER, labels VARCHAR);
 -- v is NULL for NaN payloads; kind says which: 0 number, 1 NaN, 2 staleness marker.
 CREATE TABLE IF NOT EXISTS samples (sid INTEGER, ts BIGINT, v DOUBLE, kind UTINYINT);
+-- Closed time windows of the samples, one row per series and window (store/chunks.py).
+CREATE TABLE IF NOT EXISTS chunks (
+    sid INTEGER, t0 BIGINT, t1 BIGINT, n INTEGER, tw UTINYINT, vmode UTINYINT, vw UTINYINT,
+    vscale UTINYINT, v0 BIGINT, b BLOB
+);
 CREATE TABLE IF NOT EXISTS metadata (metric VARCHAR, type VARCHAR, help VARCHAR, unit VARCHAR);
 CREATE TABLE IF NOT EXISTS spans (
     trace_id VARCHAR, tid BIGINT, span_id VARCHAR, parent_span_id VARCHAR, name VARCHAR,

@@ -15,9 +15,11 @@ import dataclasses
 import logging
 import time
 
+import numpy as np
 from starlette.concurrency import run_in_threadpool
 
 from tripod.server.config import StorageConfig
+from tripod.server.store import chunks
 from tripod.server.store.db import Database
 from tripod.server.store.model import SampleStore
 
@@ -40,6 +42,8 @@ class RetentionReport:
 
 def _delete(db: Database, table: str, column: str, cutoff: int, inclusive: bool = False) -> int:
     op = "<=" if inclusive else "<"
+    if table == "samples":
+        return _delete_samples(db, cutoff, op)
     with db.write_lock:
         row = db.con.execute(
             f"DELETE FROM {table} WHERE {column} {op} ?",  # noqa: S608  (fixed names)
@@ -48,7 +52,43 @@ def _delete(db: Database, table: str, column: str, cutoff: int, inclusive: bool 
     return int(row[0]) if row else 0
 
 
+def _delete_samples(db: Database, cutoff: int, op: str) -> int:
+    """Delete samples ``ts {op} cutoff`` from the head and the chunks in one transaction; a
+    chunk holding samples on both sides is re-encoded with the newer ones."""
+    with db.transaction() as con:
+        row = con.execute(f"DELETE FROM samples WHERE ts {op} ?", [cutoff]).fetchone()  # noqa: S608
+        deleted = int(row[0]) if row else 0
+        row = con.execute(
+            f"SELECT coalesce(sum(n), 0) FROM chunks WHERE t1 {op} ?",  # noqa: S608
+            [cutoff],
+        ).fetchone()
+        deleted += int(row[0]) if row else 0
+        con.execute(f"DELETE FROM chunks WHERE t1 {op} ?", [cutoff])  # noqa: S608
+        cols = con.execute(
+            f"SELECT {chunks.READ_COLUMNS} FROM chunks WHERE t0 {op} ?",  # noqa: S608
+            [cutoff],
+        ).fetchnumpy()
+        sid, ts, values = chunks.decode(chunks.sorted_rows(dict(cols)))
+        if len(sid):
+            keep = ts > cutoff if op == "<=" else ts >= cutoff
+            deleted += int(np.count_nonzero(~keep))
+            con.execute(f"DELETE FROM chunks WHERE t0 {op} ?", [cutoff])  # noqa: S608
+            if keep.any():
+                batch = chunks.encode_runs(sid[keep], ts[keep], values[keep])  # noqa: F841
+                con.execute("INSERT INTO chunks SELECT * FROM batch")
+    return deleted
+
+
 def _oldest_share_cutoff(db: Database, table: str, column: str, share: float) -> int | None:
+    if table == "samples":  # chunks count as their n samples at their last timestamp
+        with db.write_lock:
+            row = db.con.execute(
+                "SELECT min(t) FROM (SELECT t, sum(c) OVER (ORDER BY t) AS below, "
+                "sum(c) OVER () AS total FROM (SELECT ts AS t, 1 AS c FROM samples "
+                "UNION ALL SELECT t1, n FROM chunks)) WHERE below >= ? * total",
+                [share],
+            ).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
     with db.write_lock:
         row = db.con.execute(
             f"SELECT quantile_disc({column}, ?) FROM {table}",  # noqa: S608  (fixed names)
@@ -63,6 +103,8 @@ def _row_count(db: Database) -> int:
         for table, _, _ in _TABLES:
             row = db.con.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
             total += int(row[0]) if row else 0
+        row = db.con.execute("SELECT coalesce(sum(n), 0) FROM chunks").fetchone()
+        total += int(row[0]) if row else 0
     return total
 
 

@@ -3,20 +3,26 @@
 Series label sets live in memory (loaded at start) with each series' first/last timestamp and last
 value, so appends check Prometheus's out-of-order and duplicate rules without a query, and
 ``series``/``labels`` answer from memory. Samples go to DuckDB in one transaction per append,
-sorted by series so they compress well.
+sorted by series so they compress well, into the ``samples`` table (the head); closed time
+windows move from there into encoded per-series chunks (:mod:`~tripod.server.store.chunks`), on a
+background thread, and reads put both together.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import struct
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from tripod.server.config import Limits
+from tripod.server.store import chunks
 from tripod.server.store.db import Database
 from tripod.server.store.labels import validate_labels
 from tripod.server.store.model import (
@@ -40,6 +46,46 @@ LabelKey = tuple[tuple[str, str], ...]
 #: Selections of more series than this bypass the read cache (one flat read, no per-series
 #: Python objects): such wide selections are few samples per series, cheap to read again.
 _CACHED_SERIES_MAX = 20_000
+#: late samples (into windows already compacted) that make a compaction due before the next
+#: window closes
+_LATE_ROWS = 65_536
+
+log = logging.getLogger("tripod.server.store")
+
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+
+def _head_columns(cols: Mapping[str, Any]) -> tuple[I64, I64, F64]:
+    """``(sid, ts, value)`` of ``samples`` rows as ``fetchnumpy`` gives them (NaN and
+    staleness markers back from ``kind``)."""
+    got_sid = np.asarray(cols["sid"], dtype=np.int64)
+    stamps = np.asarray(cols["ts"], dtype=np.int64)
+    values = np.ma.getdata(cols["v"]).astype(np.float64, copy=True)
+    kinds = np.asarray(cols["kind"], dtype=np.uint8)
+    values[kinds == 1] = np.nan
+    values[kinds == 2] = STALE_NAN
+    return got_sid, stamps, values
+
+
+def _in_order(sids: I64, stamps: I64, values: F64) -> tuple[I64, I64, F64]:
+    """The rows in (sid, ts) order, each (sid, ts) once; cheap when they already are."""
+    if len(sids) < 2:
+        return sids, stamps, values
+    d_sid, d_ts = np.diff(sids), np.diff(stamps)
+    if bool(((d_sid > 0) | ((d_sid == 0) & (d_ts > 0))).all()):
+        return sids, stamps, values
+    order = np.argsort(sids, kind="stable")  # chunks came first: usually enough
+    sids, stamps, values = sids[order], stamps[order], values[order]
+    d_sid, d_ts = np.diff(sids), np.diff(stamps)
+    if bool(((d_sid > 0) | ((d_sid == 0) & (d_ts > 0))).all()):
+        return sids, stamps, values
+    order = np.lexsort((stamps, sids))
+    sids, stamps, values = sids[order], stamps[order], values[order]
+    keep = np.ones(len(sids), dtype=np.bool_)
+    keep[1:] = (sids[1:] != sids[:-1]) | (stamps[1:] != stamps[:-1])
+    return sids[keep], stamps[keep], values[keep]
 
 
 def _kinds(values: npt.NDArray[np.float64]) -> npt.NDArray[np.uint8]:
@@ -68,6 +114,13 @@ class DuckSampleStore:
         self._first = np.full(1024, _NONE, dtype=np.int64)
         self._last = np.full(1024, _NONE, dtype=np.int64)
         self._last_bits = np.zeros(1024, dtype=np.uint64)
+        #: per series, the newest ``t1`` of its chunks (raised before a compaction commits)
+        self._chunk_last = np.full(1024, _NONE, dtype=np.int64)
+        self._compacted_to = _NONE  # windows before this were compacted
+        self._late = 0  # rows appended before _compacted_to since
+        self._newest = _NONE  # the newest timestamp stored
+        self._compact_lock = threading.Lock()
+        self._compactor: threading.Thread | None = None
         self._meta: dict[str, dict[str, str]] = {}
         #: decoded samples of series read before (``select_flat``); exact, bounded
         self.read_cache = SampleCache()
@@ -93,6 +146,32 @@ class DuckSampleStore:
             self._first[sid] = first
             self._last[sid] = last
             self._last_bits[sid] = self._bits(value, kind)
+        rows = con.execute("SELECT sid, min(t0), max(t1) FROM chunks GROUP BY sid").fetchall()
+        only_chunks: list[int] = []
+        for sid, first, last in rows:
+            if self._first[sid] == _NONE:
+                only_chunks.append(sid)
+                self._last[sid] = last
+            self._first[sid] = min(first, self._first[sid]) if self._first[sid] != _NONE else first
+            self._chunk_last[sid] = last
+        if only_chunks:  # the newest value of series whose samples are all compacted
+            newest = con.execute(
+                f"SELECT {chunks.READ_COLUMNS} FROM chunks "  # noqa: S608
+                "JOIN (SELECT sid, max(t1) AS t1 FROM chunks GROUP BY sid) USING (sid, t1)"
+            ).fetchnumpy()
+            got_sid, _, values = chunks.decode(chunks.sorted_rows(dict(newest)))
+            is_last = np.ones(len(got_sid), dtype=np.bool_)
+            is_last[:-1] = got_sid[1:] != got_sid[:-1]
+            for sid, bits in zip(
+                got_sid[is_last].tolist(), values.view(np.uint64)[is_last].tolist(), strict=True
+            ):
+                if sid in only_chunks:
+                    self._last_bits[sid] = bits
+        row = con.execute("SELECT max(t1) FROM chunks").fetchone()
+        if row and row[0] is not None:
+            self._compacted_to = chunks.window_start(int(row[0])) + chunks.WINDOW_MS
+        if len(self._last):
+            self._newest = int(self._last.max())
         for metric, type_, help_, unit in con.execute(
             "SELECT metric, type, help, unit FROM metadata"
         ).fetchall():
@@ -111,7 +190,7 @@ class DuckSampleStore:
         if n <= size:
             return
         new = max(n, size * 2)
-        for attr, fill in (("_first", _NONE), ("_last", _NONE)):
+        for attr, fill in (("_first", _NONE), ("_last", _NONE), ("_chunk_last", _NONE)):
             arr = np.full(new, fill, dtype=np.int64)
             arr[:size] = getattr(self, attr)
             setattr(self, attr, arr)
@@ -231,8 +310,11 @@ class DuckSampleStore:
             self._persisted = len(self._labels)
             if len(sids):
                 self._advance(sids, stamps, values)
+                self._late += int(np.count_nonzero(stamps < self._compacted_to))
             for result, count in zip(results, kept.tolist(), strict=True):
                 result.accepted += count
+            if len(sids):
+                self._compact_if_due(int(stamps.max()))
 
     def _persist_series_only(self) -> None:
         if self._insert_new_series():
@@ -334,6 +416,89 @@ class DuckSampleStore:
         fs = sids[is_first]
         unset = self._first[fs] == _NONE
         self._first[fs[unset]] = stamps[is_first][unset]
+
+    # --- compaction -----------------------------------------------------------------------
+
+    def _compact_if_due(self, newest_ms: int) -> None:
+        """(Under the write lock.) Start a background compaction when a window has closed or
+        enough late samples went into compacted windows."""
+        self._newest = max(self._newest, newest_ms)
+        cutoff = chunks.window_start(self._newest - chunks.GRACE_MS)
+        if cutoff <= self._compacted_to and self._late < _LATE_ROWS:
+            return
+        if self._compactor is not None and self._compactor.is_alive():
+            return
+        self._compactor = threading.Thread(
+            target=self._compact_quietly,
+            args=(max(cutoff, self._compacted_to),),
+            name="tripod-compact",
+            daemon=True,
+        )
+        self._compactor.start()
+
+    def _compact_quietly(self, before_ms: int) -> None:
+        try:
+            self.compact(before_ms)
+        except Exception as exc:  # e.g. the database was closed meanwhile: the next one retries
+            log.warning("compacting samples before %d ms failed: %s", before_ms, exc)
+
+    def compact(self, before_ms: int | None = None) -> int:
+        """Move the head's samples older than ``before_ms`` (default: the windows the newest
+        sample has closed) into chunks, a window at a time, each in one transaction (insert the
+        chunks, delete the rows): crash-safe, invisible to readers. Returns the samples moved."""
+        with self._compact_lock:
+            if before_ms is None:
+                before_ms = chunks.window_start(self._newest - chunks.GRACE_MS)
+            moved = 0
+            while True:
+                with self.db.write_lock:
+                    sql = "SELECT min(ts) FROM samples WHERE ts < ?"
+                    row = self.db.con.execute(sql, [before_ms]).fetchone()
+                if not row or row[0] is None:
+                    break
+                lo = chunks.window_start(int(row[0]))
+                hi = min(lo + chunks.WINDOW_MS, before_ms)
+                got = self._compact_rows(lo, hi, locked=False)
+                if got is None:  # rows came or went meanwhile: again, holding off writers
+                    with self.db.write_lock:
+                        got = self._compact_rows(lo, hi, locked=True)
+                moved += got or 0
+            with self.db.write_lock:
+                self._compacted_to = max(self._compacted_to, before_ms)
+                self._late = 0
+            return moved
+
+    def _compact_rows(self, lo: int, hi: int, *, locked: bool) -> int | None:
+        """Compact the head's rows in ``[lo, hi)``, encoded without the write lock unless
+        ``locked``; None when the rows changed before the write lock was taken again. (Read on
+        the writer's connection under the lock: ``Database.close`` waits for it.)"""
+        with self.db.write_lock:
+            cols = self.db.con.execute(
+                "SELECT sid, ts, v, kind FROM samples WHERE ts >= ? AND ts < ?", [lo, hi]
+            ).fetchnumpy()
+        sid, ts, values = _head_columns(cols)
+        if len(sid) == 0:
+            return 0
+        order = np.lexsort((ts, sid))
+        sid, ts, values = sid[order], ts[order], values[order]
+        batch = chunks.encode_runs(sid, ts, values)  # scanned by DuckDB by name
+        expect = (len(sid), int((ts - lo).sum()), int(sid.sum()))
+        with self.db.write_lock:
+            con = self.db.con
+            if not locked:
+                row = con.execute(
+                    "SELECT count(*), sum(ts - ?), sum(sid) FROM samples WHERE ts >= ? AND ts < ?",
+                    [lo, lo, hi],
+                ).fetchone()
+                if row is None or tuple(int(x or 0) for x in row) != expect:
+                    return None
+            # raised before the commit: a reader may look for chunks not there yet, but never
+            # misses ones that are
+            np.maximum.at(self._chunk_last, batch["sid"].astype(np.int64), batch["t1"])
+            with self.db.transaction() as con:
+                con.execute("INSERT INTO chunks SELECT * FROM batch")
+                con.execute("DELETE FROM samples WHERE ts >= ? AND ts < ?", [lo, hi])
+        return len(sid)
 
     def set_metadata(self, metric: str, type_: str, help_: str, unit: str = "") -> None:
         entry = {"type": type_, "help": help_, "unit": unit}
@@ -476,41 +641,62 @@ class DuckSampleStore:
             for a, b in zip(cut[0].tolist(), cut[1].tolist(), strict=True)
         ]
 
+    def _where(
+        self, sids: npt.NDArray[np.int64]
+    ) -> tuple[str, list[int], dict[str, dict[str, npt.NDArray[np.int32]]] | None, bool]:
+        """A WHERE condition for rows of ``sids`` (ascending): a range when they are dense
+        (the caller drops the others), else a join on a scanned array."""
+        lo, hi = int(sids[0]), int(sids[-1])
+        if len(sids) * 4 >= hi - lo + 1:
+            return "sid BETWEEN ? AND ?", [lo, hi], None, len(sids) < hi - lo + 1
+        scans = {"wanted": {"sid": sids.astype(np.int32)}}
+        return "sid IN (SELECT sid FROM wanted)", [], scans, False
+
     def _read_flat(
         self, sids: npt.NDArray[np.int64], start_ms: int, end_ms: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """``(sid, ts, value)`` rows of ``sids`` (ascending) in ``[start_ms, end_ms]`` from
-        DuckDB, in (series, time) order. The rows come in insertion order, which is that order
-        for data appended in time order; they are sorted here only when they are not."""
-        lo, hi = int(sids[0]), int(sids[-1])
-        dense = len(sids) * 4 >= hi - lo + 1
-        where = "s.sid BETWEEN ? AND ?" if dense else "s.sid IN (SELECT sid FROM wanted)"
-        params: list[int] = [lo, hi] if dense else []
+        DuckDB, head and chunks, in (series, time) order. The head's rows come in insertion
+        order, which is that order for data appended in time order; they are sorted here only
+        when they are not."""
+        where, params, scans, extra = self._where(sids)
         cols = self.db.query_numpy(
-            f"SELECT s.sid, s.ts, s.v, s.kind FROM samples s WHERE {where} "  # noqa: S608
-            "AND s.ts BETWEEN ? AND ?",
+            f"SELECT sid, ts, v, kind FROM samples WHERE {where} "  # noqa: S608
+            "AND ts BETWEEN ? AND ?",
             [*params, start_ms, end_ms],
             self.limits.query_timeout_s,
-            scans=None if dense else {"wanted": {"sid": sids.astype(np.int32)}},
+            scans=scans,
         )
-        got_sid = np.asarray(cols["sid"], dtype=np.int64)
-        stamps = np.asarray(cols["ts"], dtype=np.int64)
-        values = np.ma.getdata(cols["v"]).astype(np.float64, copy=True)
-        kinds = np.asarray(cols["kind"], dtype=np.uint8)
-        values[kinds == 1] = np.nan
-        values[kinds == 2] = STALE_NAN
-        if dense and len(sids) < hi - lo + 1:
-            wanted = np.zeros(hi - lo + 1, dtype=np.bool_)
+        got_sid, stamps, values = _head_columns(cols)
+        # Chunks after the head: a compaction committing in between shows its samples in both
+        # (duplicates, dropped below), never in neither; _chunk_last is raised before it commits.
+        has_chunks = sids[self._chunk_last[sids] >= start_ms]
+        if len(has_chunks):
+            c_where, c_params, c_scans, c_extra = self._where(has_chunks)
+            rows = self.db.query_numpy(
+                f"SELECT {chunks.READ_COLUMNS} FROM chunks WHERE {c_where} "  # noqa: S608
+                "AND t1 >= ? AND t0 <= ?",
+                [*c_params, start_ms, end_ms],
+                self.limits.query_timeout_s,
+                scans=c_scans,
+            )
+            c_sid, c_ts, c_vs = chunks.decode(chunks.sorted_rows(rows))
+            if len(c_sid):
+                inside = (c_ts >= start_ms) & (c_ts <= end_ms)
+                if not inside.all():
+                    c_sid, c_ts, c_vs = c_sid[inside], c_ts[inside], c_vs[inside]
+                got_sid = np.concatenate((c_sid, got_sid))
+                stamps = np.concatenate((c_ts, stamps))
+                values = np.concatenate((c_vs, values))
+                extra = extra or c_extra
+        if extra and len(got_sid):
+            lo = int(sids[0])
+            wanted = np.zeros(int(sids[-1]) - lo + 1, dtype=np.bool_)
             wanted[sids - lo] = True
             keep = wanted[got_sid - lo]
             if not keep.all():
                 got_sid, stamps, values = got_sid[keep], stamps[keep], values[keep]
-        if len(got_sid) > 1:
-            d_sid, d_ts = np.diff(got_sid), np.diff(stamps)
-            if not bool(((d_sid > 0) | ((d_sid == 0) & (d_ts > 0))).all()):
-                order = np.lexsort((stamps, got_sid))
-                got_sid, stamps, values = got_sid[order], stamps[order], values[order]
-        return got_sid, stamps, values
+        return _in_order(got_sid, stamps, values)
 
     def _matching(
         self, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int, end_ms: int
@@ -550,11 +736,20 @@ class DuckSampleStore:
     def refresh_bounds(self) -> None:
         """Re-read each series' first timestamp after retention deleted old samples."""
         with self.db.write_lock:
-            rows = self.db.con.execute("SELECT sid, min(ts) FROM samples GROUP BY sid").fetchall()
+            con = self.db.con
+            rows = con.execute(
+                "SELECT sid, min(ts) FROM (SELECT sid, ts FROM samples UNION ALL "
+                "SELECT sid, t0 FROM chunks) GROUP BY sid"
+            ).fetchall()
             first = np.full(len(self._first), _NONE, dtype=np.int64)
             for sid, ts in rows:
                 first[sid] = ts
             self._first = first
+            rows = con.execute("SELECT sid, max(t1) FROM chunks GROUP BY sid").fetchall()
+            chunk_last = np.full(len(self._chunk_last), _NONE, dtype=np.int64)
+            for sid, ts in rows:
+                chunk_last[sid] = ts
+            self._chunk_last = chunk_last
 
     @property
     def series_count(self) -> int:
