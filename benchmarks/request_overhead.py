@@ -5,7 +5,7 @@ Run: ``.venv/bin/python benchmarks/request_overhead.py [--requests N] [--rounds 
 
 **Main figure, the way users run.** Each variant is a real server in its own process (uvicorn for
 Starlette, gunicorn's gthread worker for Flask) with ``OTEL_EXPORTER_OTLP_ENDPOINT`` set to a real
-local OTLP/HTTP receiver (another process that reads every body, ``overhead_servers.py``); the
+local OTLP/HTTP receiver (another process that reads every body); the
 load comes from a separate process: N keep-alive GETs one after another. Both stacks export with
 their defaults: tripod (``tripod.init()`` + ``tripod.instrument(app)``: server span, RED
 metrics, JSON access log, correlation id) its spans and its access log records; the usual stack
@@ -16,6 +16,9 @@ by the client, and the server's CPU (all its threads and processes, export inclu
 /proc after the exporters' interval has passed) per request. Rounds are interleaved and the
 variant order rotates. ratio = tripod's added latency / the usual stack's added latency over
 the bare app, per round; min and median over rounds are printed.
+
+The apps, the usual stack, the receiver, the load driver and the server start-up live in
+``overhead_servers.py`` (one helper module, shared by both figures).
 
 **Secondary (``--inprocess``).** The app is called in-process with a minimal scope/environ, spans
 go to an exporter that discards them, and the figure is the process's CPU time: what the
@@ -35,24 +38,36 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import prometheus_client
-import structlog
-from flask import Flask
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware as OtelASGI
 from opentelemetry.instrumentation.wsgi import OpenTelemetryMiddleware as OtelWSGI
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse
-from starlette.routing import Route
 
 import tripod
 from tripod.sdk import tracing
 
 try:
-    from overhead_real import run_real
-except ImportError:  # run as benchmarks/request_overhead.py: this directory is on sys.path
-    from benchmarks.overhead_real import run_real
+    from overhead_servers import (
+        PromASGI,
+        PromWSGI,
+        flask_app,
+        flask_route_hook,
+        plain_wsgi_app,
+        run_real,
+        starlette_app,
+        usual_tools,
+    )
+except ImportError:  # imported as benchmarks.request_overhead
+    from benchmarks.overhead_servers import (
+        PromASGI,
+        PromWSGI,
+        flask_app,
+        flask_route_hook,
+        plain_wsgi_app,
+        run_real,
+        starlette_app,
+        usual_tools,
+    )
 
 DEVNULL = open(os.devnull, "w")  # noqa: SIM115
 
@@ -60,108 +75,6 @@ DEVNULL = open(os.devnull, "w")  # noqa: SIM115
 class Discard(SpanExporter):
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         return SpanExportResult.SUCCESS
-
-
-# --- the apps --------------------------------------------------------------------------------
-
-
-async def item(request: Request) -> PlainTextResponse:
-    return PlainTextResponse("ok")
-
-
-def starlette_app() -> Starlette:
-    return Starlette(routes=[Route("/items/{item_id}", item)])
-
-
-def flask_app() -> Flask:
-    app = Flask("bench")
-
-    @app.get("/items/<item_id>")
-    def get_item(item_id: str) -> str:
-        return "ok"
-
-    return app
-
-
-def plain_wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-    """The same route as a bare WSGI callable (no framework): it names its route template in the
-    environ for both stacks, as a framework would."""
-    environ["tripod.route"] = environ["bench.route"] = "/items/{item_id}"
-    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
-    return [b"ok"]
-
-
-# --- the usual stack ---------------------------------------------------------------------------
-
-usual_registry = prometheus_client.CollectorRegistry()
-usual_hist = prometheus_client.Histogram(
-    "http_request_duration_seconds",
-    "duration",
-    ["method", "route", "status"],
-    registry=usual_registry,
-)
-structlog.configure(
-    processors=[
-        structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.JSONRenderer(),
-    ],
-    logger_factory=structlog.PrintLoggerFactory(file=DEVNULL),
-    cache_logger_on_first_use=True,
-)
-access = structlog.get_logger("access")
-
-
-class PromASGI:
-    """What teams write: a prometheus_client histogram and a structlog access line."""
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def send_wrapper(message: Any) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            duration = time.perf_counter() - start
-            usual_hist.labels(scope["method"], route, status).observe(duration)
-            access.info("request", method=scope["method"], route=route, status=status,
-                        duration_ms=duration * 1000)  # fmt: skip
-
-
-class PromWSGI:
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    def __call__(self, environ: Any, start_response: Any) -> Any:
-        start = time.perf_counter()
-        status = [500]
-
-        def sr(s: str, headers: Any, exc_info: Any = None) -> Any:
-            status[0] = int(s[:3])
-            return start_response(s, headers, exc_info)
-
-        try:
-            return self.app(environ, sr)
-        finally:
-            rule = environ.get("bench.route", "unmatched")
-            duration = time.perf_counter() - start
-            usual_hist.labels(environ["REQUEST_METHOD"], rule, status[0]).observe(duration)
-            access.info("request", method=environ["REQUEST_METHOD"], route=rule,
-                        status=status[0], duration_ms=duration * 1000)  # fmt: skip
 
 
 # --- drivers -----------------------------------------------------------------------------------
@@ -281,12 +194,13 @@ def main() -> None:
     usual_provider = TracerProvider()
     usual_provider.add_span_processor(BatchSpanProcessor(Discard()))
 
+    tools = usual_tools(DEVNULL, prometheus_client.CollectorRegistry())
     asgi = measure(
         {
             "bare": asgi_runner(starlette_app(), n),
             "tripod": asgi_runner(tripod.instrument(starlette_app()), n),
             "usual": asgi_runner(
-                OtelASGI(PromASGI(starlette_app()), tracer_provider=usual_provider), n
+                OtelASGI(PromASGI(starlette_app(), *tools), tracer_provider=usual_provider), n
             ),
         },
         args.rounds,
@@ -295,15 +209,8 @@ def main() -> None:
 
     fa = flask_app()
     fu = flask_app()
-
-    @fu.before_request
-    def _route() -> None:
-        from flask import request
-
-        if request.url_rule is not None:
-            request.environ["bench.route"] = request.url_rule.rule
-
-    fu.wsgi_app = OtelWSGI(PromWSGI(fu.wsgi_app), tracer_provider=usual_provider)  # type: ignore[method-assign]
+    flask_route_hook(fu)
+    fu.wsgi_app = OtelWSGI(PromWSGI(fu.wsgi_app, *tools), tracer_provider=usual_provider)
     wsgi = measure(
         {
             "bare": wsgi_runner(flask_app(), n),
@@ -318,7 +225,7 @@ def main() -> None:
             "bare": wsgi_runner(plain_wsgi_app, n),
             "tripod": wsgi_runner(tripod.instrument(plain_wsgi_app), n),
             "usual": wsgi_runner(
-                OtelWSGI(PromWSGI(plain_wsgi_app), tracer_provider=usual_provider), n
+                OtelWSGI(PromWSGI(plain_wsgi_app, *tools), tracer_provider=usual_provider), n
             ),
         },
         args.rounds,
