@@ -28,6 +28,8 @@ class Case:
     ties: bool = False
     #: An instant vector's label sets must come in Prometheus's order, ties included.
     exact: bool = False
+    #: Instant times of its own, in seconds from the remote-written data's anchor (moments.py).
+    at: tuple[float, ...] = ()
 
 
 def C(

@@ -98,6 +98,10 @@ def build(now_s: float | None = None, seed: int = SEED) -> StaleData:
             counter.append((ms, total))
         series[gauge_key] = gauge
         series[counter_key] = counter
+    # The edge-moment shapes (moments.py) travel in the same requests: one data load.
+    from tests.conformance import moments
+
+    series.update(moments.series(start, SPAN_S, stale_nan()))
     return StaleData(start, series)
 
 
