@@ -69,6 +69,28 @@ def test_init_with_an_endpoint_imports_no_unused_library() -> None:
     assert found == {"import": [], "init": []}
 
 
+def test_otel_propagators_setting_costs_no_entry_point_scan() -> None:
+    """With ``OTEL_PROPAGATORS`` set, OpenTelemetry would scan every distribution's entry points
+    when ``opentelemetry.propagate`` is imported; tripod replaces that propagator in ``init()``,
+    so the scan is skipped, the variable stays as it was, and W3C headers are still injected."""
+    found = run(
+        """
+        import json, os, sys
+        import tripod
+        from opentelemetry import propagate
+        tripod.init(service_name="startup")
+        headers = {}
+        with tripod.span("outgoing"):
+            propagate.inject(headers)
+        print(json.dumps({"scanned": "importlib.metadata" in sys.modules,
+                          "env": os.environ["OTEL_PROPAGATORS"],
+                          "traceparent": "traceparent" in headers}))
+        """,
+        OTEL_PROPAGATORS="tracecontext,baggage",
+    )
+    assert found == {"scanned": False, "env": "tracecontext,baggage", "traceparent": True}
+
+
 def test_requests_imported_after_init_gets_client_spans() -> None:
     with HeaderRecorder() as downstream:
         found = run(f"""

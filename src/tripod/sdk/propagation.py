@@ -12,13 +12,17 @@ global propagator so OpenTelemetry's own httpx/requests instrumentations carry i
 from __future__ import annotations
 
 import contextlib
+import importlib
+import os
 import random
 import re
+import sys
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextvars import ContextVar, Token
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-from opentelemetry import baggage, propagate, trace
+from opentelemetry import baggage, trace
 from opentelemetry import context as otel_context
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.propagators.composite import CompositePropagator
@@ -31,6 +35,33 @@ from opentelemetry.propagators.textmap import (
     default_setter,
 )
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+
+def _import_propagate() -> ModuleType:
+    """``opentelemetry.propagate``, imported without its ``OTEL_PROPAGATORS`` lookup.
+
+    On import that module builds the global propagator from ``OTEL_PROPAGATORS`` when it is
+    set, through an entry-point scan of every installed distribution (``importlib.metadata``:
+    ≈ 20 ms of start-up here, more with many packages). :func:`configure` replaces that
+    propagator in ``init()`` whatever it was, so the variable is hidden for the import; the
+    module then starts with OpenTelemetry's default (tracecontext + baggage) until ``init()``.
+    An app that imported the module first keeps what it got.
+    """
+    name = "OTEL_PROPAGATORS"
+    configured = os.environ.get(name)
+    if configured is None or "opentelemetry.propagate" in sys.modules:
+        return importlib.import_module("opentelemetry.propagate")
+    del os.environ[name]
+    try:
+        return importlib.import_module("opentelemetry.propagate")
+    finally:
+        os.environ[name] = configured
+
+
+if TYPE_CHECKING:
+    from opentelemetry import propagate
+else:
+    propagate = _import_propagate()
 
 __all__ = [
     "BAGGAGE_KEY",
