@@ -11,12 +11,17 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
+from opentelemetry.proto.trace.v1 import trace_pb2
+
 from tripod.server.config import Limits
 from tripod.server.store.logs import LOG_COLUMNS, level_of
 from tripod.server.store.model import AppendResult
 from tripod.server.store.spans import SPAN_COLUMNS
 
-__all__ = ["any_value", "attributes_dict", "logs_to_columns", "spans_to_columns"]
+__all__ = ["SpanConverter", "any_value", "attributes_dict", "logs_to_columns", "spans_to_columns"]
 
 _KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
 _STATUS = ("unset", "ok", "error")
@@ -56,14 +61,18 @@ def _too_long(key: str, size: int, limits: Limits) -> LimitError:
     return LimitError("attribute_value_too_long", msg)
 
 
+def _too_many(what: str, count: int, limits: Limits) -> LimitError:
+    msg = (
+        f"{what} has {count} attributes, more than limits.max_attributes "
+        f"{limits.max_attributes}; drop attributes or raise the limit"
+    )
+    return LimitError("too_many_attributes", msg)
+
+
 def attributes_dict(kvs: Any, limits: Limits, what: str) -> dict[str, Any]:
     """OTLP KeyValues as a dict, refusing more than ``limits.max_attributes`` or long values."""
     if len(kvs) > limits.max_attributes:
-        msg = (
-            f"{what} has {len(kvs)} attributes, more than limits.max_attributes "
-            f"{limits.max_attributes}; drop attributes or raise the limit"
-        )
-        raise LimitError("too_many_attributes", msg)
+        raise _too_many(what, len(kvs), limits)
     out: dict[str, Any] = {}
     max_len = limits.max_attribute_value_length
     for kv in kvs:  # the common kinds inline: this loop is most of the cost of a span
@@ -130,20 +139,39 @@ def spans_to_columns(request: Any, limits: Limits, result: AppendResult) -> dict
     return _columns(SPAN_COLUMNS, rows)
 
 
-def _span_row(
-    span: Any, limits: Limits, service: str, resource_json: str, scope_json: str
-) -> tuple[Any, ...]:
+def _check_ids(span: Any) -> None:
     if len(span.trace_id) != 16 or len(span.span_id) != 8:
         msg = (
             f"span {span.name!r} has a trace id of {len(span.trace_id)} bytes and a span id of "
             f"{len(span.span_id)} bytes; expected 16 and 8"
         )
         raise LimitError("invalid_id", msg)
+
+
+def _span_row(
+    span: Any,
+    limits: Limits,
+    service: str,
+    resource_json: str,
+    scope_json: str,
+    *,
+    attrs: str | None = None,
+    events: Any = None,
+    links: Any = None,
+) -> tuple[Any, ...]:
+    """One span's row; ``attrs``/``events``/``links`` given by the fast path (which reads them
+    from raw bytes), else read from ``span``."""
+    _check_ids(span)
     trace_id = span.trace_id.hex()
-    attrs = _dumps(attributes_dict(span.attributes, limits, "span")) if span.attributes else "{}"
-    events = (
+    if attrs is None:
+        attrs = (
+            _dumps(attributes_dict(span.attributes, limits, "span")) if span.attributes else "{}"
+        )
+    events = span.events if events is None else events
+    links = span.links if links is None else links
+    events_json = (
         "[]"
-        if not span.events
+        if not events
         else _dumps(
             [
                 {
@@ -151,13 +179,13 @@ def _span_row(
                     "time_unix_nano": str(ev.time_unix_nano),
                     "attributes": attributes_dict(ev.attributes, limits, f"event {ev.name!r}"),
                 }
-                for ev in span.events
+                for ev in events
             ]
         )
     )
-    links = (
+    links_json = (
         "[]"
-        if not span.links
+        if not links
         else _dumps(
             [
                 {
@@ -165,7 +193,7 @@ def _span_row(
                     "span_id": link.span_id.hex(),
                     "attributes": attributes_dict(link.attributes, limits, "link"),
                 }
-                for link in span.links
+                for link in links
             ]
         )
     )
@@ -178,8 +206,152 @@ def _span_row(
     return (
         trace_id, int.from_bytes(span.trace_id[:8], "big", signed=True), span.span_id.hex(),
         span.parent_span_id.hex(), span.name, kind, service, start, end, max(0, end - start),
-        code, span.status.message, attrs, events, links, resource_json, scope_json,
+        code, span.status.message, attrs, events_json, links_json, resource_json, scope_json,
     )  # fmt: skip
+
+
+_F = descriptor_pb2.FieldDescriptorProto
+
+
+def _trace_view_class() -> Any:
+    """``ExportTraceServiceRequest`` with the same field numbers and types, except that a span's
+    attributes, events and links and the resource and scope stay encoded (``bytes``): the fast
+    path decodes each distinct attribute once (:class:`SpanConverter`)."""
+    fd = descriptor_pb2.FileDescriptorProto(
+        name="tripod/otlp_trace_view.proto", package="tripod_view", syntax="proto3"
+    )
+
+    def message(name: str, *fields: tuple[str, int, int, bool, str]) -> None:
+        m = fd.message_type.add(name=name)
+        for fname, number, ftype, repeated, type_name in fields:
+            label = _F.LABEL_REPEATED if repeated else _F.LABEL_OPTIONAL
+            f = m.field.add(name=fname, number=number, type=ftype, label=label)
+            if type_name:
+                f.type_name = type_name
+
+    message("Status", ("message", 2, _F.TYPE_STRING, False, ""),
+            ("code", 3, _F.TYPE_INT32, False, ""))  # fmt: skip
+    message(
+        "Span",
+        ("trace_id", 1, _F.TYPE_BYTES, False, ""),
+        ("span_id", 2, _F.TYPE_BYTES, False, ""),
+        ("trace_state", 3, _F.TYPE_STRING, False, ""),
+        ("parent_span_id", 4, _F.TYPE_BYTES, False, ""),
+        ("flags", 16, _F.TYPE_FIXED32, False, ""),
+        ("name", 5, _F.TYPE_STRING, False, ""),
+        ("kind", 6, _F.TYPE_INT32, False, ""),
+        ("start_time_unix_nano", 7, _F.TYPE_FIXED64, False, ""),
+        ("end_time_unix_nano", 8, _F.TYPE_FIXED64, False, ""),
+        ("attributes", 9, _F.TYPE_BYTES, True, ""),
+        ("dropped_attributes_count", 10, _F.TYPE_UINT32, False, ""),
+        ("events", 11, _F.TYPE_BYTES, True, ""),
+        ("dropped_events_count", 12, _F.TYPE_UINT32, False, ""),
+        ("links", 13, _F.TYPE_BYTES, True, ""),
+        ("dropped_links_count", 14, _F.TYPE_UINT32, False, ""),
+        ("status", 15, _F.TYPE_MESSAGE, False, ".tripod_view.Status"),
+    )
+    message("ScopeSpans", ("scope", 1, _F.TYPE_BYTES, False, ""),
+            ("spans", 2, _F.TYPE_MESSAGE, True, ".tripod_view.Span"),
+            ("schema_url", 3, _F.TYPE_STRING, False, ""))  # fmt: skip
+    message("ResourceSpans", ("resource", 1, _F.TYPE_BYTES, False, ""),
+            ("scope_spans", 2, _F.TYPE_MESSAGE, True, ".tripod_view.ScopeSpans"),
+            ("schema_url", 3, _F.TYPE_STRING, False, ""))  # fmt: skip
+    message("ExportTraceServiceRequest",
+            ("resource_spans", 1, _F.TYPE_MESSAGE, True, ".tripod_view.ResourceSpans"))  # fmt: skip
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(fd)
+    return message_factory.GetMessageClass(
+        pool.FindMessageTypeByName("tripod_view.ExportTraceServiceRequest")
+    )
+
+
+_TraceView: Any = _trace_view_class()
+
+#: A memo entry: (key, '"key":value' JSON text) or (None, reason, message) for a refused value.
+_Attr = tuple[Any, ...]
+
+
+class SpanConverter:
+    """Spans of a protobuf ``ExportTraceServiceRequest`` body to the store's columns, decoding
+    each distinct attribute (``KeyValue`` bytes) once.
+
+    Exporters repeat most attributes in every span (method, route, host, status code); a
+    repeated one costs a dict lookup here instead of a ``KeyValue`` decode, a ``WhichOneof`` and
+    a JSON encoding. The answers (columns, refusals and their reasons) are those of
+    :func:`spans_to_columns` on the same body; a body that does not decode raises
+    ``DecodeError`` (the caller then decodes it the usual way for the error message).
+    """
+
+    def __init__(self, limits: Limits, max_memo: int = 100_000) -> None:
+        self.limits = limits
+        self.max_memo = max_memo
+        self._memo: dict[bytes, _Attr] = {}
+
+    def parse(self, body: bytes) -> Any:
+        """The request's view (``DecodeError`` if the body is not a protobuf request)."""
+        return _TraceView.FromString(body)
+
+    def columns(self, view: Any, result: AppendResult) -> dict[str, list[Any]]:
+        """Columns of the spans in a parsed view; refusals go to ``result``."""
+        rows: list[tuple[Any, ...]] = []
+        limits = self.limits
+        for rs in view.resource_spans:
+            try:
+                resource = resource_pb2.Resource.FromString(rs.resource)
+                service, resource_json, _ = _resource(resource, limits)
+            except LimitError as exc:
+                for ss in rs.scope_spans:
+                    for _ in ss.spans:
+                        result.reject(exc.reason, str(exc))
+                continue
+            for ss in rs.scope_spans:
+                scope_json = _scope(common_pb2.InstrumentationScope.FromString(ss.scope))
+                for span in ss.spans:
+                    try:
+                        _check_ids(span)
+                        attrs = self._attributes(span.attributes) if span.attributes else "{}"
+                        events = links = None
+                        if span.events:
+                            events = [trace_pb2.Span.Event.FromString(b) for b in span.events]
+                        if span.links:
+                            links = [trace_pb2.Span.Link.FromString(b) for b in span.links]
+                        row = _span_row(
+                            span, limits, service, resource_json, scope_json,
+                            attrs=attrs, events=events, links=links,
+                        )  # fmt: skip
+                    except LimitError as exc:
+                        result.reject(exc.reason, str(exc))
+                        continue
+                    rows.append(row)
+        result.accepted += len(rows)
+        return _columns(SPAN_COLUMNS, rows)
+
+    def _attributes(self, kvs: Any) -> str:
+        if len(kvs) > self.limits.max_attributes:
+            raise _too_many("span", len(kvs), self.limits)
+        get = self._memo.get
+        hits = [get(b) or self._decode(b) for b in kvs]
+        keys = {hit[0] for hit in hits}
+        if None in keys:
+            reason, message = next(hit[1:] for hit in hits if hit[0] is None)
+            raise LimitError(reason, message)
+        if len(keys) != len(hits):  # a repeated key: the last value wins, as in a dict
+            decoded = [common_pb2.KeyValue.FromString(b) for b in kvs]
+            return _dumps(attributes_dict(decoded, self.limits, "span"))
+        return "{" + ",".join([hit[1] for hit in hits]) + "}"
+
+    def _decode(self, raw: bytes) -> _Attr:
+        kv = common_pb2.KeyValue.FromString(raw)
+        entry: _Attr
+        try:
+            value = attributes_dict([kv], self.limits, "span")[kv.key]
+            entry = (kv.key, _dumps(kv.key) + ":" + _dumps(value))
+        except LimitError as exc:
+            entry = (None, exc.reason, str(exc))
+        if len(self._memo) >= self.max_memo:
+            self._memo.clear()
+        self._memo[raw] = entry
+        return entry
 
 
 #: Times are stored as signed 64-bit nanoseconds; OTLP's fixed64 can go past them.

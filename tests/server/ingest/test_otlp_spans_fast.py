@@ -1,0 +1,175 @@
+"""The span fast path (:class:`SpanConverter`, raw attribute bytes + a memo) gives exactly what
+the general path (:func:`spans_to_columns` on the decoded request) gives: columns, refusals and
+their messages, and refuses the same bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from google.protobuf.message import DecodeError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
+from opentelemetry.proto.common.v1 import common_pb2
+
+from tripod.server.config import Limits
+from tripod.server.ingest.otlp_convert import SpanConverter, spans_to_columns
+from tripod.server.store.model import AppendResult
+
+LIMITS = Limits(max_attributes=6, max_attribute_value_length=12)
+
+
+def _set(value: Any, kind: str, v: Any) -> None:
+    if kind == "s":
+        value.string_value = v
+    elif kind == "i":
+        value.int_value = v
+    elif kind == "d":
+        value.double_value = v
+    elif kind == "b":
+        value.bool_value = v
+    elif kind == "y":
+        value.bytes_value = v
+    elif kind == "a":
+        for item in v:
+            value.array_value.values.add().string_value = item
+    elif kind == "k":
+        for key, item in v:
+            kv = value.kvlist_value.values.add()
+            kv.key, kv.value.int_value = key, item
+    # "n": no value at all
+
+
+_values = st.one_of(
+    st.tuples(st.just("s"), st.text(max_size=16)),
+    st.tuples(st.just("i"), st.integers(-(2**63), 2**63 - 1)),
+    st.tuples(st.just("d"), st.floats(allow_nan=False)),
+    st.tuples(st.just("b"), st.booleans()),
+    st.tuples(st.just("y"), st.binary(max_size=10)),
+    st.tuples(st.just("a"), st.lists(st.text(max_size=3), max_size=3)),
+    st.tuples(st.just("k"), st.lists(st.tuples(st.sampled_from("xy"), st.integers(0, 9)))),
+    st.tuples(st.just("n"), st.none()),
+)
+_attrs = st.lists(st.tuples(st.sampled_from(["a", "b", "http.route", "é", 'q"k']), _values),
+                  max_size=8)  # fmt: skip
+_span = st.fixed_dictionaries(
+    {
+        "attrs": _attrs,
+        "tid": st.sampled_from([16, 16, 16, 15]),
+        "sid": st.sampled_from([8, 8, 8, 0]),
+        "start": st.sampled_from([1, 1_700_000_000_000_000_000, 2**64 - 1]),
+        "kind": st.integers(0, 7),
+        "code": st.integers(0, 3),
+        "events": st.lists(_attrs, max_size=2),
+        "links": st.lists(_attrs, max_size=1),
+        "name": st.text(max_size=8),
+    }
+)
+
+
+def _build(resources: list[tuple[list[Any], list[list[dict[str, Any]]]]]) -> bytes:
+    req = trace_pb.ExportTraceServiceRequest()
+    for r_attrs, scopes in resources:
+        rs = req.resource_spans.add()
+        for key, (kind, v) in r_attrs:
+            kv = rs.resource.attributes.add()
+            kv.key = key
+            _set(kv.value, kind, v)
+        for n, spans in enumerate(scopes):
+            ss = rs.scope_spans.add()
+            ss.scope.name, ss.scope.version = f"scope{n}", "1"
+            for i, d in enumerate(spans):
+                span = ss.spans.add()
+                span.trace_id = bytes([i + 1]) * d["tid"]
+                span.span_id = bytes([i + 2]) * d["sid"]
+                span.parent_span_id = b"\x07" * 8 if i else b""
+                span.name, span.kind = d["name"], d["kind"]
+                span.start_time_unix_nano = d["start"]
+                span.end_time_unix_nano = min(d["start"] + 5, 2**64 - 1)
+                span.status.code, span.status.message = d["code"], "m"
+                for key, (kind, v) in d["attrs"]:
+                    kv = span.attributes.add()
+                    kv.key = key
+                    _set(kv.value, kind, v)
+                for e_attrs in d["events"]:
+                    ev = span.events.add(name="ev", time_unix_nano=3)
+                    for key, (kind, v) in e_attrs:
+                        kv = ev.attributes.add(key=key)
+                        _set(kv.value, kind, v)
+                for l_attrs in d["links"]:
+                    link = span.links.add(trace_id=b"\x05" * 16, span_id=b"\x06" * 8)
+                    for key, (kind, v) in l_attrs:
+                        kv = link.attributes.add(key=key)
+                        _set(kv.value, kind, v)
+    return req.SerializeToString()
+
+
+def _both(body: bytes, conv: SpanConverter) -> tuple[Any, Any]:
+    general = AppendResult()
+    cols = spans_to_columns(trace_pb.ExportTraceServiceRequest.FromString(body), LIMITS, general)
+    fast = AppendResult()
+    fast_cols = conv.columns(conv.parse(body), fast)
+    return (cols, general), (fast_cols, fast)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.tuples(st.sampled_from(["service.name", "x"]), _values), max_size=3),
+            st.lists(st.lists(_span, max_size=4), max_size=2),
+        ),
+        max_size=2,
+    )
+)
+def test_fast_path_equals_general_path(resources: Any) -> None:
+    body = _build(resources)
+    conv = SpanConverter(LIMITS, max_memo=7)  # small: the memo is cleared along the way
+    for _ in range(2):  # the second pass answers from the memo
+        general, fast = _both(body, conv)
+        assert fast == general
+
+
+def test_repeated_key_keeps_the_last_value_like_the_general_path() -> None:
+    spans = [{"attrs": [("a", ("i", 1)), ("b", ("s", "x")), ("a", ("i", 2))], "tid": 16,
+              "sid": 8, "start": 1, "kind": 2, "code": 0, "events": [], "links": [],
+              "name": "n"}]  # fmt: skip
+    body = _build([([("service.name", ("s", "svc"))], [spans])])
+    general, fast = _both(body, SpanConverter(LIMITS))
+    assert fast == general
+    assert fast[0]["attributes"] == ['{"a":2,"b":"x"}']
+
+
+def test_limits_refuse_the_same_spans_with_the_same_reasons() -> None:
+    base = {"tid": 16, "sid": 8, "start": 1, "kind": 2, "code": 0, "events": [], "links": [],
+            "name": "n"}  # fmt: skip
+    spans = [
+        {**base, "attrs": [("a", ("s", "x" * 13))]},  # too long
+        {**base, "attrs": [("a", ("s", "ok"))] * 7},  # too many
+        {**base, "attrs": [("a", ("s", "ok"))], "tid": 15},  # bad id
+        {**base, "attrs": [("a", ("s", "x" * 13))]},  # too long again, from the memo
+        {**base, "attrs": [("a", ("s", "ok"))]},
+    ]
+    conv = SpanConverter(LIMITS)
+    general, fast = _both(_build([([], [spans])]), conv)
+    assert fast == general
+    assert fast[1].accepted == 1
+    assert fast[1].rejected == {"attribute_value_too_long": 2, "too_many_attributes": 1,
+                                "invalid_id": 1}  # fmt: skip
+
+
+def test_an_attribute_that_does_not_decode_raises_even_after_good_ones() -> None:
+    good = common_pb2.KeyValue(key="k", value=common_pb2.AnyValue(string_value="v"))
+    bad_kv = b"\x0a\x02\xff\xfe"  # key: invalid UTF-8
+    span = b"\x0a\x10" + b"\x01" * 16 + b"\x12\x08" + b"\x02" * 8
+    span += b"\x4a" + bytes([len(good.SerializeToString())]) + good.SerializeToString()
+    span += b"\x4a" + bytes([len(bad_kv)]) + bad_kv
+    scope_spans = b"\x12" + bytes([len(span)]) + span
+    resource_spans = b"\x12" + bytes([len(scope_spans)]) + scope_spans
+    body = b"\x0a" + bytes([len(resource_spans)]) + resource_spans
+    with pytest.raises(DecodeError):
+        trace_pb.ExportTraceServiceRequest.FromString(body)
+    conv = SpanConverter(LIMITS)
+    with pytest.raises(DecodeError):
+        conv.columns(conv.parse(body), AppendResult())
