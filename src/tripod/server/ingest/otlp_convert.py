@@ -308,23 +308,42 @@ class SpanConverter:
                 scope_json = _scope(common_pb2.InstrumentationScope.FromString(ss.scope))
                 for span in ss.spans:
                     try:
-                        _check_ids(span)
-                        attrs = self._attributes(span.attributes) if span.attributes else "{}"
-                        events = links = None
-                        if span.events:
-                            events = [trace_pb2.Span.Event.FromString(b) for b in span.events]
-                        if span.links:
-                            links = [trace_pb2.Span.Link.FromString(b) for b in span.links]
-                        row = _span_row(
-                            span, limits, service, resource_json, scope_json,
-                            attrs=attrs, events=events, links=links,
-                        )  # fmt: skip
+                        row = self._row(span, service, resource_json, scope_json)
                     except LimitError as exc:
                         result.reject(exc.reason, str(exc))
                         continue
                     rows.append(row)
         result.accepted += len(rows)
         return _columns(SPAN_COLUMNS, rows)
+
+    def _row(self, span: Any, service: str, resource_json: str, scope_json: str) -> tuple[Any, ...]:
+        """:func:`_span_row` for a view span: same checks in the same order, each field read
+        once (every read of a protobuf field builds a Python object)."""
+        tid, sid = span.trace_id, span.span_id
+        if len(tid) != 16 or len(sid) != 8:
+            _check_ids(span)
+        kvs = span.attributes
+        attrs = self._attributes(kvs) if kvs else "{}"
+        events, links = span.events, span.links
+        if events or links:  # rare: the general row builder with decoded events and links
+            return _span_row(
+                span, self.limits, service, resource_json, scope_json, attrs=attrs,
+                events=[trace_pb2.Span.Event.FromString(b) for b in events],
+                links=[trace_pb2.Span.Link.FromString(b) for b in links],
+            )  # fmt: skip
+        start, end = span.start_time_unix_nano, span.end_time_unix_nano
+        if start > _MAX_NS or end > _MAX_NS:
+            msg = f"span {span.name!r} has a time past the year 2262 (start {start}, end {end} ns)"
+            raise LimitError("invalid_timestamp", msg)
+        kind, status = span.kind, span.status
+        code = status.code
+        return (
+            tid.hex(), int.from_bytes(tid[:8], "big", signed=True), sid.hex(),
+            span.parent_span_id.hex(), span.name,
+            _KINDS[kind] if 0 <= kind < 6 else "unspecified", service, start, end,
+            end - start if end > start else 0, _STATUS[code] if 0 <= code < 3 else "unset",
+            status.message, attrs, "[]", "[]", resource_json, scope_json,
+        )  # fmt: skip
 
     def _attributes(self, kvs: Any) -> str:
         if len(kvs) > self.limits.max_attributes:
