@@ -16,7 +16,8 @@ import numpy as np
 from tripod.server.config import Limits
 from tripod.server.store.db import Database
 from tripod.server.store.model import LogQuery
-from tripod.server.store.spans import attr_filter, decode_cursor
+from tripod.server.store.paging import decode_cursor, page
+from tripod.server.store.spans import attr_filter
 
 __all__ = ["LEVELS", "LOG_COLUMNS", "DuckLogStore", "decode_tail", "encode_tail", "level_of"]
 
@@ -84,15 +85,8 @@ class DuckLogStore:
             params,
             self.limits.query_timeout_s,
         )
-        more = len(rows) > limit
-        rows = rows[:limit]
-        out = [_log_json(dict(zip(LOG_COLUMNS, row, strict=True))) for row in rows]
-        next_cursor = None
-        if more and rows:
-            from tripod.server.store.spans import _encode_cursor
-
-            next_cursor = _encode_cursor(rows[-1][1], str(rows[-1][0]))
-        return out, next_cursor
+        rows, next_cursor = page(rows, limit, lambda r: (r[1], str(r[0])))
+        return [_log_json(dict(zip(LOG_COLUMNS, row, strict=True))) for row in rows], next_cursor
 
     def tail_cursor(self) -> str:
         """A cursor standing for every record stored so far (for :meth:`tail`)."""

@@ -6,7 +6,6 @@ compressed integer column instead of a string column.
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
@@ -15,6 +14,7 @@ import numpy as np
 from tripod.server.config import Limits
 from tripod.server.store.db import Database
 from tripod.server.store.model import TraceQuery
+from tripod.server.store.paging import decode_cursor, page
 
 __all__ = [
     "SPAN_COLUMNS",
@@ -62,20 +62,6 @@ def attr_filter(key: str, value: str) -> tuple[str, list[Any]]:
 def attr_path(key: str) -> str:
     """A DuckDB JSON path selecting the top-level key ``key`` (dots are part of OTel keys)."""
     return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _encode_cursor(start_ns: int, trace_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{start_ns}:{trace_id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[int, str]:
-    """The (time, key) a ``next`` cursor stands for; ValueError when it is not one of ours."""
-    try:
-        first, _, second = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        return int(first), second
-    except (ValueError, UnicodeDecodeError) as exc:
-        msg = f"cursor {cursor[:40]!r} is not a 'next' value this server returned"
-        raise ValueError(msg) from exc
 
 
 class DuckSpanStore:
@@ -198,9 +184,9 @@ class DuckSpanStore:
             GROUP BY s.trace_id
             ORDER BY any_value(h.first_ns) DESC, s.trace_id DESC
         """  # noqa: S608  (fixed clauses; values are parameters)
-        rows = self.db.query(sql, params, self.limits.query_timeout_s)
-        more = len(rows) > limit
-        rows = rows[:limit]
+        rows, next_cursor = page(
+            self.db.query(sql, params, self.limits.query_timeout_s), limit, lambda r: (r[8], r[0])
+        )
         out = [
             {
                 "trace_id": trace_id,
@@ -215,7 +201,6 @@ class DuckSpanStore:
             }
             for trace_id, start, end, count, errors, services, root_name, root_service, _ in rows
         ]
-        next_cursor = _encode_cursor(rows[-1][8], rows[-1][0]) if more and rows else None
         return out, next_cursor
 
 
