@@ -6,13 +6,15 @@ compressed integer column instead of a string column.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import threading
 from typing import Any
 
 import numpy as np
 
 from tripod.server.config import Limits
-from tripod.server.store.db import Database
+from tripod.server.store.db import Database, StoreError
 from tripod.server.store.model import TraceQuery
 from tripod.server.store.paging import decode_cursor, page
 
@@ -64,6 +66,15 @@ def attr_path(key: str) -> str:
     return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+@dataclasses.dataclass
+class _Pending:
+    """A batch waiting to be committed (``done``), and the error of its commit if it failed."""
+
+    columns: dict[str, Any]
+    done: bool = False
+    error: Exception | None = None
+
+
 class DuckSpanStore:
     """The DuckDB :class:`~tripod.server.store.model.SpanStore`: append spans, fetch a trace,
     search trace summaries."""
@@ -71,19 +82,52 @@ class DuckSpanStore:
     def __init__(self, db: Database, limits: Limits) -> None:
         self.db = db
         self.limits = limits
+        self._pending: list[_Pending] = []  # batches waiting for the next commit
+        self._pending_lock = threading.Lock()
 
     def append(self, columns: dict[str, list[Any]]) -> int:
-        """Store a batch given as columns (:data:`SPAN_COLUMNS`); committed on return."""
+        """Store a batch given as columns (:data:`SPAN_COLUMNS`); committed on return.
+
+        Group commit: batches that arrive while another is being committed wait for the writers'
+        lock and then go into the database together, in one ``INSERT`` and one ``COMMIT``. A
+        caller returns only once the commit holding its batch is done (or raises its error).
+        """
         n = len(columns["trace_id"])
         if n == 0:
             return 0
-        batch = {  # noqa: F841  (scanned by DuckDB by name)
-            name: np.array(columns[name], dtype=np.int64 if name in _INT_COLUMNS else object)
-            for name in SPAN_COLUMNS
-        }
-        with self.db.transaction() as con:
-            con.execute(f"INSERT INTO spans SELECT {', '.join(SPAN_COLUMNS)} FROM batch")  # noqa: S608  (fixed column names; values are parameters)
+        mine = _Pending(
+            {
+                name: np.array(columns[name], dtype=np.int64 if name in _INT_COLUMNS else object)
+                for name in SPAN_COLUMNS
+            }
+        )
+        with self._pending_lock:
+            self._pending.append(mine)
+        with self.db.write_lock:
+            if not mine.done:  # no one took it: commit it with whatever else is waiting
+                with self._pending_lock:
+                    group, self._pending = self._pending, []
+                self._commit(group)
+        if mine.error is not None:
+            msg = f"storing {n} spans failed: {mine.error}"
+            raise StoreError(msg) from mine.error
         return n
+
+    def _commit(self, group: list[_Pending]) -> None:
+        batch = (  # noqa: F841  (scanned by DuckDB by name)
+            group[0].columns
+            if len(group) == 1
+            else {name: np.concatenate([p.columns[name] for p in group]) for name in SPAN_COLUMNS}
+        )
+        try:
+            with self.db.transaction() as con:
+                con.execute(f"INSERT INTO spans SELECT {', '.join(SPAN_COLUMNS)} FROM batch")  # noqa: S608  (fixed column names; values are parameters)
+        except Exception as exc:  # every waiting caller gets it
+            for p in group:
+                p.error, p.done = exc, True
+            return
+        for p in group:
+            p.done = True
 
     def trace(self, trace_id: str) -> list[dict[str, Any]]:
         """Every span of ``trace_id`` ordered by start time (at most ``limits.max_rows`` * 10)."""
