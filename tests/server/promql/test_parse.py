@@ -51,3 +51,35 @@ def test_negative_at_timestamp_does_not_panic() -> None:
 
 def test_holt_winters_is_known_as_in_prometheus_2_42() -> None:
     parse_expr("holt_winters(x[5m], 0.5, 0.5)")
+
+
+def test_a_query_parsed_again_gives_the_kept_tree_and_errors_are_raised_every_time() -> None:
+    """Rules and dashboards parse the same texts again at every evaluation: the tree is kept
+    (the parser's nodes are immutable), a bad query fails every time with the same message."""
+    query = 'sum by (job) (rate(http_requests_total{code=~"5.."}[5m]))'
+    assert parse_expr(query) is parse_expr(query)
+    messages = []
+    for _ in range(2):
+        with pytest.raises(ParseError) as info:
+            parse_expr("rat(x[5m])")
+        messages.append(info.value.message)
+    assert messages[0] == messages[1]
+    assert "did you mean 'rate'?" in messages[0]
+
+
+def test_long_queries_and_brackets_inside_strings_and_comments() -> None:
+    """Over the cached size the query is still parsed and checked; brackets in strings and
+    comments do not count towards the nesting limit, real ones do."""
+    long_query = " + ".join(f'x{{a="{i:05d}{"a" * 200}"}}' for i in range(60))
+    assert len(long_query) > 8192
+    assert parse_expr(long_query) is not parse_expr(long_query)  # parsed again, not kept
+    with pytest.raises(ParseError, match="missing unit character"):
+        parse_expr(long_query + " + rate(y[5])")
+    with pytest.raises(ParseError, match="query too complex"):
+        parse_expr(" + ".join("x" for _ in range(1100)))
+    parse_expr('x{a="' + "(" * 300 + '"} # ' + "[" * 300 + "\n")
+    with pytest.raises(ParseError, match="query too complex"):
+        parse_expr("(" * 201 + "x" + ")" * 201)
+    with pytest.raises(ParseError, match="missing unit character"):
+        parse_expr('x{a="[5]"} + rate(y[5])')
+    parse_expr('x{a="[5]"} + rate(y[5m])')

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import re
 import threading
 from typing import Any
@@ -396,29 +397,36 @@ _DURATION = re.compile(r"(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?")
 _OFFSET = re.compile(r"\boffset\s*(-?)\s*([0-9A-Za-z_.]*)", re.IGNORECASE)
 
 
+_QUOTE_OR_COMMENT = re.compile(r"[\"'`#]")
+
+
 def _code_spans(query: str) -> list[tuple[int, int]]:
     """``(start, end)`` of the parts of ``query`` outside string literals and comments."""
+    # Jumps from one quote or ``#`` to the next with a regex instead of looking at every
+    # character in Python (this ran for every rule at every evaluation before parses were cached).
     spans: list[tuple[int, int]] = []
     start = 0
-    i = 0
-    while i < len(query):
+    n = len(query)
+    while True:
+        found = _QUOTE_OR_COMMENT.search(query, start)
+        if found is None:
+            break
+        i = found.start()
         ch = query[i]
-        if ch in "\"'`":
-            spans.append((start, i))
-            j = i + 1
-            while j < len(query) and query[j] != ch:
-                j += 2 if query[j] == "\\" and ch != "`" else 1
-            i = j + 1
-            start = i
-            continue
+        spans.append((start, i))
         if ch == "#":
-            spans.append((start, i))
             nl = query.find("\n", i)
-            i = len(query) if nl < 0 else nl
-            start = i
+            start = n if nl < 0 else nl
             continue
-        i += 1
-    spans.append((start, len(query)))
+        j = i + 1
+        if ch == "`":
+            end = query.find("`", j)
+            j = n if end < 0 else end
+        else:
+            while j < n and query[j] != ch:
+                j += 2 if query[j] == "\\" else 1
+        start = j + 1
+    spans.append((start, n))
     return spans
 
 
@@ -474,6 +482,10 @@ _MAX_DEPTH = 200
 _OPERATOR = re.compile(r"\b(?:and|or|unless|atan2)\b|==|!=|>=|<=|[-+*/%^<>]")
 
 
+_BRACKET = re.compile(r"[(\[{)\]}]")
+_OPENING = frozenset("([{")
+
+
 def _check_size(query: str) -> None:
     """Refuse, before parsing, a query that would nest more than ``_MAX_DEPTH`` levels:
     the nesting of brackets and the number of operators (a chain of operators nests one level
@@ -482,11 +494,11 @@ def _check_size(query: str) -> None:
     for lo, hi in _code_spans(query):
         code = query[lo:hi]
         operators += len(_OPERATOR.findall(code))
-        for ch in code:
-            if ch in "([{":
+        for bracket in _BRACKET.findall(code):
+            if bracket in _OPENING:
                 depth += 1
                 deepest = max(deepest, depth)
-            elif ch in ")]}":
+            else:
                 depth -= 1
     if deepest > _MAX_DEPTH or operators > 5 * _MAX_DEPTH:
         msg = (
@@ -506,9 +518,27 @@ def _check_depth(query: str, expr: Any) -> None:
         stack.extend((child, depth + 1) for child in _children(node))
 
 
+#: Longest query whose parse is kept: rule expressions and dashboard queries are parsed again at
+#: every evaluation or refresh; a few unusually long ad-hoc queries need not stay in memory.
+_CACHED_QUERY_CHARS = 8192
+_CACHE_ENTRIES = 4096
+
+
 def parse_expr(query: str) -> Any:
-    """Parse ``query``; raise :class:`ParseError` with ``line:col`` and a hint if invalid."""
-    _register_holt_winters()
+    """Parse ``query``; raise :class:`ParseError` with ``line:col`` and a hint if invalid.
+
+    Parsing is pure and the parser's nodes are immutable, so the trees of recently parsed
+    queries are kept (a least-recently-used cache keyed on the text): a rule evaluated every
+    interval, or a dashboard refreshed, is parsed and checked once. Errors are not kept.
+    """
+    if len(query) > _CACHED_QUERY_CHARS:
+        return _parse_uncached(query)
+    return _parse_cached(query)
+
+
+def _parse_uncached(query: str) -> Any:
+    if not _registered:
+        _register_holt_winters()
     _check_size(query)
     try:
         expr = pp.parse(query)
@@ -522,3 +552,6 @@ def parse_expr(query: str) -> Any:
     _check_durations(query)
     _check_regexes(query, expr)
     return expr
+
+
+_parse_cached = functools.lru_cache(maxsize=_CACHE_ENTRIES)(_parse_uncached)

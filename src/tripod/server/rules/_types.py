@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Mapping
 from typing import Protocol
@@ -34,6 +35,7 @@ _STRING = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|`[^`]*`")
 _ENGINE_SUBQUERY_STEP_MS = 60_000  # what the engine uses for a subquery without a step
 
 
+@functools.lru_cache(maxsize=1024)  # pure; every rule's text comes back at every evaluation
 def with_subquery_step(expr: str, step_ms: int) -> str:
     """``expr`` with every step-less subquery ``[10m:]`` given ``step_ms`` explicitly (string
     literals untouched): how promtool's engine evaluates them, its default subquery step being
