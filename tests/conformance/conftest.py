@@ -32,11 +32,13 @@ class Env:
         self.prometheus = prometheus
         self.tripod = tripod
         self.stale_start = 0
+        self.stale_data: staleness.StaleData | None = None
         #: Why the remote-written staleness data could not be loaded, if it could not.
         self.stale_error = ""
 
     def load_staleness(self) -> None:
         data = staleness.build()
+        self.stale_data = data
         self.stale_start = data.start_s
         for backend in (self.prometheus, self.tripod):
             if backend is None:
@@ -46,6 +48,14 @@ class Env:
             except (RuntimeError, httpx.HTTPError) as exc:
                 self.stale_error += f"{backend.name}: {exc}\n"
 
+    def resend_staleness(self, url: str) -> None:
+        """The remote-written data again, to a Prometheus restarted with an empty head."""
+        if self.stale_data is not None:
+            try:
+                staleness.send(url, self.stale_data)
+            except (RuntimeError, httpx.HTTPError) as exc:
+                self.stale_error += f"prometheus after a restart: {exc}\n"
+
 
 @pytest.fixture(scope="session")
 def conformance_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
@@ -53,10 +63,15 @@ def conformance_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     data = harness.generate(workdir)
     procs = {"prometheus": harness.start_prometheus_with_blocks(workdir / "prometheus", data)}
 
+    envs: list[Env] = []
+
     def restart_prometheus() -> str:
         old = procs["prometheus"]
-        procs["prometheus"] = harness.restart_prometheus(old, workdir / "prometheus")
-        return procs["prometheus"].url
+        restarted = harness.restart_prometheus(old, workdir / "prometheus", fresh_head=True)
+        procs["prometheus"] = restarted
+        for env in envs:
+            env.resend_staleness(restarted.url)
+        return restarted.url
 
     tripod_proc = None
     try:
@@ -65,6 +80,7 @@ def conformance_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         prom = harness.Backend("prometheus", procs["prometheus"].url, 30.0, restart_prometheus)
         tripod = harness.Backend("tripod", tripod_proc.url) if tripod_proc else None
         env = Env(prom, tripod)
+        envs.append(env)
         env.load_staleness()
         yield env
         prom.close()

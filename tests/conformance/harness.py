@@ -140,10 +140,16 @@ def start_prometheus_with_blocks(workdir: Path, openmetrics: Path) -> Proc:
                             "--web.enable-remote-write-receiver", storage=tsdb)  # fmt: skip
 
 
-def restart_prometheus(proc: Proc, workdir: Path) -> Proc:
+def restart_prometheus(proc: Proc, workdir: Path, *, fresh_head: bool = False) -> Proc:
     """Kill a hung Prometheus and start it again on the same storage (the backfilled blocks,
-    and the WAL that replays what was remote-written)."""
+    and the WAL that replays what was remote-written). ``fresh_head``: drop the head (WAL and
+    memory-mapped head chunks) instead; after a SIGKILL, 2.42 replayed the WAL but then answered
+    queries over that data with "corruption in head chunk file ... does not exist on disk", so
+    the caller sends the remote-written data again."""
     proc.stop(timeout=5.0)  # SIGTERM, then SIGKILL: a deadlocked Prometheus may not shut down
+    if fresh_head:
+        for name in ("wal", "chunks_head", "wbl"):
+            shutil.rmtree(workdir / "tsdb" / name, ignore_errors=True)
     flags = ("--storage.tsdb.retention.time=100y", "--web.enable-remote-write-receiver")
     return start_prometheus(workdir, PROMETHEUS_CONFIG, *flags, storage=workdir / "tsdb")
 
