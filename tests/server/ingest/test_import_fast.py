@@ -11,10 +11,17 @@ import random
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tripod.server.ingest import ExpositionError, parse_exposition
-from tripod.server.ingest._import_fast import SeriesMemo, _labels, parse_fast, store_fast
+from tripod.server.ingest._import_fast import (
+    SeriesMemo,
+    _labels,
+    _values,
+    parse_fast,
+    store_fast,
+)
 from tripod.server.ingest.import_text import store_parsed
 from tripod.server.store import Database, DuckSampleStore, Matcher
 
@@ -63,17 +70,22 @@ TAKEN = [
     "no_newline_at_end 1 2",
     "# EOF\nm 1 1\n",  # "# EOF" is a plain comment in the text format
     'colon:name{__x__="y"} 1 1\n_under 2 2\n',
+    # per-line split from the right (the layout check failed):
+    'sp{a="b c"} 1 1\nsp{a="b c"} 2 2\nplain 3 3\n',  # a space in a label value
+    'sp{a="b c", d="e"} 1\n',  # spaces and no timestamp
+    "two  1 1\n",  # a run of spaces before the value
+    "  lead 1 1\n",
+    'tab\t{a="1"} 1 1\n',
     "",
     "# only a comment\n",
 ]
 
 # Bodies the fast path must leave to the general parser (well-formed or not).
 LEFT = [
-    'sp{a="b c"} 1 1\n',  # a space in a label value
     "tab\t1\t1\n",
-    "two  1 1\n",  # a run of spaces
-    "  lead 1 1\n",
     "trail 1 1 \n",
+    "x 1  1\n",
+    'sp{a="b c"} 1 1\nsp{a="b c"} 2\n',  # one line with a timestamp, one without
     'x{a="1"b="2"} 1\n',
     "x 1_0\n",
     "x 0x10\n",
@@ -137,6 +149,24 @@ def test_openmetrics_fast_path_agrees(body: str) -> None:
 @pytest.mark.parametrize("body", OM_LEFT)
 def test_openmetrics_fast_path_leaves_the_rest(body: str) -> None:
     assert fast(body.encode(), True) is None
+
+
+def test_values_convert_bit_for_bit_as_float_does() -> None:
+    rng = random.Random(7)
+    tokens = [
+        "".join(rng.choice("0123456789.eE+-") for _ in range(rng.randint(1, 9))).encode()
+        for _ in range(20_000)
+    ] + [repr(rng.uniform(-1e9, 1e9)).encode() for _ in range(20_000)]
+    good = []
+    for token in tokens:
+        try:
+            good.append((token, float(token)))
+        except ValueError:
+            assert _values([token]) is None, token
+    converted = _values([t for t, _ in good])
+    assert converted is not None
+    expected = np.array([v for _, v in good], dtype=np.float64)
+    assert converted.view(np.uint64).tolist() == expected.view(np.uint64).tolist()
 
 
 def test_series_seen_before_skip_parsing_and_still_agree() -> None:

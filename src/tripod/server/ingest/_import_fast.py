@@ -111,8 +111,8 @@ def _values(tokens: list[bytes]) -> npt.NDArray[np.float64] | None:
         odd = {t for t in set(tokens) if t.translate(None, _NUMBER)}
         if not odd <= _SPECIAL:
             return None
-    try:
-        return np.fromiter(map(float, tokens), dtype=np.float64, count=len(tokens))
+    try:  # numpy's conversion of bytes: float()'s results bit for bit, 1/3 faster than map
+        return np.array(tokens, dtype=np.float64)
     except ValueError:  # "1e", "+-1", "..": left to the line parser, which names the line
         return None
 
@@ -178,38 +178,65 @@ def parse_fast(raw: bytes, openmetrics: bool, now_ms: int, memo: SeriesMemo) -> 
         layout = None if not body else _layout(body)
     if not body.strip(b"\n"):
         return FastBatch([], np.zeros(0, np.int64), np.zeros(0, np.float64), None, meta.metadata)
-    if layout is None:
-        return None  # tabs, runs of spaces, spaces in label values: the general parser
-    lines, per_line = layout
     gc_was_on = gc.isenabled()
     gc.disable()  # 2-3 bytes objects per line: collector passes would cost more than the parse
     try:
-        tokens = body.split()
-        if len(tokens) != per_line * lines:
-            return None
-        keys = tokens[0::per_line]
-        values = _values(tokens[1::per_line])
-        if per_line == 2:
-            stamps: npt.NDArray[np.int64] | None = np.full(lines, now_ms, dtype=np.int64)
-        elif openmetrics:
-            stamps = _stamps_seconds(tokens[2::3])
-        else:
-            stamps = _stamps_ms(tokens[2::3])
-        del tokens
-        if values is None or stamps is None:
-            return None
-        try:
-            sids = np.fromiter(map(memo.refs.__getitem__, keys), dtype=np.int64, count=lines)
-            return FastBatch(keys, stamps, values, sids, meta.metadata)
-        except KeyError:
-            pass
+        if layout is not None:
+            lines, per_line = layout
+            tokens = body.split()
+            if len(tokens) != per_line * lines:
+                return None
+            columns = [tokens[i::per_line] for i in range(per_line)]
+            del tokens
+            return _batch(columns, openmetrics, now_ms, memo, meta.metadata)
+        # Spaces inside label values, tabs, runs of spaces: split each line from the right
+        # (value and timestamp have no spaces); the series text is checked as a whole.
+        rows = body.split(b"\n")
+        rows.pop()
+        for maxsplit in (2, 1):
+            try:
+                split = [list(col) for col in zip(*[r.rsplit(b" ", maxsplit) for r in rows],
+                                                  strict=True)]  # fmt: skip
+            except ValueError:  # lines with different numbers of tokens
+                continue
+            if len(split) == maxsplit + 1:
+                batch = _batch(split, openmetrics, now_ms, memo, meta.metadata)
+                if batch is not None:
+                    return batch
+        return None
     finally:
         if gc_was_on:
             gc.enable()
+
+
+def _batch(
+    columns: list[list[bytes]],
+    openmetrics: bool,
+    now_ms: int,
+    memo: SeriesMemo,
+    metadata: dict[str, dict[str, str]],
+) -> FastBatch | None:
+    """Series text, values and maybe timestamps (one list each) -> a batch, or None when a
+    token or series text is not one the line parser accepts."""
+    keys = columns[0]
+    values = _values(columns[1])
+    if len(columns) == 2:
+        stamps: npt.NDArray[np.int64] | None = np.full(len(keys), now_ms, dtype=np.int64)
+    elif openmetrics:
+        stamps = _stamps_seconds(columns[2])
+    else:
+        stamps = _stamps_ms(columns[2])
+    if values is None or stamps is None:
+        return None
+    try:
+        sids = np.fromiter(map(memo.refs.__getitem__, keys), dtype=np.int64, count=len(keys))
+        return FastBatch(keys, stamps, values, sids, metadata)
+    except KeyError:
+        pass
     for key in dict.fromkeys(keys):  # some series are new: check their text now
         if key not in memo.refs and _labels(key) is None:
             return None
-    return FastBatch(keys, stamps, values, None, meta.metadata)
+    return FastBatch(keys, stamps, values, None, metadata)
 
 
 def _labels(key: bytes) -> dict[str, str] | None:
