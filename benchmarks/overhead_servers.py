@@ -13,8 +13,8 @@ stack, an OTLP receiver, the load driver, and starting and measuring the real se
 - ``run_real(n, rounds)``: the main figure (see ``request_overhead.py`` for the method).
 - ``python overhead_servers.py receiver PORT``: an OTLP/HTTP receiver that reads every body and
   answers 200; ``GET /stats`` gives requests and bytes per path.
-- ``python overhead_servers.py load URL N``: N keep-alive GETs one after another from this
-  separate process; prints the mean wall-clock latency in µs.
+- ``python overhead_servers.py load URL``: a client in its own process; for each count N on
+  stdin it sends N keep-alive GETs one after another and prints their total seconds.
 """
 
 from __future__ import annotations
@@ -249,23 +249,39 @@ def receiver(port: int) -> None:
     server.serve_forever()
 
 
-def load(url: str, n: int) -> None:
+def load(url: str) -> None:
+    """Keep-alive GETs to ``url``: for each count N read from stdin, send N requests one after
+    another and print their total wall-clock seconds (one persistent client per server)."""
     import http.client
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    took = 0.0
-    for i in range(n):
-        start = time.perf_counter()
-        conn.request("GET", f"/items/{i % 100}", headers={"User-Agent": "bench"})
-        response = conn.getresponse()
-        response.read()
-        took += time.perf_counter() - start
-        if response.status != 200:
-            raise SystemExit(f"{url}: status {response.status}")
+    sent = 0
+    for line in sys.stdin:
+        n = int(line)
+        took = 0.0
+        for _ in range(n):
+            start = time.perf_counter()
+            try:
+                conn.request("GET", f"/items/{sent % 100}", headers={"User-Agent": "bench"})
+                response = conn.getresponse()
+            except (http.client.RemoteDisconnected, ConnectionError):
+                # The server closed the idle keep-alive connection between turns: reconnect
+                # (not timed) and send the request again.
+                conn.close()
+                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+                conn.connect()
+                start = time.perf_counter()
+                conn.request("GET", f"/items/{sent % 100}", headers={"User-Agent": "bench"})
+                response = conn.getresponse()
+            response.read()
+            took += time.perf_counter() - start
+            sent += 1
+            if response.status != 200:
+                raise SystemExit(f"{url}: status {response.status}")
+        print(f"{took!r}", flush=True)
     conn.close()
-    print(f"{took / n * 1e6:.1f}")
 
 
 # --- starting the servers and measuring ---------------------------------------------------------
@@ -312,11 +328,15 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
             time.sleep(0.1)
 
 
-def start_server(kind: str, variant: str, endpoint: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    kind: str, variant: str, endpoint: str, base_src: str | None
+) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    # BENCH_TRIPOD_SRC: another checkout's src, to measure tripod before/after a change.
-    path = os.pathsep.join(p for p in (str(HERE), os.environ.get("BENCH_TRIPOD_SRC", "")) if p)
-    env = {**os.environ, "BENCH_VARIANT": variant, "PYTHONPATH": path,
+    # BENCH_TRIPOD_SRC: another checkout's src for every tripod variant; the variant
+    # "tripod-base" takes --base-src (the same run measures before and after).
+    src = base_src if variant == "tripod-base" else os.environ.get("BENCH_TRIPOD_SRC", "")
+    path = os.pathsep.join(p for p in (str(HERE), src or "") if p)
+    env = {**os.environ, "BENCH_VARIANT": variant.removesuffix("-base"), "PYTHONPATH": path,
            "OTEL_EXPORTER_OTLP_ENDPOINT": f"{endpoint}/{kind}-{variant}"}  # fmt: skip
     if kind == "asgi":
         argv = [sys.executable, "-m", "uvicorn", "--factory", "overhead_servers:make_asgi",
@@ -325,10 +345,11 @@ def start_server(kind: str, variant: str, endpoint: str) -> tuple[subprocess.Pop
     else:
         # One worker shares nothing: tripod's multi-process metric files (on by default under
         # gunicorn) would be measured against a prometheus_client in single-process mode.
-        # docs/benchmarks.md's multi-process section compares the -w 4 setups.
+        # docs/benchmarks.md's multi-process section compares the -w 4 setups. --keep-alive 60:
+        # the client's connection stays open across the other variants' turns.
         env["TRIPOD_MULTIPROC_DIR"] = "off"
         argv = [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "2", "-w", "1",
-                "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+                "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--keep-alive", "60",
                 "overhead_servers:make_wsgi()"]  # fmt: skip
     proc = subprocess.Popen(argv, cwd=HERE, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)  # fmt: skip
@@ -337,55 +358,88 @@ def start_server(kind: str, variant: str, endpoint: str) -> tuple[subprocess.Pop
     return proc, url
 
 
-def drive(url: str, n: int) -> float:
-    """Mean latency in µs of ``n`` sequential keep-alive GETs sent by a separate process."""
-    out = subprocess.run(
-        [sys.executable, str(HERE / "overhead_servers.py"), "load", url, str(n)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return float(out.stdout.strip())
+class Driver:
+    """A persistent client process for one server (see :func:`load`)."""
+
+    def __init__(self, url: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "overhead_servers.py"), "load", url],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    def send(self, n: int) -> float:
+        """Total wall-clock seconds of ``n`` sequential keep-alive GETs."""
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.proc.stdin.write(f"{n}\n")
+        self.proc.stdin.flush()
+        return float(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(20)
 
 
 def _fmt(values: list[float]) -> str:
     return f"{min(values):.0f} / {statistics.median(values):.0f}"
 
 
-def measure(kind: str, endpoint: str, n: int, rounds: int) -> None:
-    servers = {v: start_server(kind, v, endpoint) for v in VARIANTS}
+def measure(
+    kind: str, endpoint: str, n: int, rounds: int, chunk: int, base_src: str | None
+) -> None:
+    """Per round, every variant gets ``n`` requests in chunks of ``chunk``, the variants taking
+    turns chunk by chunk (rotating order), so a change of the machine's load lands on all of
+    them alike; a variant's server CPU is its process tree's CPU over the whole round (export
+    threads included, read after the exporters' interval) divided by ``n``."""
+    variants = VARIANTS + (("tripod-base",) if base_src else ())
+    servers = {v: start_server(kind, v, endpoint, base_src) for v in variants}
+    drivers = {v: Driver(url) for v, (_proc, url) in servers.items()}
     try:
-        for _proc, url in servers.values():
-            drive(url, max(200, n // 5))  # warm-up
+        for v in variants:  # warm-up
+            drivers[v].send(max(200, n // 5))
         time.sleep(EXPORT_SETTLE_S)
-        wall: dict[str, list[float]] = {v: [] for v in VARIANTS}
-        cpu: dict[str, list[float]] = {v: [] for v in VARIANTS}
-        for r in range(rounds):
-            order = VARIANTS[r % 3 :] + VARIANTS[: r % 3]
-            for variant in order:
-                proc, url = servers[variant]
-                before = tree_cpu(proc.pid)
-                wall[variant].append(drive(url, n))
-                time.sleep(EXPORT_SETTLE_S)
-                cpu[variant].append((tree_cpu(proc.pid) - before) / n * 1e6)
+        wall: dict[str, list[float]] = {v: [] for v in variants}
+        cpu: dict[str, list[float]] = {v: [] for v in variants}
+        for _ in range(rounds):
+            before = {v: tree_cpu(servers[v][0].pid) for v in variants}
+            took = dict.fromkeys(variants, 0.0)
+            done, turn = 0, 0
+            while done < n:
+                size = min(chunk, n - done)
+                order = variants[turn % len(variants) :] + variants[: turn % len(variants)]
+                for v in order:
+                    took[v] += drivers[v].send(size)
+                done += size
+                turn += 1
+            time.sleep(EXPORT_SETTLE_S)
+            for v in variants:
+                wall[v].append(took[v] / n * 1e6)
+                cpu[v].append((tree_cpu(servers[v][0].pid) - before[v]) / n * 1e6)
     finally:
+        for driver in drivers.values():
+            driver.close()
         for proc, _url in servers.values():
             proc.terminate()
         for proc, _url in servers.values():
             proc.wait(20)
     for label, data in (("wall-clock latency", wall), ("server CPU", cpu)):
-        added_t = [t - b for t, b in zip(data["tripod"], data["bare"], strict=True)]
         added_u = [u - b for u, b in zip(data["usual"], data["bare"], strict=True)]
-        ratios = [t / u for t, u in zip(added_t, added_u, strict=True) if u > 0]
-        med = {v: statistics.median(data[v]) for v in VARIANTS}
-        of_medians = (med["tripod"] - med["bare"]) / (med["usual"] - med["bare"])
-        print(f"{kind} {label} µs/request (min / median of {rounds} rounds): "
-              f"bare {_fmt(data['bare'])}, tripod {_fmt(data['tripod'])}, "
-              f"usual {_fmt(data['usual'])}; added: tripod {_fmt(added_t)}, "
-              f"usual {_fmt(added_u)}; ratio min {min(ratios):.2f} median "
-              f"{statistics.median(ratios):.2f}, of the medians {of_medians:.2f} "
-              "(target <= 0.20)")  # fmt: skip
+        med = {v: statistics.median(data[v]) for v in variants}
+        figures = ", ".join(f"{v} {_fmt(data[v])}" for v in variants)
+        print(f"{kind} {label} µs/request (min / median of {rounds} rounds): {figures}")
+        for v in variants[1:]:
+            if v == "usual":
+                continue
+            added = [t - b for t, b in zip(data[v], data["bare"], strict=True)]
+            ratios = [t / u for t, u in zip(added, added_u, strict=True) if u > 0]
+            of_medians = (med[v] - med["bare"]) / (med["usual"] - med["bare"])
+            print(f"  {v}: added {_fmt(added)} vs usual {_fmt(added_u)}; ratio per round "
+                  f"min {min(ratios):.2f} median {statistics.median(ratios):.2f}, of the "
+                  f"medians {of_medians:.2f} (target <= 0.20)")  # fmt: skip
 
 
-def run_real(n: int, rounds: int) -> None:
+def run_real(n: int, rounds: int, chunk: int = 200, base_src: str | None = None) -> None:
     port = free_port()
     receiver = subprocess.Popen(
         [sys.executable, str(HERE / "overhead_servers.py"), "receiver", str(port)],
@@ -394,9 +448,10 @@ def run_real(n: int, rounds: int) -> None:
     endpoint = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{endpoint}/stats")
-        print(f"{n} requests per round, load average {os.getloadavg()[0]:.1f}")
-        measure("asgi", endpoint, n, rounds)
-        measure("wsgi", endpoint, n, rounds)
+        print(f"{n} requests per round in chunks of {chunk}, load average "
+              f"{os.getloadavg()[0]:.1f}")  # fmt: skip
+        measure("asgi", endpoint, n, rounds, chunk, base_src)
+        measure("wsgi", endpoint, n, rounds, chunk, base_src)
         with urllib.request.urlopen(f"{endpoint}/stats") as response:
             stats = json.load(response)
         for path, (calls, size) in sorted(stats.items()):
@@ -411,4 +466,4 @@ if __name__ == "__main__":
     if sys.argv[1] == "receiver":
         receiver(int(sys.argv[2]))
     elif sys.argv[1] == "load":
-        load(sys.argv[2], int(sys.argv[3]))
+        load(sys.argv[2])

@@ -179,9 +179,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--inprocess", action="store_true", help="the older in-process figure")
+    parser.add_argument("--chunk", type=int, default=200, help="requests per turn (served)")
+    parser.add_argument(
+        "--base-src", default=None,
+        help="another checkout's src: adds the variant tripod-base to the same run",
+    )  # fmt: skip
     args = parser.parse_args()
     if not args.inprocess:
-        run_real(args.requests or 2000, args.rounds)
+        run_real(args.requests or 2000, args.rounds, args.chunk, args.base_src)
         return
     n = args.requests or 5000
 
