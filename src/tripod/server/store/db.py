@@ -17,6 +17,8 @@ from typing import Any
 
 import duckdb
 
+from tripod.server.store.memory import tune_allocator
+
 __all__ = ["SCHEMA", "Database", "QueryTimeoutError", "StoreError"]
 
 DB_FILENAME = "tripod.duckdb"
@@ -113,6 +115,7 @@ class Database:
     """
 
     def __init__(self, data_dir: Path, memory_limit: str = "1GB") -> None:
+        tune_allocator()  # glibc arenas and mmap threshold (store/memory.py): flat RSS
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / DB_FILENAME
         compacted = self.path.with_name(self.path.name + ".compact")

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from tripod.server.config import StorageConfig
 from tripod.server.store import chunks
 from tripod.server.store.db import Database
+from tripod.server.store.memory import release_memory
 from tripod.server.store.model import SampleStore
 
 __all__ = ["RetentionReport", "apply_retention", "retention_loop"]
@@ -163,11 +164,13 @@ def apply_retention(
 
 
 async def retention_loop(db: Database, samples: SampleStore, cfg: StorageConfig) -> None:
-    """Apply retention forever, every ``cfg.retention_check_interval_s``; errors are logged,
+    """Apply retention forever, every ``cfg.retention_check_interval_s``, first giving glibc's
+    free memory back (:func:`~tripod.server.store.memory.release_memory`); errors are logged,
     never fatal."""
     interval = cfg.retention_check_interval_s
     while True:
         await asyncio.sleep(interval)
+        await run_in_threadpool(release_memory)  # glibc's free memory back to the system
         if not cfg.retention_time_s and not cfg.retention_size_bytes:
             continue
         try:
