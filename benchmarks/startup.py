@@ -40,9 +40,22 @@ VARIANTS = {
 }
 
 
+def child_env(pythonpath: str = "") -> dict[str, str]:
+    """The children's environment: bytecode is cached as in a deployed app.
+
+    With ``PYTHONDONTWRITEBYTECODE`` set (as in this project's shell) a module whose ``.pyc`` is
+    missing or older than its source is compiled on every run: a fresh checkout, or any file
+    edited since, would measure the compiler, not the import. The warm-up run writes them.
+    """
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    return env
+
+
 def run_once(code: str, pythonpath: str = "") -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one ``python -c code``."""
-    env = dict(os.environ, PYTHONPATH=pythonpath) if pythonpath else None
+    env = child_env(pythonpath)
     start = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
@@ -58,7 +71,7 @@ def run_once(code: str, pythonpath: str = "") -> tuple[float, float]:
 
 def count_instructions(code: str, pythonpath: str = "") -> int:
     """Instructions one ``python -c code`` executes (its user-space ``Ir`` under callgrind)."""
-    env = dict(os.environ, PYTHONPATH=pythonpath) if pythonpath else None
+    env = child_env(pythonpath)
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run(
             [
@@ -96,7 +109,7 @@ def main() -> None:
         )
     times: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
     load_before = os.getloadavg()[0]
-    for code, path in variants.values():  # warm the page cache once
+    for code, path in variants.values():  # warm the page cache, write missing bytecode
         run_once(code, path)
     for _ in range(args.rounds):
         for name, (code, path) in variants.items():

@@ -6,6 +6,7 @@ Each check runs in a fresh interpreter (``sys.modules`` of this test process is 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from opentelemetry.sdk.resources import Resource
 import tripod
 import tripod.sdk
 from tests.helpers.otlp_receiver import HeaderRecorder
-from tripod.config import load_settings
+from tripod.config import PARAMS, Param, Settings, load_settings
 from tripod.sdk import tracing
 
 #: Libraries the request path does not need; none may be imported on tripod's behalf. The
@@ -179,3 +180,29 @@ def test_resource_matches_the_sdk_resource_create(monkeypatch: pytest.MonkeyPatc
     assert ours.attributes["telemetry.sdk.name"] == "opentelemetry"
     assert "service.instance.id" in ours.attributes
     assert isinstance(theirs, Resource)
+
+
+def test_settings_and_params_behave_as_frozen_dataclasses() -> None:
+    """Their ``__init__``/``__repr__``/``__eq__``/``__hash__`` are written out, not generated;
+    what a dataclass offers still holds."""
+    settings = load_settings({"service_name": "records"}, pyproject=False)
+    changed = dataclasses.replace(settings, instrument_httpx=False)
+    assert changed.instrument_httpx is False
+    assert settings.instrument_httpx is True
+    assert changed != settings
+    assert dataclasses.replace(settings) == settings
+    assert dataclasses.asdict(settings)["service_name"] == "records"
+    assert repr(settings).startswith("Settings(service_name='records', service_version=None,")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.service_name = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        hash(settings)  # holds dicts, as before
+    with pytest.raises(TypeError, match="missing 'service_version'"):
+        Settings(service_name="x")
+    with pytest.raises(TypeError, match="unexpected or repeated argument 'nope'"):
+        dataclasses.replace(settings, nope=1)  # type: ignore[call-arg]
+    param = Param("x", ("X",), 1, int, "doc")
+    assert param == Param(name="x", env=("X",), default=1, parse=int, doc="doc")
+    assert hash(param) == hash(Param("x", ("X",), 1, int, "doc"))
+    assert param != PARAMS[0]
+    assert [f.name for f in dataclasses.fields(Param)] == ["name", "env", "default", "parse", "doc"]
