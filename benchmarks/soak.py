@@ -307,6 +307,32 @@ def _status_kb(field: str) -> float:
     return 0.0
 
 
+def _smaps_mb() -> dict[str, float]:
+    """Resident anonymous memory by kind of mapping: the main heap, 64 MB glibc arena heaps,
+    1 MB mappings (Python's object arenas), other anonymous mappings."""
+    out = {"heap": 0.0, "arenas": 0.0, "py": 0.0, "anon": 0.0}
+    kind, size = "", 0
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        first = line.split(maxsplit=6)
+        if "-" in first[0] and len(first) >= 5 and ":" in first[3]:  # a mapping's header
+            lo, hi = (int(x, 16) for x in first[0].split("-"))
+            size = hi - lo
+            name = first[5] if len(first) > 5 else ""
+            if name == "[heap]":
+                kind = "heap"
+            elif name:
+                kind = ""
+            elif size == 64 << 20 or size == 128 << 20:
+                kind = "arenas"
+            elif size == 1 << 20:
+                kind = "py"
+            else:
+                kind = "anon"
+        elif kind and first[0] == "Rss:":
+            out[kind] += int(first[1]) / 1024
+    return {k: round(v, 1) for k, v in out.items()}
+
+
 def _probe_loop(path: Path, ctx_box: list[Any], events: list[dict[str, Any]]) -> None:
     libc = ctypes.CDLL("libc.so.6")
     mallinfo2 = getattr(libc, "mallinfo2", None)
@@ -331,6 +357,11 @@ def _probe_loop(path: Path, ctx_box: list[Any], events: list[dict[str, Any]]) ->
                 row["heap_free_mb"] = mi.fordblks / 2**20
             if jemalloc is not None:
                 row["je"] = jemalloc()
+            if os.environ.get("SOAK_PROBE_SMAPS"):
+                row["smaps"] = _smaps_mb()
+            if ctx_box:
+                cache = ctx_box[0].samples.read_cache
+                row["cache"] = [cache.hits, cache.misses, cache._size]
             row["gc"] = gc.get_count()
             row["gc_collections"] = [s["collections"] for s in gc.get_stats()]
             while events:
@@ -589,6 +620,7 @@ def verify(url: str, acked_ts: list[int], acked_spans: list[tuple[float, int, in
     result = json.loads(body)["data"]["result"] if status == 200 else []
     got = int(float(result[0]["value"][1])) if result else 0
     missing = checked = 0
+    failures: list[str] = []
     t0 = time.monotonic()
     for at, sender, batch in acked_spans:
         if at * 1000 > since:
@@ -596,8 +628,13 @@ def verify(url: str, acked_ts: list[int], acked_spans: list[tuple[float, int, in
                 checked += 1
                 status, body = conn.request("GET", f"/api/v1/traces/{trace_id}")
                 want = len(range(t, SPANS, TRACES))
-                if status != 200 or len(json.loads(body)["data"]["spans"]) != want:
+                got_spans = len(json.loads(body)["data"]["spans"]) if status == 200 else 0
+                if got_spans != want:
                     missing += 1
+                    if len(failures) < 3:
+                        age = time.time() - at
+                        failures.append(f"{trace_id} acked {age:.0f} s before: HTTP {status}, "
+                                        f"{got_spans} of {want} spans")  # fmt: skip
     return (
         f"samples {recent - got} of {recent:,} in the last minute; traces {missing} of "
         f"{checked} checked (each with all its spans; {time.monotonic() - t0:.0f} s)"
