@@ -17,6 +17,7 @@ aggregated; plus a seeded random generator of (function, window, moment, wrapper
 # ruff: noqa: E501  (one case per line reads better than wrapped calls)
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import random
@@ -217,9 +218,12 @@ def cases() -> list[Case]:
     )]
     # argument edges Prometheus checks per call: an invalid factor fails only where a window
     # holds a sample; a quantile outside [0, 1] is ±Inf
-    out += [_case(q, AGG_MOMENTS, "instant") for q in (
+    # (error=True: the Prometheus-only self-check then wants an error at some moment, not all)
+    out += [dataclasses.replace(_case(q, AGG_MOMENTS, "instant"), error=True) for q in (
         f'holt_winters({M}{{shape="single"}}[5s], 0, 0.5)',
         f'holt_winters({M}{{shape="single_stale"}}[1s], 0.5, 1)',
+    )]
+    out += [_case(q, AGG_MOMENTS, "instant") for q in (
         f"quantile_over_time(-1, {M}[5s])",
         f"quantile_over_time(NaN, {M}[15s])",
         f"predict_linear({M}[15s], -60)",
