@@ -147,7 +147,8 @@ def _stamps_seconds(tokens: list[bytes]) -> npt.NDArray[np.int64] | None:
         seconds = np.fromiter(map(float, tokens), dtype=np.float64, count=len(tokens))
     except ValueError:
         return None
-    millis = np.round(seconds * 1000.0)
+    with np.errstate(over="ignore", invalid="ignore"):  # 1e306 s: refused just below
+        millis = np.round(seconds * 1000.0)
     if not bool(np.isfinite(millis).all()) or bool((np.abs(millis) >= 2.0**63).any()):
         return None
     return millis.astype(np.int64)
