@@ -173,3 +173,41 @@ def test_an_attribute_that_does_not_decode_raises_even_after_good_ones() -> None
     conv = SpanConverter(LIMITS)
     with pytest.raises(DecodeError):
         conv.columns(conv.parse(body), AppendResult())
+
+
+@pytest.mark.parametrize("where", ["span", "event", "link", "resource", "scope"])
+def test_nesting_limit_is_counted_as_inside_the_whole_request(where: str) -> None:
+    """An attribute nested just under protobuf's depth limit when decoded alone, but over it
+    inside a request, is refused by both paths (they decode nothing the general path refuses)."""
+    verdicts = set()
+    for depth in range(40, 49):  # deeper values cannot be built through the message API
+        value = common_pb2.AnyValue(string_value="x")
+        for _ in range(depth):
+            outer = common_pb2.AnyValue()
+            outer.array_value.values.append(value)
+            value = outer
+        req = trace_pb.ExportTraceServiceRequest()
+        rs = req.resource_spans.add()
+        ss = rs.scope_spans.add()
+        span = ss.spans.add(trace_id=b"\x01" * 16, span_id=b"\x02" * 8)
+        holder = {
+            "span": span.attributes,
+            "event": span.events.add(name="e").attributes,
+            "link": span.links.add(trace_id=b"\x03" * 16, span_id=b"\x04" * 8).attributes,
+            "resource": rs.resource.attributes,
+            "scope": ss.scope.attributes,
+        }[where]
+        holder.add(key="k", value=value)
+        body = req.SerializeToString()
+        try:
+            trace_pb.ExportTraceServiceRequest.FromString(body)
+        except DecodeError:
+            conv = SpanConverter(Limits(max_attribute_value_length=10**6))
+            with pytest.raises(DecodeError):
+                conv.columns(conv.parse(body), AppendResult())
+            verdicts.add("refused")
+            continue
+        verdicts.add("accepted")
+        assert _both(body, SpanConverter(Limits(max_attribute_value_length=10**6)))
+    if where in ("span", "event", "link"):
+        assert verdicts == {"accepted", "refused"}  # the range straddles the limit

@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.common.v1 import common_pb2
-from opentelemetry.proto.resource.v1 import resource_pb2
-from opentelemetry.proto.trace.v1 import trace_pb2
 
 from tripod.server.config import Limits
 from tripod.server.store.logs import LOG_COLUMNS, level_of
@@ -297,15 +296,16 @@ class SpanConverter:
         limits = self.limits
         for rs in view.resource_spans:
             try:
-                resource = resource_pb2.Resource.FromString(rs.resource)
-                service, resource_json, _ = _resource(resource, limits)
+                resource = _in_request(b"\x0a", _field(b"\x0a", rs.resource))
+                service, resource_json, _ = _resource(resource.resource_spans[0].resource, limits)
             except LimitError as exc:
                 for ss in rs.scope_spans:
                     for _ in ss.spans:
                         result.reject(exc.reason, str(exc))
                 continue
             for ss in rs.scope_spans:
-                scope_json = _scope(common_pb2.InstrumentationScope.FromString(ss.scope))
+                scope = _in_request(b"\x0a", _field(b"\x12", _field(b"\x0a", ss.scope)))
+                scope_json = _scope(scope.resource_spans[0].scope_spans[0].scope)
                 for span in ss.spans:
                     try:
                         row = self._row(span, service, resource_json, scope_json)
@@ -328,8 +328,8 @@ class SpanConverter:
         if events or links:  # rare: the general row builder with decoded events and links
             return _span_row(
                 span, self.limits, service, resource_json, scope_json, attrs=attrs,
-                events=[trace_pb2.Span.Event.FromString(b) for b in events],
-                links=[trace_pb2.Span.Link.FromString(b) for b in links],
+                events=[_in_span(b"\x5a", b).events[0] for b in events],
+                links=[_in_span(b"\x6a", b).links[0] for b in links],
             )  # fmt: skip
         start, end = span.start_time_unix_nano, span.end_time_unix_nano
         if start > _MAX_NS or end > _MAX_NS:
@@ -361,6 +361,8 @@ class SpanConverter:
 
     def _decode(self, raw: bytes) -> _Attr:
         kv = common_pb2.KeyValue.FromString(raw)
+        if kv.value.WhichOneof("value") in ("array_value", "kvlist_value"):
+            kv = _in_span(b"\x4a", raw).attributes[0]  # nesting limit counted as in the request
         entry: _Attr
         try:
             value = attributes_dict([kv], self.limits, "span")[kv.key]
@@ -371,6 +373,30 @@ class SpanConverter:
             self._memo.clear()
         self._memo[raw] = entry
         return entry
+
+
+def _field(tag: bytes, payload: bytes) -> bytes:
+    """``payload`` as a length-delimited protobuf field with the one-byte ``tag``."""
+    size, out = len(payload), bytearray(tag)
+    while size >= 0x80:
+        out.append(size & 0x7F | 0x80)
+        size >>= 7
+    out.append(size)
+    return bytes(out) + payload
+
+
+def _in_request(tag: bytes, payload: bytes) -> Any:
+    """A request holding ``payload`` (field ``tag`` of the request), decoded by the real class:
+    the same checks, nesting limit included, as the part gets inside a whole request."""
+    return trace_service_pb2.ExportTraceServiceRequest.FromString(_field(tag, payload))
+
+
+def _in_span(tag: bytes, raw: bytes) -> Any:
+    """A span holding ``raw`` as field ``tag`` (attribute, event or link), decoded at the depth
+    it has inside a request (DecodeError as the whole request would give)."""
+    wrapped = _field(b"\x0a", _field(b"\x12", _field(b"\x12", _field(tag, raw))))
+    request = trace_service_pb2.ExportTraceServiceRequest.FromString(wrapped)
+    return request.resource_spans[0].scope_spans[0].spans[0]
 
 
 #: Times are stored as signed 64-bit nanoseconds; OTLP's fixed64 can go past them.
