@@ -92,6 +92,10 @@ def test_text_and_openmetrics_imports_are_stored_durably(tmp_path: Path) -> None
         ("ok 1 1\n", OM, 2, "# EOF"),
         ("ok 1 1\n# EOF\nmore 1 1\n", OM, 3, "after # EOF"),
         ("# TYPE x bogus\nx 1\n", "text/plain", 1, "unknown metric type"),
+        ("ok 1 1000\nbig 1 99999999999999999999\n", "text/plain", 2, "out of range"),
+        ("ok 1 1000\nbig 1 -99999999999999999999\n", "text/plain", 2, "out of range"),
+        ("ok 1 1\nbig 1 1e300\n# EOF\n", OM, 2, "out of range"),
+        ("ok 1 1\nnan 1 NaN\n# EOF\n", OM, 2, "not finite"),
     ],
 )
 def test_malformed_bodies_get_400_with_the_line_and_store_nothing(

@@ -54,6 +54,8 @@ _SAMPLE_LINE = re.compile(
     + r"(?:[ \t]*\{[^\n]*\})?)[ \t]+([^ \t\r\n]+)(?:[ \t]+([^ \t\r\n]+))?[ \t]*\r?$",
     re.MULTILINE,
 )  # the label set is checked exactly later, once per distinct series
+_MIN_MS, _MAX_MS = -(2**63), 2**63 - 1  # timestamps the store keeps (int64 ms)
+_NOT_NUMBER = str.maketrans("", "", "0123456789.eE+-\n")  # deletes the characters of numbers
 _TYPES = {"counter", "gauge", "histogram", "summary", "untyped", "unknown", "gaugehistogram",
           "info", "stateset"}  # fmt: skip
 
@@ -221,13 +223,15 @@ def _parse_fast(
     joined = "\n".join(given)
     if "_" in joined or "x" in joined or "X" in joined or (not openmetrics and "." in joined):
         return None
+    if openmetrics and joined.translate(_NOT_NUMBER):
+        return None  # NaN / Inf timestamps: refused by the line parser (NaN was read as absent)
     if openmetrics:
         try:
             seconds = np.array([float(t) if t else math.nan for t in stamps], dtype=np.float64)
         except ValueError:
             return None
-        if np.isinf(seconds).any():
-            return None
+        if np.isinf(seconds).any() or bool((np.abs(seconds) >= 9.2e15).any()):
+            return None  # not finite or past int64 ms: the line parser names the line
         millis = np.where(np.isnan(seconds), now_ms, np.round(seconds * 1000.0))
         out.stamps = millis.astype(np.int64).tolist()
     out.series_text = list(keys)
@@ -241,6 +245,8 @@ def _parse_fast(
             )
     except ValueError:
         return None
+    if out.stamps and not (min(out.stamps) >= _MIN_MS and max(out.stamps) <= _MAX_MS):
+        return None  # past int64 ms: the line parser names the line
     return out
 
 
@@ -299,6 +305,8 @@ def _parse_lines(
             if not openmetrics and not tokens[1].lstrip("+-").isdigit():
                 raise ExpositionError(lineno, f"timestamp {tokens[1]!r} must be integer ms")
             stamp = round(ts * ts_scale)
+            if not _MIN_MS <= stamp <= _MAX_MS:
+                raise ExpositionError(lineno, f"timestamp {tokens[1]!r} is out of range")
         else:
             stamp = now_ms
         series_text.append(key)
