@@ -85,6 +85,8 @@ _KEYS: dict[str, bytes] = {}
 #: field number -> {(key, str value): the whole encoded field}
 _PAIRS: dict[int, dict[tuple[str, str], bytes]] = {}
 _CACHE_MAX = 4096
+#: Attribute keys whose values differ from record to record: encoded, never memoised.
+_UNIQUE_KEYS = frozenset(("correlation_id", "url.path", "url.query", "url.full"))
 
 
 def _key_value_body(key: str, value: Any) -> bytes:
@@ -102,13 +104,15 @@ def _key_value_body(key: str, value: Any) -> bytes:
 def key_value(key: str, value: Any, field: int = 1) -> bytes:
     """One ``KeyValue`` message as the repeated field ``field`` (``attributes``, ``values``).
 
-    Keys and string pairs repeat from record to record (method, route, logger, scheme), so their
-    encodings are memoised; the cache starts afresh when full, so unique values (ids, paths)
-    cannot crowd out the repeating ones for long."""
+    Keys and string or integer pairs repeat from record to record (method, route, logger,
+    scheme, port, status code), so their encodings are memoised; values that are unique per
+    record by nature (``_UNIQUE_KEYS``: correlation id, path) are not, and the cache starts
+    afresh when full, so other unique values cannot crowd out the repeating ones for long."""
     cache = _PAIRS.get(field)
     if cache is None:
         cache = _PAIRS[field] = {}
-    if type(value) is str:
+    kind = type(value)
+    if (kind is str or kind is int) and key not in _UNIQUE_KEYS:
         done = cache.get((key, value))
         if done is not None:
             return done
@@ -132,6 +136,8 @@ def attributes(field: int, attrs: Mapping[str, Any] | None) -> bytes:
     get = cache.get
     out = []
     for key, value in attrs.items():
-        done = get((key, value)) if type(value) is str else None
+        kind = type(value)
+        # (key, 1) never finds a (key, True) entry: only str and int values are ever cached.
+        done = get((key, value)) if kind is str or kind is int else None
         out.append(done if done is not None else key_value(key, value, field))
     return b"".join(out)
