@@ -172,8 +172,8 @@ def parse_fast(raw: bytes, openmetrics: bool, now_ms: int, memo: SeriesMemo) -> 
     if not body.endswith(b"\n"):
         body += b"\n"
     layout = _layout(body)
-    if layout is None and (b"\n\n" in body or body.startswith(b"\n")):
-        while b"\n\n" in body:  # blank lines (searched only now: 85 ns per line)
+    if layout is None and _has_blank_lines(body):
+        while b"\n\n" in body:
             body = body.replace(b"\n\n", b"\n")
         body = body.lstrip(b"\n")
         layout = None if not body else _layout(body)
@@ -190,17 +190,12 @@ def parse_fast(raw: bytes, openmetrics: bool, now_ms: int, memo: SeriesMemo) -> 
             columns = [tokens[i::per_line] for i in range(per_line)]
             del tokens
             return _batch(columns, openmetrics, now_ms, memo, meta.metadata)
-        # Spaces inside label values, tabs, runs of spaces: split each line from the right
-        # (value and timestamp have no spaces); the series text is checked as a whole.
-        rows = body.split(b"\n")
-        rows.pop()
-        for maxsplit in (2, 1):
-            try:
-                split = [list(col) for col in zip(*[r.rsplit(b" ", maxsplit) for r in rows],
-                                                  strict=True)]  # fmt: skip
-            except ValueError:  # lines with different numbers of tokens
-                continue
-            if len(split) == maxsplit + 1:
+        # Spaces inside label values, tabs, runs of spaces: the value and timestamp are the
+        # line's last tokens, so only its last one or two separators need to be spaces; those
+        # become newlines and one split gives the tokens (the series text is checked whole).
+        for per_line in (3, 2):
+            split = _split_right(body, per_line)
+            if split is not None:
                 batch = _batch(split, openmetrics, now_ms, memo, meta.metadata)
                 if batch is not None:
                     return batch
@@ -208,6 +203,39 @@ def parse_fast(raw: bytes, openmetrics: bool, now_ms: int, memo: SeriesMemo) -> 
     finally:
         if gc_was_on:
             gc.enable()
+
+
+def _has_blank_lines(body: bytes) -> bool:
+    """Whether two newlines touch (numpy: ``b"\\n\\n" in body`` costs 85 ns per line)."""
+    ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == _NEWLINE)
+    return bool(len(ends) and (ends[0] == 0 or (np.diff(ends) == 1).any()))
+
+
+def _split_right(body: bytes, per_line: int) -> list[list[bytes]] | None:
+    """Series text, value and (``per_line`` 3) timestamp of each line, cutting at the line's
+    last ``per_line - 1`` separators, which must be single spaces; None when one is not."""
+    buf = np.frombuffer(body, dtype=np.uint8)
+    where = np.flatnonzero(buf <= _SPACE)
+    kinds = buf[where]
+    ends = np.flatnonzero(kinds == _NEWLINE)  # index in ``where`` of each line's newline
+    starts = np.empty_like(ends)
+    starts[0] = -1
+    starts[1:] = ends[:-1]
+    if bool((ends - starts - 1 < per_line - 1).any()):
+        return None  # a line with too few separators
+    cuts = [ends - k for k in range(1, per_line)]
+    if any(bool((kinds[cut] != _SPACE).any()) for cut in cuts):
+        return None
+    edited = bytearray(body)
+    view = np.frombuffer(edited, dtype=np.uint8)
+    for cut in cuts:
+        view[where[cut]] = _NEWLINE
+    del view
+    tokens = bytes(edited).split(b"\n")
+    tokens.pop()  # after the body's final newline
+    if len(tokens) != per_line * len(ends):
+        return None
+    return [tokens[i::per_line] for i in range(per_line)]
 
 
 def _batch(
