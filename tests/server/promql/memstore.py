@@ -1,5 +1,11 @@
 """A list-based :class:`SampleStore` for unit tests of the engine: a test double of the storage
-contract (no durability), small and obviously correct."""
+contract (no durability), small and obviously correct.
+
+Not replaced by ``tripod.server.rules.memstore.MemorySampleStore`` on purpose: that one leaves
+out series holding only staleness markers and refuses a same-timestamp sample with another value,
+as ``tripod test rules`` needs; this one returns what the disk store returns (all-stale series
+included), so the engine's own handling of them stays under test, and it stays independent of
+the product code it checks."""
 
 from __future__ import annotations
 
