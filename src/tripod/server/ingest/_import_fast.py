@@ -3,21 +3,25 @@
 Most import bodies are ``name{labels} value timestamp`` lines separated by single spaces, the
 same series over and over. This path never looks at a line on its own:
 
-1. comment lines are cut out (a ``find`` loop over ``\\n#``, one step per comment), blank lines
-   and CRLF removed with ``bytes.replace``;
+1. comment lines are cut out (found by one numpy pass over ``#`` bytes), CRLF and blank lines
+   removed with ``bytes.replace``;
 2. numpy checks that every control character or space of the body sits where the shape wants it
    (``space, space, newline`` per line, or ``space, newline`` when no line has a timestamp), so
-   ``bytes.split()`` (in C) gives exactly three (or two) tokens per line;
+   ``bytes.split()`` (in C) gives exactly three (or two) tokens per line. When it does not (a
+   space in a label value, a tab in the series text), numpy finds each line's last one or two
+   separators, which must be spaces, and turns them into newlines in a copy: one
+   ``split(b"\\n")`` then gives the tokens;
 3. the series text of each line (its bytes before the value) keys a memo of store refs: a series
-   seen before costs one dict lookup, and only new ones are parsed into labels;
-4. values go through ``float`` in C after a check that they use only the characters of the text
+   seen before costs one dict lookup, and only new ones are parsed (exactly, as a whole) into
+   labels;
+4. values are converted by numpy after a check that they use only the characters of the text
    format's numbers (or are one of its ``NaN``/``Inf`` spellings); timestamps of one width are
    read as digits by numpy.
 
-Anything else (a label value with a space or tab, an exemplar, a bad line, a metric name or
-number the checks do not accept) returns ``None``: the caller then takes the general parser,
-which gives the same samples for a good body and names the line of a bad one. Nothing is stored
-before the whole body has been checked.
+Anything else (an exemplar, trailing whitespace, a bad line, a metric name or number the checks
+do not accept) returns ``None``: the caller then takes the general parser, which gives the same
+samples for a good body and names the line of a bad one. Nothing is stored before the whole body
+has been checked.
 """
 
 from __future__ import annotations
