@@ -168,8 +168,8 @@ def _span_row(
         )
     events = span.events if events is None else events
     links = span.links if links is None else links
-    events_json = (
-        "[]"
+    events_json = (  # empty: NULL in the store (read back as [])
+        None
         if not events
         else _dumps(
             [
@@ -183,7 +183,7 @@ def _span_row(
         )
     )
     links_json = (
-        "[]"
+        None
         if not links
         else _dumps(
             [
@@ -342,7 +342,7 @@ class SpanConverter:
             span.parent_span_id.hex(), span.name,
             _KINDS[kind] if 0 <= kind < 6 else "unspecified", service, start, end,
             end - start if end > start else 0, _STATUS[code] if 0 <= code < 3 else "unset",
-            status.message, attrs, "[]", "[]", resource_json, scope_json,
+            status.message, attrs, None, None, resource_json, scope_json,
         )  # fmt: skip
 
     def _attributes(self, kvs: Any) -> str:

@@ -33,11 +33,15 @@ CREATE TABLE IF NOT EXISTS chunks (
     vscale UTINYINT, v0 BIGINT, b BLOB
 );
 CREATE TABLE IF NOT EXISTS metadata (metric VARCHAR, type VARCHAR, help VARCHAR, unit VARCHAR);
+-- Each distinct (resource, scope) of spans once; spans.rid refers to it (store/spans.py).
+CREATE TABLE IF NOT EXISTS span_resources (rid INTEGER, resource VARCHAR, scope VARCHAR);
+-- events/links: NULL when empty. A table of the earlier schema (resource, scope VARCHAR
+-- instead of rid) is converted at open (store/spans.py).
 CREATE TABLE IF NOT EXISTS spans (
     trace_id VARCHAR, tid BIGINT, span_id VARCHAR, parent_span_id VARCHAR, name VARCHAR,
     kind VARCHAR, service VARCHAR, start_ns BIGINT, end_ns BIGINT, duration_ns BIGINT,
     status_code VARCHAR, status_message VARCHAR, attributes VARCHAR, events VARCHAR,
-    links VARCHAR, resource VARCHAR, scope VARCHAR
+    links VARCHAR, rid INTEGER
 );
 CREATE TABLE IF NOT EXISTS logs (
     seq BIGINT, time_ns BIGINT, observed_ns BIGINT, service VARCHAR, severity_number INTEGER,

@@ -2,6 +2,12 @@
 
 ``tid`` (the first 8 bytes of the trace id as a signed integer) makes trace-by-id a scan of one
 compressed integer column instead of a string column.
+
+Each distinct (resource, scope) pair is stored once, in ``span_resources``; a span row holds its
+integer ``rid`` (the resource JSON alone was ~190 bytes repeated in every row, written to the
+write-ahead log per span). The service name stays a span column (queries filter on it). Empty
+events/links are stored as NULL and read back as ``[]``. A store written with the earlier
+schema (``resource``/``scope`` text in every span row) is converted when it is opened.
 """
 
 from __future__ import annotations
@@ -33,6 +39,16 @@ SPAN_COLUMNS = (
     "resource", "scope",
 )  # fmt: skip
 _INT_COLUMNS = frozenset({"tid", "start_ns", "end_ns", "duration_ns"})
+#: the columns of the ``spans`` table: SPAN_COLUMNS with ``rid`` for ``resource`` and ``scope``
+_STORED = (*SPAN_COLUMNS[:-2], "rid")
+#: SPAN_COLUMNS read back from ``spans s`` joined with ``span_resources r``
+_SELECT_SPAN = ", ".join(
+    [f"s.{name}" for name in SPAN_COLUMNS[:-4]]
+    + ["coalesce(s.events, '[]')", "coalesce(s.links, '[]')", "r.resource", "r.scope"]
+)
+_FROM_SPAN = "spans s LEFT JOIN span_resources r ON s.rid = r.rid"
+#: the (resource, scope) -> rid memo holds at most this many pairs; past it, misses ask the table
+_MAX_RIDS = 65_536
 _VIEW_COLUMNS = (
     "span_id", "parent_span_id", "name", "kind", "service", "start_ns", "duration_ns",
     "status_code", "status_message", "event_count",
@@ -61,6 +77,23 @@ def attr_filter(key: str, value: str) -> tuple[str, list[Any]]:
     )
 
 
+def _span_attr_filter(key: str, value: str) -> tuple[str, list[Any]]:
+    """:func:`attr_filter` for spans, whose resource is in ``span_resources``.
+
+    Same rows: (contains(a) OR contains(r)) AND (a = v OR r = v) is (a = v) OR (r = v), as a
+    match implies the substring.
+    """
+    path = attr_path(key)
+    if any(ch in value for ch in '"\\') or any(ord(ch) < 32 for ch in value) or not value:
+        pre, pre_args = "", []
+    else:
+        pre, pre_args = "contains({}, ?) AND ", [value]
+    a_pre, r_pre = pre.format("attributes"), pre.format("resource")
+    sub = f"SELECT rid FROM span_resources WHERE {r_pre}json_extract_string(resource, ?) = ?"  # noqa: S608  (fixed SQL; values are parameters)
+    sql = f"(({a_pre}json_extract_string(attributes, ?) = ?) OR rid IN ({sub}))"
+    return sql, [*pre_args, path, value, *pre_args, path, value]
+
+
 def attr_path(key: str) -> str:
     """A DuckDB JSON path selecting the top-level key ``key`` (dots are part of OTel keys)."""
     return '$."' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -71,6 +104,8 @@ class _Pending:
     """A batch waiting to be committed (``done``), and the error of its commit if it failed."""
 
     columns: dict[str, Any]
+    resources: list[str]
+    scopes: list[str]
     done: bool = False
     error: Exception | None = None
 
@@ -84,6 +119,20 @@ class DuckSpanStore:
         self.limits = limits
         self._pending: list[_Pending] = []  # batches waiting for the next commit
         self._pending_lock = threading.Lock()
+        with db.write_lock:
+            _migrate(db)
+            rows = db.con.execute(
+                "SELECT count(*), coalesce(max(rid) + 1, 0) FROM span_resources"
+            ).fetchone()
+            count, self._next_rid = (int(rows[0]), int(rows[1])) if rows else (0, 0)
+            # (resource, scope) -> rid; complete (every stored pair) unless it outgrew _MAX_RIDS
+            self._rids: dict[tuple[str, str], int] = {}
+            self._rids_complete = count <= _MAX_RIDS
+            if self._rids_complete:
+                for rid, resource, scope in db.con.execute(
+                    "SELECT rid, resource, scope FROM span_resources"
+                ).fetchall():
+                    self._rids[(resource, scope)] = rid
 
     def append(self, columns: dict[str, list[Any]]) -> int:
         """Store a batch given as columns (:data:`SPAN_COLUMNS`); committed on return.
@@ -98,8 +147,10 @@ class DuckSpanStore:
         mine = _Pending(
             {
                 name: np.array(columns[name], dtype=np.int64 if name in _INT_COLUMNS else object)
-                for name in SPAN_COLUMNS
-            }
+                for name in SPAN_COLUMNS[:-2]
+            },
+            columns["resource"],
+            columns["scope"],
         )
         with self._pending_lock:
             self._pending.append(mine)
@@ -113,27 +164,86 @@ class DuckSpanStore:
             raise StoreError(msg) from mine.error
         return n
 
+    def _rid_column(
+        self, resources: list[str], scopes: list[str], new: dict[tuple[str, str], int]
+    ) -> np.ndarray[Any, np.dtype[np.int32]]:
+        """The rid of each span's (resource, scope); pairs not stored yet get one in ``new``.
+
+        Spans of one resource and scope come in a run holding the same string objects, so the
+        memo is consulted once per run. Called with the writers' lock held.
+        """
+        out = np.empty(len(resources), dtype=np.int32)
+        last_r: str | None = None
+        last_s: str | None = None
+        rid = 0
+        for i, (r, s) in enumerate(zip(resources, scopes, strict=True)):
+            if r is not last_r or s is not last_s:
+                last_r, last_s = r, s
+                rid = self._rid_of((r, s), new)
+            out[i] = rid
+        return out
+
+    def _rid_of(self, key: tuple[str, str], new: dict[tuple[str, str], int]) -> int:
+        rid = self._rids.get(key)
+        if rid is None:
+            rid = new.get(key)
+        if rid is None and not self._rids_complete:
+            row = self.db.con.execute(
+                "SELECT min(rid) FROM span_resources WHERE resource = ? AND scope = ?", list(key)
+            ).fetchone()
+            rid = row[0] if row else None
+            if rid is not None:
+                self._remember(key, rid)
+        if rid is None:
+            rid = new[key] = self._next_rid + len(new)
+        return int(rid)
+
+    def _remember(self, key: tuple[str, str], rid: int) -> None:
+        if len(self._rids) >= _MAX_RIDS:  # pathological: a new resource per request
+            self._rids.clear()
+            self._rids_complete = False
+        self._rids[key] = rid
+
     def _commit(self, group: list[_Pending]) -> None:
-        batch = (  # noqa: F841  (scanned by DuckDB by name)
-            group[0].columns
-            if len(group) == 1
-            else {name: np.concatenate([p.columns[name] for p in group]) for name in SPAN_COLUMNS}
-        )
+        new: dict[tuple[str, str], int] = {}
         try:
+            rids = [self._rid_column(p.resources, p.scopes, new) for p in group]
+            batch = (  # noqa: F841  (scanned by DuckDB by name)
+                {**group[0].columns, "rid": rids[0]}
+                if len(group) == 1
+                else {
+                    **{
+                        name: np.concatenate([p.columns[name] for p in group])
+                        for name in SPAN_COLUMNS[:-2]
+                    },
+                    "rid": np.concatenate(rids),
+                }
+            )
+            added = {  # noqa: F841  (scanned by DuckDB by name)
+                "rid": np.array(list(new.values()), dtype=np.int32),
+                "resource": np.array([k[0] for k in new], dtype=object),
+                "scope": np.array([k[1] for k in new], dtype=object),
+            }
             with self.db.transaction() as con:
-                con.execute(f"INSERT INTO spans SELECT {', '.join(SPAN_COLUMNS)} FROM batch")  # noqa: S608  (fixed column names; values are parameters)
+                if new:
+                    con.execute("INSERT INTO span_resources SELECT rid, resource, scope FROM added")
+                names = ", ".join(_STORED)
+                con.execute(f"INSERT INTO spans ({names}) SELECT {names} FROM batch")  # noqa: S608  (fixed column names)
         except Exception as exc:  # every waiting caller gets it
             for p in group:
                 p.error, p.done = exc, True
             return
+        self._next_rid += len(new)
+        for key, rid in new.items():
+            self._remember(key, rid)
         for p in group:
             p.done = True
 
     def trace(self, trace_id: str) -> list[dict[str, Any]]:
         """Every span of ``trace_id`` ordered by start time (at most ``limits.max_rows`` * 10)."""
         rows = self.db.query(
-            f"SELECT {', '.join(SPAN_COLUMNS)} FROM spans WHERE tid = ? AND trace_id = ? "  # noqa: S608
-            "ORDER BY start_ns, span_id LIMIT ?",
+            f"SELECT {_SELECT_SPAN} FROM {_FROM_SPAN} WHERE s.tid = ? AND s.trace_id = ? "  # noqa: S608
+            "ORDER BY s.start_ns, s.span_id LIMIT ?",
             [trace_tid(trace_id), trace_id, self.limits.max_rows * 10],
             self.limits.query_timeout_s,
         )
@@ -144,8 +254,10 @@ class DuckSpanStore:
     ) -> dict[str, list[Any]]:
         """The spans of ``trace_id`` as columns in :meth:`trace`'s order, at most ``max_spans``."""
         names = _VIEW_COLUMNS + (("attributes", "events") if with_attributes else ())
-        select = ", ".join(names).replace(
-            "event_count", "CAST(json_array_length(events) AS INTEGER)"
+        select = (
+            ", ".join(names)
+            .replace("event_count", "CAST(coalesce(json_array_length(events), 0) AS INTEGER)")
+            .replace(", events", ", coalesce(events, '[]')")
         )
         cols = self.db.query_numpy(  # numpy columns: about 2x faster than rows for 10^4 spans
             f"SELECT {select} FROM spans WHERE tid = ? AND trace_id = ? "  # noqa: S608
@@ -158,8 +270,8 @@ class DuckSpanStore:
     def span(self, trace_id: str, span_id: str) -> dict[str, Any] | None:
         """One span as :meth:`trace` gives it, or None."""
         rows = self.db.query(
-            f"SELECT {', '.join(SPAN_COLUMNS)} FROM spans "  # noqa: S608
-            "WHERE tid = ? AND trace_id = ? AND span_id = ? ORDER BY start_ns LIMIT 1",
+            f"SELECT {_SELECT_SPAN} FROM {_FROM_SPAN} "  # noqa: S608
+            "WHERE s.tid = ? AND s.trace_id = ? AND s.span_id = ? ORDER BY s.start_ns LIMIT 1",
             [trace_tid(trace_id), trace_id, span_id],
             self.limits.query_timeout_s,
         )
@@ -202,7 +314,7 @@ class DuckSpanStore:
             where.append("duration_ns <= ?")
             params.append(q.max_duration_ns)
         for key, value in q.attributes:
-            clause, args = attr_filter(key, value)
+            clause, args = _span_attr_filter(key, value)
             where.append(clause)
             params += args
         having = ""
@@ -246,6 +358,40 @@ class DuckSpanStore:
             for trace_id, start, end, count, errors, services, root_name, root_service, _ in rows
         ]
         return out, next_cursor
+
+
+def _migrate(db: Database) -> None:
+    """Convert a ``spans`` table of the earlier schema (``resource`` and ``scope`` text in every
+    row) to ``rid`` references into ``span_resources``, in one transaction (a crash midway
+    leaves the earlier table, converted at the next open)."""
+    cols = {
+        row[0]
+        for row in db.con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND table_name = 'spans'"
+        ).fetchall()
+    }
+    if "rid" in cols or "resource" not in cols:
+        return
+    kept = ", ".join(
+        f"nullif(s.{n}, '[]') AS {n}" if n in ("events", "links") else f"s.{n}"
+        for n in SPAN_COLUMNS[:-2]
+    )
+    with db.transaction() as con:
+        con.execute(
+            "INSERT INTO span_resources SELECT "
+            "(SELECT coalesce(max(rid) + 1, 0) FROM span_resources) + row_number() OVER () - 1, "
+            "resource, scope FROM (SELECT DISTINCT resource, scope FROM spans)"
+        )
+        con.execute(
+            f"CREATE TABLE spans_v2 AS SELECT {kept}, CAST(r.rid AS INTEGER) AS rid "  # noqa: S608
+            "FROM spans s LEFT JOIN span_resources r "
+            "ON s.resource IS NOT DISTINCT FROM r.resource "
+            "AND s.scope IS NOT DISTINCT FROM r.scope "
+            "ORDER BY s.rowid"
+        )
+        con.execute("DROP TABLE spans")
+        con.execute("ALTER TABLE spans_v2 RENAME TO spans")
 
 
 def _span_json(row: dict[str, Any]) -> dict[str, Any]:
