@@ -14,15 +14,20 @@ the bottleneck; the rates they reach are printed (a loaded machine falls short o
 Queries: a range query over the series and a trace search, back to back with 1 s pauses.
 
 The server runs with a probe thread (this file, ``--probe-serve``) that writes one JSON line a
-second: RSS, DuckDB's own memory (``duckdb_memory()``), the database's blocks
-(``pragma_database_size``), glibc's heap (``mallinfo2``) and Python's gc counts.
+second: RSS, glibc's heap (``mallinfo2``), DuckDB's jemalloc (``stats.resident``), DuckDB's own
+memory (``duckdb_memory()``) and blocks (``pragma_database_size``), Python's gc counts, the read
+cache's counters, and each retention pass. Investigation knobs: ``--env KEY=VALUE`` for the
+server's environment (e.g. ``MALLOC_ARENA_MAX=2``; ``SOAK_PROBE_TRIM_S=5``: the probe calls
+``malloc_trim(0)`` that often; ``SOAK_PROBE_SMAPS=1``: resident memory by kind of mapping;
+``SOAK_DUCKDB_CONFIG=name=value,...``: extra DuckDB settings), ``--no-queries``.
 
-Warm-up: until retention has deleted once (``--retention`` + one check interval, 1 min), and
-at least 3 minutes. After it, every RSS sample must be within ±10% of the post-warm-up median.
+Warm-up: until retention has deleted once, and at least ``--warmup`` (3 min) and ``--retention``
+plus one check interval (1 min). After it, every RSS sample should be within ±10% of the
+post-warm-up median; the report says how many are.
 
-Lost: every trace of every span request acknowledged in the last minute (two per request) is
-read back by id with all its spans, and ``count_over_time`` over the last minute must equal the
-samples acknowledged in it.
+Lost: two traces of every span request acknowledged in the last minute are read back by id,
+each with all its spans, and ``count_over_time`` over the last minute must equal the samples
+acknowledged in it.
 """
 
 from __future__ import annotations
