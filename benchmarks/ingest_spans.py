@@ -15,8 +15,10 @@ that wall-clock time; per server CPU-second = the same ÷ the CPU time the `trip
 used (``/proc``, all threads), which load skews much less.
 
 ``--base-src`` runs a second server from another checkout's ``src`` (``git worktree add``) in
-the same session, rounds interleaved (base, head, base, head, ...), and prints the ratios.
-After every run one trace of the load is read back and its span count checked.
+the same session, rounds interleaved (base first in odd runs, head first in even ones), and
+prints the ratios. After every run one trace of the load is read back and its span count
+checked, and once the server has shut down (DuckDB checkpoints at close) the data directory's
+bytes per stored span are printed.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import argparse
 import http.client
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -143,9 +146,11 @@ def start_server(data: Path, src: Path | None) -> tuple[subprocess.Popen[bytes],
 
 
 def one_run(label: str, src: Path | None, files: list[Path], total: int, tmp: Path,
-            check_trace: bytes) -> tuple[float, float]:  # fmt: skip
-    """(spans/s wall-clock, spans per server CPU-second) for one fresh server."""
-    proc, url = start_server(tmp / f"data-{label}-{time.monotonic_ns()}", src)
+            check_trace: bytes) -> tuple[float, float, float]:  # fmt: skip
+    """(spans/s wall-clock, spans per server CPU-second, bytes on disk per span) for one fresh
+    server; the bytes are the data directory's after the server shut down."""
+    data = tmp / f"data-{label}-{time.monotonic_ns()}"
+    proc, url = start_server(data, src)
     port = int(url.rsplit(":", 1)[1])
     senders = [
         subprocess.Popen(
@@ -198,7 +203,9 @@ def one_run(label: str, src: Path | None, files: list[Path], total: int, tmp: Pa
             s.wait()
         proc.terminate()
         proc.wait(timeout=60)
-    return (total + 1) / elapsed, (total + 1) / used
+    size = sum(f.stat().st_size for f in data.rglob("*") if f.is_file())
+    shutil.rmtree(data, ignore_errors=True)
+    return (total + 1) / elapsed, (total + 1) / used, size / (total + 1)
 
 
 def main() -> None:
@@ -231,23 +238,23 @@ def main() -> None:
         print(f"{total:,} spans: 2 sender processes x {args.requests} requests x "
               f"{SPANS_PER_REQUEST} spans ({TRACES_PER_REQUEST} traces, 8 attributes; "
               f"{size:.0f} kB per body)")  # fmt: skip
-        results: dict[str, list[tuple[float, float]]] = {"base": [], "head": []}
+        results: dict[str, list[tuple[float, float, float]]] = {"base": [], "head": []}
         for run in range(args.runs):
             order = [("base", args.base_src), ("head", None)] if args.base_src else [("head", None)]
-            for label, src in order:
+            for label, src in order if run % 2 == 0 else order[::-1]:
                 load = os.getloadavg()[0]
                 stamp = time.strftime("%H:%M:%S", time.gmtime())
-                wall, per_cpu = one_run(label, src, files, total, tmp, first_trace)
-                results[label].append((wall, per_cpu))
+                wall, per_cpu, per_span = one_run(label, src, files, total, tmp, first_trace)
+                results[label].append((wall, per_cpu, per_span))
                 print(f"run {run + 1} {label}: {wall:,.0f} spans/s wall-clock, {per_cpu:,.0f} "
-                      f"per server CPU-second (load average {load:.1f} before, "
-                      f"{os.getloadavg()[0]:.1f} after; started {stamp} UTC)",
-                      flush=True)  # fmt: skip
+                      f"per server CPU-second, {per_span:.0f} bytes on disk per span (load "
+                      f"average {load:.1f} before, {os.getloadavg()[0]:.1f} after; started "
+                      f"{stamp} UTC)", flush=True)  # fmt: skip
         if args.base_src:
             pairs = zip(results["base"], results["head"], strict=True)
-            for i, ((bw, bc), (hw, hc)) in enumerate(pairs):
+            for i, ((bw, bc, bb), (hw, hc, hb)) in enumerate(pairs):
                 print(f"run {i + 1} head/base: wall-clock {hw / bw:.2f}x, per CPU-second "
-                      f"{hc / bc:.2f}x")  # fmt: skip
+                      f"{hc / bc:.2f}x, bytes per span {hb / bb:.2f}x")  # fmt: skip
 
 
 if __name__ == "__main__":
