@@ -88,7 +88,7 @@ def _chunk_samples(db: Database) -> int:
 
 
 def test_compaction_keeps_every_read_exact_and_survives_a_restart(db: Database) -> None:
-    store = DuckSampleStore(db)
+    store = DuckSampleStore(db, auto_compact=True)
     _fill(store, 5)
     before = _all(store)
     window = _all(store, T0 + HOUR, T0 + 3 * HOUR)  # fills the read cache too
@@ -114,7 +114,7 @@ def test_compaction_keeps_every_read_exact_and_survives_a_restart(db: Database) 
 
 
 def test_late_samples_into_a_compacted_window_stay_correct(db: Database) -> None:
-    store = DuckSampleStore(db)
+    store = DuckSampleStore(db, auto_compact=True)
     fast = store.ref({"__name__": "m", "i": "fast"})
     slow = store.ref({"__name__": "m", "i": "slow"})
     ts = T0 + np.arange(0, 4 * HOUR, 15_000)
@@ -138,7 +138,7 @@ def test_late_samples_into_a_compacted_window_stay_correct(db: Database) -> None
 
 @pytest.mark.parametrize("inclusive_share", [False, True])
 def test_retention_cuts_through_chunks_exactly(db: Database, inclusive_share: bool) -> None:
-    store = DuckSampleStore(db)
+    store = DuckSampleStore(db, auto_compact=True)
     _fill(store, 5, series=6)
     store.compact(T0 + 5 * HOUR)
     before = _all(store)
@@ -147,7 +147,7 @@ def test_retention_cuts_through_chunks_exactly(db: Database, inclusive_share: bo
         cfg = StorageConfig(retention_time_s=0, retention_size_bytes=1)
         report = apply_retention(db, store, cfg)
         assert report.deleted.get("samples", 0) > 0
-        store = DuckSampleStore(db)
+        store = DuckSampleStore(db, auto_compact=True)
         left = _all(store)
         assert sum(len(ts) for ts, _ in left.values()) == total - report.deleted["samples"]
         for key, (ts, bits) in left.items():  # what is left is the newest part, unchanged

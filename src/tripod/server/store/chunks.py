@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import zlib
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -122,67 +123,80 @@ def encode(ts: I64, values: F64) -> Encoded:
     )
 
 
-def _seg_cumsum(x: I64, starts: I64) -> I64:
-    """Cumulative sums restarting at each of ``starts`` (ascending, the first 0); in place."""
+def _restarted(x: I64, starts: I64, firsts: I64) -> I64:
+    """``firsts[k]`` plus the cumulative sums of ``x`` after its first element, in segments
+    beginning at ``starts`` (ascending, the first 0): one cumulative sum, each segment's first
+    element set to what cancels the running total so far. In place."""
+    x[starts] = 0
     if len(starts) > 1:
-        sums = np.add.reduceat(x, starts)
-        x[starts[1:]] -= sums[:-1]
+        sums = np.add.reduceat(x, starts)  # each segment's own total
+        x[starts[1:]] = firsts[1:] - (firsts[:-1] + sums[:-1])
+    x[0] = firsts[0]
     return np.cumsum(x, out=x)
 
 
-def _seg_arange(offsets: I64, lengths: I64) -> I64:
-    """``concatenate([arange(o, o + k) for o, k in zip(offsets, lengths)])``, vectorised."""
-    total = int(lengths.sum())
-    steps = np.ones(total, dtype=np.int64)
-    if total:
-        firsts = np.cumsum(lengths) - lengths
-        keep = lengths > 0
-        f, o = firsts[keep], offsets[keep]
-        prev_end = np.empty_like(o)
-        prev_end[0] = 0
-        prev_end[1:] = o[:-1] + lengths[keep][:-1] - 1
-        steps[f] = o - prev_end
-    return np.cumsum(steps)
-
-
-def _gather(buf: npt.NDArray[np.uint8], offsets: I64, n: I64, width: I64) -> I64:
-    """The integers at ``buf[offsets[i]:]``, ``n[i]`` of ``width[i]`` bytes each, concatenated
-    in chunk order as int64."""
+def _ints(parts: dict[int, list[bytes]], where: dict[int, list[int]], n: I64) -> I64:
+    """Concatenate chunk ``i``'s integers (``parts[width]``, chunk ``where[width]``) in chunk
+    order as int64."""
+    if len(parts) == 1:
+        [(w, bufs)] = parts.items()
+        return np.frombuffer(b"".join(bufs), _DTYPES[w]).astype(np.int64)
     out = np.empty(int(n.sum()), dtype=np.int64)
     pos0 = np.cumsum(n) - n
-    for w in np.unique(width).tolist():
-        sel = width == w
-        idx = _seg_arange(offsets[sel], n[sel] * w)
-        out[_seg_arange(pos0[sel], n[sel])] = buf[idx].view(_DTYPES[w])
+    for w, bufs in parts.items():
+        sel = np.array(where[w], dtype=np.int64)
+        lengths = n[sel]
+        # positions of these chunks' elements: a segmented arange
+        steps = np.ones(int(lengths.sum()), dtype=np.int64)
+        firsts = np.cumsum(lengths) - lengths
+        steps[firsts[0]] = pos0[sel[0]]
+        steps[firsts[1:]] = pos0[sel[1:]] - (pos0[sel[:-1]] + lengths[:-1] - 1)
+        out[np.cumsum(steps)] = np.frombuffer(b"".join(bufs), _DTYPES[w])
     return out
 
 
-def decode(rows: dict[str, Any]) -> tuple[I64, I64, F64]:
+def decode(rows: Mapping[str, Any]) -> tuple[I64, I64, F64]:
     """``(sid, ts, values)`` of chunk rows (numpy columns as DuckDB's ``fetchnumpy`` gives
-    them, in the order to concatenate: sorted by (sid, t0) for (series, time) order)."""
+    them for :data:`READ_COLUMNS`, in the order to concatenate: sorted by (sid, t0) for
+    (series, time) order)."""
     n = np.asarray(rows["n"], dtype=np.int64)
-    total = int(n.sum())
-    if total == 0:
+    if len(n) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
+    t_parts: dict[int, list[bytes]] = {}
+    t_where: dict[int, list[int]] = {}
+    v_parts: dict[int, list[bytes]] = {}
+    v_where: dict[int, list[int]] = {}
     dz = zlib.decompress
-    joined = b"".join([dz(b) for b in rows["b"]])
-    buf = np.frombuffer(joined, dtype=np.uint8)
-    tw = np.asarray(rows["tw"], dtype=np.int64)
-    vw = np.asarray(rows["vw"], dtype=np.int64)
-    size = n * (tw + vw)
-    offsets = np.cumsum(size) - size
+    tws, vws = np.asarray(rows["tw"]).tolist(), np.asarray(rows["vw"]).tolist()
+    for i, (blob, k, tw, vw) in enumerate(zip(rows["b"], n.tolist(), tws, vws, strict=True)):
+        plain = dz(blob)
+        cut = k * tw
+        t_parts.setdefault(tw, []).append(plain[:cut])
+        t_where.setdefault(tw, []).append(i)
+        v_parts.setdefault(vw, []).append(plain[cut:])
+        v_where.setdefault(vw, []).append(i)
     starts = np.cumsum(n) - n
-    ts = _seg_cumsum(_seg_cumsum(_gather(buf, offsets, n, tw), starts), starts)
-    ts += np.repeat(np.asarray(rows["t0"], dtype=np.int64), n)
-    raw = _gather(buf, offsets + n * tw, n, vw)
+    t0 = np.asarray(rows["t0"], dtype=np.int64)
+    t1 = np.asarray(rows["t1"], dtype=np.int64)
+    # dod -> deltas (each chunk's first delta 0) -> timestamps from each chunk's t0
+    d = _restarted(_ints(t_parts, t_where, n), starts, np.zeros(len(n), dtype=np.int64))
+    firsts = np.empty(len(n), dtype=np.int64)
+    firsts[0] = t0[0]
+    firsts[1:] = t0[1:] - t1[:-1]  # the previous chunk ends at its t1
+    d[starts] = firsts
+    ts = np.cumsum(d, out=d)
+    raw = _ints(v_parts, v_where, n)
     vmode = np.asarray(rows["vmode"], dtype=np.int64)
-    scaled = np.repeat(vmode == 1, n)
-    if scaled.all():
-        ints = _seg_cumsum(raw, starts) + np.repeat(np.asarray(rows["v0"], np.int64), n)
-        scale = np.repeat(10.0 ** np.asarray(rows["vscale"], dtype=np.float64), n)
-        values = ints.astype(np.float64) / scale
+    if bool((vmode == 1).all()):
+        ints = _restarted(raw, starts, np.asarray(rows["v0"], dtype=np.int64))
+        scale = 10.0 ** np.asarray(rows["vscale"], dtype=np.float64)
+        if bool((scale == 1.0).all()):
+            values = ints.astype(np.float64)
+        else:
+            values = ints.astype(np.float64) / np.repeat(scale, n)
     else:
-        values = np.empty(total, dtype=np.float64)
+        values = np.empty(len(raw), dtype=np.float64)
+        scaled = np.repeat(vmode == 1, n)
         x = raw.view(np.uint64)
         acc = np.bitwise_xor.accumulate(np.where(scaled, np.uint64(0), x))
         # segment value = acc[i] ^ acc[start - 1]: XOR undoes the earlier segments' prefix
@@ -191,9 +205,9 @@ def decode(rows: dict[str, Any]) -> tuple[I64, I64, F64]:
         bits = acc ^ np.repeat(before, n)
         values[~scaled] = bits[~scaled].view(np.float64)
         if scaled.any():
-            ints = _seg_cumsum(raw, starts) + np.repeat(np.asarray(rows["v0"], np.int64), n)
-            scale = np.repeat(10.0 ** np.asarray(rows["vscale"], dtype=np.float64), n)
-            values[scaled] = ints[scaled].astype(np.float64) / scale[scaled]
+            ints = _restarted(raw, starts, np.asarray(rows["v0"], dtype=np.int64))
+            scale_e = np.repeat(10.0 ** np.asarray(rows["vscale"], dtype=np.float64), n)
+            values[scaled] = ints[scaled].astype(np.float64) / scale_e[scaled]
     sid = np.repeat(np.asarray(rows["sid"], dtype=np.int64), n)
     return sid, ts, values
 
@@ -203,7 +217,7 @@ def decode(rows: dict[str, Any]) -> tuple[I64, I64, F64]:
 #: columns of the chunks table, in its order
 COLUMNS = ("sid", "t0", "t1", "n", "tw", "vmode", "vw", "vscale", "v0", "b")
 #: what a read selects (``decode``'s input)
-READ_COLUMNS = "sid, t0, n, tw, vmode, vw, vscale, v0, b"
+READ_COLUMNS = "sid, t0, t1, n, tw, vmode, vw, vscale, v0, b"
 
 
 def encode_runs(sids: I64, ts: I64, values: F64) -> dict[str, Any]:

@@ -4,8 +4,9 @@ Series label sets live in memory (loaded at start) with each series' first/last 
 value, so appends check Prometheus's out-of-order and duplicate rules without a query, and
 ``series``/``labels`` answer from memory. Samples go to DuckDB in one transaction per append,
 sorted by series so they compress well, into the ``samples`` table (the head); closed time
-windows move from there into encoded per-series chunks (:mod:`~tripod.server.store.chunks`), on a
-background thread, and reads put both together.
+windows move from there into encoded per-series chunks (:mod:`~tripod.server.store.chunks`) by
+:meth:`DuckSampleStore.compact` (or on a background thread with ``auto_compact``), and reads put
+both together.
 """
 
 from __future__ import annotations
@@ -103,8 +104,14 @@ class DuckSampleStore:
         db: Database,
         limits: Limits | None = None,
         retention_time_s: float = 0.0,
+        *,
+        auto_compact: bool = False,
     ) -> None:
         self.db = db
+        #: compact closed windows in the background as appends close them; off by default:
+        #: PromQL range queries measured slower in a server whose data is in chunks (see
+        #: docs/benchmarks.md "Bytes on disk"); :meth:`compact` works either way
+        self.auto_compact = auto_compact
         self.limits = limits or Limits()
         self.retention_time_s = retention_time_s
         self._labels: list[dict[str, str]] = []
@@ -423,6 +430,8 @@ class DuckSampleStore:
         """(Under the write lock.) Start a background compaction when a window has closed or
         enough late samples went into compacted windows."""
         self._newest = max(self._newest, newest_ms)
+        if not self.auto_compact:
+            return
         cutoff = chunks.window_start(self._newest - chunks.GRACE_MS)
         if cutoff <= self._compacted_to and self._late < _LATE_ROWS:
             return
