@@ -108,9 +108,9 @@ class DuckSampleStore:
         auto_compact: bool = False,
     ) -> None:
         self.db = db
-        #: compact closed windows in the background as appends close them; off by default:
-        #: PromQL range queries measured slower in a server whose data is in chunks (see
-        #: docs/benchmarks.md "Bytes on disk"); :meth:`compact` works either way
+        #: compact closed windows in the background as appends close them; off by default: a
+        #: first (uncached) range query over chunks measured 1.5-2.5x slower than over head rows
+        #: (docs/benchmarks.md "Bytes on disk"); :meth:`compact` works either way
         self.auto_compact = auto_compact
         self.limits = limits or Limits()
         self.retention_time_s = retention_time_s
