@@ -22,15 +22,15 @@ from tripod.config import PARAMS, Param, Settings, load_settings
 from tripod.sdk import tracing
 
 #: Libraries the request path does not need; none may be imported on tripod's behalf. The
-#: second line: standard modules only some paths need (the multi-process directory, the SDK's
-#: resource detector thread pool, entry-point scans); the third: tripod's own modules that
+#: second line: standard modules only some paths need (the multi-process directory, entry-point
+#: scans); the third: tripod's own modules that
 #: ``init()`` does not need (helpers, health checks, HTTP clients, /metrics serving and text,
 #: multi-process sharing), imported on first use.
 NOT_IMPORTED = (
     "requests", "httpx", "urllib3", "starlette", "flask", "celery", "structlog", "asyncio",
     "http.server", "prometheus_client", "google.protobuf", "opentelemetry.sdk._logs",
     "opentelemetry.exporter",
-    "pathlib", "shutil", "tempfile", "concurrent.futures.thread", "importlib.metadata",
+    "pathlib", "shutil", "tempfile", "importlib.metadata",
     "difflib", "wsgiref",
     "tripod.sdk.helpers", "tripod.sdk.health", "tripod.sdk.integrations.httpclient",
     "tripod.sdk.metrics._endpoint", "tripod.sdk.metrics._exposition",
@@ -206,3 +206,34 @@ def test_settings_and_params_behave_as_frozen_dataclasses() -> None:
     assert hash(param) == hash(Param("x", ("X",), 1, int, "doc"))
     assert param != PARAMS[0]
     assert [f.name for f in dataclasses.fields(Param)] == ["name", "env", "default", "parse", "doc"]
+
+
+def test_a_child_forked_after_init_does_not_hang() -> None:
+    """The SDK provider re-detects its resource in every forked child on a thread pool; if the
+    pool's module was imported after ``init()`` (here by the app, in Celery by billiard), its
+    fork lock must still be re-created before that runs, or the child hangs (a prefork Celery
+    worker never ran a task)."""
+    result = run(
+        """
+        import json, os, time
+        import tripod
+        tripod.init(service_name="fork")
+        import concurrent.futures.thread
+        pid = os.fork()
+        if pid == 0:
+            os._exit(7)
+        deadline = time.monotonic() + 20
+        status = None
+        while time.monotonic() < deadline:
+            done, raw = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = os.waitstatus_to_exitcode(raw)
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        print(json.dumps({"child": status}))
+        """
+    )
+    assert result == {"child": 7}

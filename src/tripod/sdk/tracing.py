@@ -209,6 +209,13 @@ def configure(settings: Settings, resource: Resource, on_drop: DropCounter) -> N
     if not settings.traces_enabled:
         return
     exporter = _otlp_exporter(settings) if settings.otlp_endpoint else None
+    # The provider's after-fork handler re-detects the resource on a ThreadPoolExecutor. That
+    # module takes its global lock before every fork and re-creates it in the child, in the
+    # order the handlers were registered: imported after the provider (by the app, a library),
+    # the child would run the provider's handler first, with the lock still held, and hang
+    # (a Celery prefork child never ran a task). Importing it first orders the handlers.
+    import concurrent.futures.thread  # noqa: F401
+
     provider = TracerProvider(
         resource=resource,
         sampler=_sampler(settings),
