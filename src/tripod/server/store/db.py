@@ -119,7 +119,7 @@ class Database:
     """
 
     def __init__(self, data_dir: Path, memory_limit: str = "1GB") -> None:
-        tune_allocator()  # glibc arenas and mmap threshold (store/memory.py): flat RSS
+        tune_allocator()  # glibc arenas (store/memory.py): flatter RSS
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / DB_FILENAME
         compacted = self.path.with_name(self.path.name + ".compact")

@@ -1,13 +1,15 @@
 """glibc malloc settings for a long-running ``tripod serve``, and giving freed memory back.
 
 Under steady ingest with queries running, glibc's defaults let the resident size creep: each
-thread that allocates may get its own arena (up to 8 per core), each arena keeps the memory its
-frees leave behind, and the mmap threshold rises to the largest block freed so far, after which
-large numpy columns and request bodies are carved out of the arenas too and fragment them (the
-soak benchmark saw glibc hold ≈ 300 MB of free memory after four minutes, growing). So when the
-store opens, :func:`tune_allocator` caps the arenas at 2 and pins the mmap threshold at 128 KiB
-(large blocks are mapped and unmapped on free), and the retention loop calls
-:func:`release_memory` (``malloc_trim(0)``) once per check interval.
+thread that allocates may get its own arena (up to 8 per core) and each arena keeps the memory
+its frees leave behind (the soak benchmark saw glibc hold ≈ 300 MB of free memory after four
+minutes, growing). So when the store opens, :func:`tune_allocator` caps the arenas at 2, and the
+retention loop calls :func:`release_memory` (``malloc_trim(0)``) once per check interval.
+
+The mmap threshold is left dynamic on purpose. Pinning it low (128 KiB, tried first) makes every
+large numpy column of a range query a fresh ``mmap`` whose pages fault in and are zeroed on each
+query: PromQL range queries took 1.7 to 3.8 times as long (benchmarks/promql.py; see
+docs/benchmarks.md).
 
 Nothing is changed when the process is not on glibc, or when the operator tuned malloc
 themselves (``MALLOC_ARENA_MAX``, ``MALLOC_MMAP_THRESHOLD_``, … or ``glibc.malloc`` tunables in
@@ -21,12 +23,10 @@ import ctypes.util
 import os
 import platform
 
-__all__ = ["ARENA_MAX", "MMAP_THRESHOLD", "operator_tuned", "release_memory", "tune_allocator"]
+__all__ = ["ARENA_MAX", "operator_tuned", "release_memory", "tune_allocator"]
 
 ARENA_MAX = 2
-MMAP_THRESHOLD = 128 * 1024
-_M_MMAP_THRESHOLD = -3  # mallopt parameters, from glibc's malloc.h
-_M_ARENA_MAX = -8
+_M_ARENA_MAX = -8  # mallopt parameter, from glibc's malloc.h
 
 _state: dict[str, ctypes.CDLL | None] = {}
 
@@ -54,13 +54,11 @@ def _libc() -> ctypes.CDLL | None:
 
 
 def tune_allocator() -> bool:
-    """Cap glibc's arenas and pin its mmap threshold (see the module doc); True if applied."""
+    """Cap glibc's arenas (see the module doc); True if applied."""
     libc = _libc()
     if libc is None or operator_tuned():
         return False
-    arenas = int(libc.mallopt(_M_ARENA_MAX, ARENA_MAX))
-    threshold = int(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
-    return arenas == 1 and threshold == 1
+    return int(libc.mallopt(_M_ARENA_MAX, ARENA_MAX)) == 1
 
 
 def release_memory() -> bool:
