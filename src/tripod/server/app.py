@@ -289,7 +289,12 @@ def open_context(config: ServerConfig) -> ServerContext:
     ctx = ServerContext(
         config=config,
         db=db,
-        samples=DuckSampleStore(db, config.limits, config.storage.retention_time_s),
+        samples=DuckSampleStore(
+            db,
+            config.limits,
+            config.storage.retention_time_s,
+            auto_compact=config.storage.compress_samples,
+        ),
         spans=DuckSpanStore(db, config.limits),
         logs=DuckLogStore(db, config.limits),
         registry=CollectorRegistry(),

@@ -108,7 +108,7 @@ alerting:
       path_prefix: /am/
       static_configs: [{targets: ["am3:443"]}]
   alertmanager_config: routes.yml
-storage: {memory_limit: 256MB, retention_check_interval: 30s}
+storage: {memory_limit: 256MB, retention_check_interval: 30s, compress_samples: true}
 limits: {max_rows: 50, query_timeout_s: 2.5}
 scrape_configs: [{job_name: app, static_configs: [{targets: ["h:1"]}]}]
 """,
@@ -122,6 +122,8 @@ scrape_configs: [{job_name: app, static_configs: [{targets: ["h:1"]}]}]
     assert cfg.alerting.alertmanager_config == tmp_path / "routes.yml"
     assert cfg.storage.memory_limit_bytes == 256 * 1024**2
     assert cfg.storage.retention_check_interval_s == 30
+    assert cfg.storage.compress_samples is True
+    assert StorageConfig().compress_samples is False
     assert cfg.storage.retention_time_s == 15 * 86400  # from the flags, untouched
     assert (cfg.limits.max_rows, cfg.limits.query_timeout_s) == (50, 2.5)
     (job,) = cfg.scrape_configs
@@ -138,6 +140,8 @@ scrape_configs: [{job_name: app, static_configs: [{targets: ["h:1"]}]}]
         ("limits: {max_rows: -1}\n", "limits.max_rows: -1 is not valid; expected a positive"),
         ("storage: {memory_limit: lots}\n", "storage.memory_limit: 'lots' is not valid; expected"),
         ("storage: {retention_check_interval: 0}\n", "retention_check_interval: 0 is not valid"),
+        ("storage: {compress_samples: yes please}\n",
+         "storage.compress_samples: 'yes please' is not valid; expected true or false"),
         ("storag: {}\n", "storag: unknown top-level key; did you mean 'storage'?"),
         ("global: {scrape_intervl: 1m}\n", "global.scrape_intervl: unknown key; did you mean"),
         ("global: {external_labels: {0bad: x}}\n", "external_labels.0bad: '0bad' is not valid"),

@@ -3,10 +3,13 @@ were compacted answering exactly as before (reads, restarts, late samples, reten
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from tripod.server.config import StorageConfig
+from tripod.server.app import open_context
+from tripod.server.config import ServerConfig, StorageConfig
 from tripod.server.store import (  # chunks, retention: modules
     STALE_NAN,
     STALE_NAN_BITS,
@@ -164,3 +167,17 @@ def test_retention_cuts_through_chunks_exactly(db: Database, inclusive_share: bo
     for key, (ts, bits) in left.items():
         assert bits == before[key][1][-len(ts) :]
     assert store._first[store.ref({"__name__": "m", "i": "3"})] == min(kept["3"])
+
+
+def test_the_server_setting_turns_background_compaction_on(tmp_path: Path) -> None:
+    """``storage: compress_samples: true`` in --config reaches the sample store."""
+    for flag in (False, True):
+        config = ServerConfig(
+            data_dir=tmp_path / str(flag), storage=StorageConfig(compress_samples=flag)
+        )
+        ctx = open_context(config)
+        try:
+            assert isinstance(ctx.samples, DuckSampleStore)
+            assert ctx.samples.auto_compact is flag
+        finally:
+            ctx.db.close()
