@@ -36,15 +36,19 @@ from tests.helpers.procs import free_port  # noqa: E402
 PB = {"Content-Type": "application/x-protobuf"}
 
 
-def start_server(data: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(data: Path, src: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """A `tripod serve` on a free port (``src``: another checkout's ``src`` directory), ready."""
     port = free_port()
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     proc = subprocess.Popen(
         [sys.executable, "-m", "tripod", "serve", "--data-dir", str(data), "--port", str(port),
          "--retention-time", "0"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
+    for _ in range(600):
         try:
             if httpx.get(url + "/-/ready", timeout=1).status_code == 200:
                 return proc, url

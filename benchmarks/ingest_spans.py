@@ -39,7 +39,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.helpers.procs import free_port  # noqa: E402
+from benchmarks.ingest import start_server  # noqa: E402
 
 SPANS_PER_REQUEST = 512
 TRACES_PER_REQUEST = 20
@@ -121,28 +121,6 @@ def sender(port: int, bodies_file: str) -> None:
             print(f"error {resp.status} {reply[:200]!r}", flush=True)
             return
     print("done", flush=True)
-
-
-def start_server(data: Path, src: Path | None) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = dict(os.environ)
-    if src is not None:
-        env["PYTHONPATH"] = str(src)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tripod", "serve", "--data-dir", str(data), "--port", str(port),
-         "--retention-time", "0"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(url + "/-/ready", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("tripod serve did not start")
 
 
 def one_run(label: str, src: Path | None, files: list[Path], total: int, tmp: Path,
