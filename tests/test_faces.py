@@ -49,7 +49,7 @@ def defined_public_names(source: Path) -> set[str]:
             names.add(node.target.id)
     dunders = {name for name in names if name.startswith("__") and name.endswith("__")}
     return {name for name in names if not name.startswith("_")} | (
-        dunders - {"__all__", "__getattr__"}
+        dunders - {"__all__", "__getattr__", "__dir__"}
     )
 
 

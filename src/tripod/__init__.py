@@ -48,10 +48,10 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    """The helpers ``init()`` does not need are imported on first use (``tripod.sdk.LAZY``)."""
+    """The helpers ``init()`` does not need are imported on first use (``tripod.sdk._LAZY``)."""
     from tripod import sdk
 
-    if name not in sdk.LAZY:
+    if name not in sdk._LAZY:
         msg = f"module {__name__!r} has no attribute {name!r}"
         raise AttributeError(msg)
     value = getattr(sdk, name)
@@ -62,7 +62,7 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     from tripod import sdk
 
-    return sorted({*globals(), *sdk.LAZY})
+    return sorted({*globals(), *sdk._LAZY})
 
 
 __all__ = [

@@ -123,8 +123,8 @@ def test_every_public_name_resolves_to_its_module_object() -> None:
         bad = []
         for name in tripod.__all__:
             value = getattr(tripod, name)
-            if name in tripod.sdk.LAZY:
-                module = importlib.import_module(tripod.sdk.LAZY[name])
+            if name in tripod.sdk._LAZY:
+                module = importlib.import_module(tripod.sdk._LAZY[name])
                 if getattr(module, name) is not value or getattr(tripod.sdk, name) is not value:
                     bad.append(name)
         missing = sorted(set(tripod.__all__) - set(dir(tripod)))

@@ -6,7 +6,7 @@ Its parts, each a module with its own ``__all__``: ``metrics`` (a package), ``tr
 plus the few SDK-level extras (extra span exporters, structlog, the active settings).
 
 The helpers ``init()`` does not need (domain metrics, health checks, the explicit HTTP client
-instrumentation) are imported the first time one of them is asked for (:data:`LAZY`), which
+instrumentation) are imported the first time one of them is asked for (:data:`_LAZY`), which
 keeps ``import tripod`` + ``init()`` short.
 """
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from tripod.sdk.integrations.httpclient import instrument_httpx, instrument_requests
 
 #: Public names whose module is imported on first use: name -> module.
-LAZY = {
+_LAZY = {
     "health_check": "tripod.sdk.health",
     "counted": "tripod.sdk.helpers",
     "record_cache": "tripod.sdk.helpers",
@@ -49,7 +49,7 @@ LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    module = LAZY.get(name)
+    module = _LAZY.get(name)
     if module is None:
         msg = f"module {__name__!r} has no attribute {name!r}"
         raise AttributeError(msg)
@@ -59,7 +59,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *LAZY})
+    return sorted({*globals(), *_LAZY})
 
 
 __all__ = [

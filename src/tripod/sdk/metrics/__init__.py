@@ -42,6 +42,7 @@ def __getattr__(name: str) -> Any:
     if name == "MetricsServer":
         from tripod.sdk.metrics._endpoint import MetricsServer
 
+        globals()["MetricsServer"] = MetricsServer  # later lookups skip this hook
         return MetricsServer
     msg = f"module {__name__!r} has no attribute {name!r}"
     raise AttributeError(msg)
