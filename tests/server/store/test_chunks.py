@@ -60,11 +60,12 @@ def test_encoding_is_bit_exact_for_every_kind_of_value() -> None:
 
 
 def _fill(store: DuckSampleStore, hours: float, series: int = 30) -> dict[int, list[float]]:
-    """Scrape-shaped appends every 15 s; series 0 ends with a staleness marker, series 1 has a
-    NaN; returns each series' values by sid order."""
+    """Scrape-shaped appends every 60 s (one append per scrape, as a scrape loop does; 120
+    samples per series and 2 h window, Prometheus's chunk size); series 0 ends with a staleness
+    marker, series 1 has a NaN; returns each series' values by sid order."""
     refs = [store.ref({"__name__": "m", "i": str(i)}) for i in range(series)]
     rng = np.random.default_rng(2)
-    points = int(hours * 240)
+    points = int(hours * 60)
     out: dict[int, list[float]] = {r: [] for r in refs}
     for p in range(points):
         vals = np.where(np.arange(series) % 2 == 0, p * 3.0, np.round(rng.normal(9, 2, series), 3))
@@ -72,7 +73,7 @@ def _fill(store: DuckSampleStore, hours: float, series: int = 30) -> dict[int, l
             vals[1] = np.nan
         if p == points - 1:
             vals[0] = STALE_NAN
-        ts = np.full(series, T0 + p * 15_000, dtype=np.int64) + np.arange(series) % 3
+        ts = np.full(series, T0 + p * 60_000, dtype=np.int64) + np.arange(series) % 3
         store.append_refs(np.array(refs, dtype=np.int64), ts, vals)
         for r, v in zip(refs, vals.tolist(), strict=True):
             out[r].append(v)
