@@ -46,28 +46,17 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 import tripod
 from tripod.sdk import tracing
 
-try:
-    from overhead_servers import (
-        PromASGI,
-        PromWSGI,
-        flask_app,
-        flask_route_hook,
-        plain_wsgi_app,
-        run_real,
-        starlette_app,
-        usual_tools,
-    )
-except ImportError:  # imported as benchmarks.request_overhead
-    from benchmarks.overhead_servers import (
-        PromASGI,
-        PromWSGI,
-        flask_app,
-        flask_route_hook,
-        plain_wsgi_app,
-        run_real,
-        starlette_app,
-        usual_tools,
-    )
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks.overhead_servers import (
+    PromASGI,
+    PromWSGI,
+    flask_app,
+    flask_route_hook,
+    plain_wsgi_app,
+    run_real,
+    starlette_app,
+    usual_tools,
+)
 
 DEVNULL = open(os.devnull, "w")  # noqa: SIM115
 
