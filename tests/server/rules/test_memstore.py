@@ -1,5 +1,7 @@
 """The rule unit tests' in-memory store: ``select_flat`` (built in one pass, the engine's path)
-answers exactly what ``select`` does, flattened, series of only staleness markers left out."""
+answers exactly the stored samples in the range, series by series in label order, series of only
+staleness markers left out (checked against a plain filter of what the store holds); ``select``
+is the same split per series."""
 
 from __future__ import annotations
 
@@ -28,6 +30,19 @@ def test_select_flat_is_select_flattened() -> None:
         hi = lo + rng.randint(0, 30) * 1000
         found = store.select(matchers, lo, hi)
         labels, ts, values, starts, ends = store.select_flat(matchers, lo, hi)
+        want = []  # a plain filter of the stored series, independent of the store's windowing
+        for key in sorted(store._series):
+            held = store._series[key]
+            if not all(m.matches(held.labels.get(m.name, "")) for m in matchers):
+                continue
+            pts = [(t, v) for t, v in zip(held.times, held.values, strict=True) if lo <= t <= hi]
+            bits = [np.float64(v).view(np.uint64) for _, v in pts]
+            if pts and not all(b == np.float64(STALE_NAN).view(np.uint64) for b in bits):
+                want.append((held.labels, [t for t, _ in pts], [int(b) for b in bits]))
+        assert labels == [w[0] for w in want]
+        for i, (_, times, vbits) in enumerate(want):
+            assert ts[starts[i] : ends[i]].tolist() == times
+            assert values[starts[i] : ends[i]].view(np.uint64).tolist() == vbits
         assert labels == [s.labels for s in found]
         assert {"__name__": "x", "job": "stale"} not in labels
         assert ts.dtype == np.int64

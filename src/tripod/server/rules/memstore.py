@@ -82,23 +82,14 @@ class MemorySampleStore:
         return [s for s in pool if all(m.matches(s.labels.get(m.name, "")) for m in matchers)]
 
     def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
-        out = []
-        with self._lock:
-            for s in self._matching(matchers):
-                lo = bisect.bisect_left(s.times, start_ms)
-                hi = bisect.bisect_right(s.times, end_ms)
-                if lo >= hi:
-                    continue
-                values = np.array(s.values[lo:hi], dtype=np.float64)
-                if (values.view(np.uint64) == STALE_NAN_BITS).all():
-                    # Only staleness markers: the series has no value anywhere in the range,
-                    # for PromQL the same as not selecting it (and it spares the engine an
-                    # all-stale selection).
-                    continue
-                out.append(
-                    SeriesData(dict(s.labels), np.array(s.times[lo:hi], dtype=np.int64), values)
-                )
-        return out
+        """The matching series in the range, one per series (:meth:`select_flat`, split): a series
+        with only staleness markers there is left out — for PromQL the same as not selecting it
+        (and it spares the engine an all-stale selection)."""
+        labels, ts, vs, starts, ends = self.select_flat(matchers, start_ms, end_ms)
+        return [
+            SeriesData(lab, ts[a:b], vs[a:b])
+            for lab, a, b in zip(labels, starts.tolist(), ends.tolist(), strict=True)
+        ]
 
     def select_flat(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> FlatSelection:
         """:meth:`select` as flat arrays, built in one pass (the engine's path: a rule unit test
