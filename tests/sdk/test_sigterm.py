@@ -66,8 +66,10 @@ def test_sigterm_with_the_default_action_flushes_then_dies_of_sigterm(
 
 def test_the_apps_own_sigterm_handler_is_left_alone(receiver: OtlpReceiver) -> None:
     own = (
-        "import signal\n"
-        "signal.signal(signal.SIGTERM, lambda *a: (print('own', flush=True), sys.exit(3)))"
+        "import os, signal\n"
+        # os.write, not print: the signal can land while the main thread is still inside
+        # print('ready')'s flush, and a second print then raises "reentrant call" (exit 1)
+        "signal.signal(signal.SIGTERM, lambda *a: (os.write(1, b'own\\n'), sys.exit(3)))"
     )
     proc = _run(receiver, own)
     proc.send_signal(signal.SIGTERM)
