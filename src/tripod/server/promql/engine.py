@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol, cast
 
 import numpy as np
 import promql_parser as pp
@@ -18,9 +19,10 @@ from tripod.server.promql.aggregations import aggregate
 from tripod.server.promql.binops import binary
 from tripod.server.promql.errors import BadDataError, QueryTimeoutError, TooManySamplesError
 from tripod.server.promql.evalhelper import EvalNodeHelper, Grouping
-from tripod.server.promql.functions import FUNCTIONS
+from tripod.server.promql.functions import FUNCTIONS, check_distinct, range_vector
 from tripod.server.promql.params import MAX_POINTS, check_range, duration_ms
 from tripod.server.promql.parse import parse_expr, unwrap_parens
+from tripod.server.promql.range_functions import RANGE_FUNCTIONS
 from tripod.server.promql.regex import go_regex
 from tripod.server.promql.values import (
     I64,
@@ -34,7 +36,13 @@ from tripod.server.promql.values import (
     as_vector,
     drop_name,
 )
-from tripod.server.store.model import STALE_NAN_BITS, Matcher, MatchOp, SampleReader
+from tripod.server.store.model import (
+    STALE_NAN_BITS,
+    FlatSelection,
+    Matcher,
+    MatchOp,
+    SampleReader,
+)
 
 __all__ = ["Engine", "QueryResult", "selector_matchers"]
 
@@ -45,6 +53,21 @@ DEFAULT_EVAL_INTERVAL_MS = 60_000
 # there are more than this many: then the store's order is kept, which only changes the order of
 # additions inside an aggregation (~1e-16 relative) and of an unsorted instant vector.
 _SORT_LIMIT = 20_000
+#: A range function over a selector of more series than this reads and evaluates them this many
+#: at a time (when the store can: :class:`BatchReader`), so that a query's memory is bounded by a
+#: batch's samples instead of every selected sample (``Engine(batch_series=...)``).
+BATCH_SERIES = 2_000
+
+
+class BatchReader(Protocol):
+    """What a store offers for reading a selection in batches of series (the DuckDB store)."""
+
+    def select_ids(
+        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int
+    ) -> tuple[list[int], list[dict[str, str]]]: ...
+
+    def select_flat_ids(self, sids: list[int], start_ms: int, end_ms: int) -> FlatSelection: ...
+
 
 _MATCH_OPS: dict[str, MatchOp] = {
     "MatchOp.Equal": "=",
@@ -99,6 +122,7 @@ class _Query:
     deadline: float
     max_samples: int
     default_eval_interval_ms: int = DEFAULT_EVAL_INTERVAL_MS
+    batch_series: int = BATCH_SERIES
     samples: int = 0
 
 
@@ -171,7 +195,77 @@ class Evaluator:
             # As Prometheus: the selector yields each sample's own timestamp, not the step's.
             vec = self.vector_selector(first, steps, sample_times=True)
             return fn([vec], EvalNodeHelper(steps, self.check, args, sample_times=True))
+        if name in RANGE_FUNCTIONS:
+            batched = self._range_call_in_batches(name, args, steps)
+            if batched is not None:
+                return batched
         return fn([self.eval(arg, steps) for arg in args], self.helper(steps, args))
+
+    def _range_call_in_batches(self, name: str, args: list[Any], steps: I64) -> Vector | None:
+        """``rate(x[5m])`` and the other range functions over a selector, read and evaluated
+        ``batch_series`` series at a time: a range function's answer for a series depends on
+        that series' samples only, so the batches' answers, put one after the other in the
+        order the whole selection would have, are the whole answer; the sample limit and the
+        same-labelset check count over all batches, as over one. None (the one-piece path)
+        when the store cannot read by series id or an argument after the range vector is not
+        a number literal (its evaluation would come before the range vector's limits)."""
+        store = self.q.store
+        if not (hasattr(store, "select_ids") and hasattr(store, "select_flat_ids")):
+            return None
+        nodes = [unwrap_parens(a) for a in args]
+        pos = next((i for i, a in enumerate(nodes) if isinstance(a, pp.MatrixSelector)), None)
+        if pos is None or not all(isinstance(a, pp.NumberLiteral) for a in nodes[pos + 1 :]):
+            return None
+        reader = cast(BatchReader, store)
+        before = [self.eval(a, steps) for a in args[:pos]]
+        after = [self.eval(a, steps) for a in args[pos + 1 :]]
+        node = nodes[pos]
+        vs = node.vector_selector
+        times = self.eval_times(vs, steps)
+        range_ms = duration_ms(node.range)
+        lo_ms, hi_ms = int(times.min()) - range_ms, int(times.max())
+        sids, label_dicts = reader.select_ids(selector_matchers(vs), lo_ms, hi_ms)
+        size = max(1, self.q.batch_series)
+        if len(sids) <= size:
+            groups = [sids]
+            # as fetch(): sorted unless more than _SORT_LIMIT series have samples in the window
+            sort_each = None
+        else:
+            # the whole selection's order, decided before reading: label order unless the index
+            # holds more than _SORT_LIMIT series for the window (fetch() counts those with
+            # samples in it; they differ only for series whose samples all lie in a gap)
+            sort_each = len(sids) <= _SORT_LIMIT
+            order: Sequence[int] = range(len(sids))
+            if sort_each:
+                keys = [tuple(sorted(d.items())) for d in label_dicts]
+                order = sorted(order, key=keys.__getitem__)
+            groups = [
+                sorted(sids[i] for i in order[k : k + size]) for k in range(0, len(sids), size)
+            ]
+        helper = self.helper(steps, args)
+        parts: list[Vector] = []
+        selected = 0
+        for group in groups:
+            label_set, ts, values, starts, ends = reader.select_flat_ids(group, lo_ms, hi_ms)
+            labels = [tuple(sorted(d.items())) for d in label_set]
+            series = SeriesSet(labels, ts, values, starts, ends)
+            self.check()
+            sort = sort_each if sort_each is not None else len(labels) <= _SORT_LIMIT
+            if sort:
+                series = series.sorted()
+            selected += len(series.labels)
+            self.guard_cells(selected * len(steps))
+            matrix = self._range_vector(series, times, range_ms)
+            parts.append(range_vector(name, [*before, matrix, *after], helper))
+        if len(parts) == 1:
+            return check_distinct(parts[0])
+        return check_distinct(
+            Vector(
+                [lab for p in parts for lab in p.labels],
+                np.concatenate([p.values for p in parts]),
+                np.concatenate([p.present for p in parts]),
+            )
+        )
 
     def aggregation(self, node: Any, steps: I64) -> Value:
         param = None if node.param is None else self.eval(node.param, steps)
@@ -256,6 +350,10 @@ class Evaluator:
         range_ms = duration_ms(node.range)
         series = self.fetch(vs, int(times.min()) - range_ms, int(times.max()))
         self.guard_cells(len(series.labels) * len(steps))
+        return self._range_vector(series, times, range_ms)
+
+    def _range_vector(self, series: SeriesSet, times: I64, range_ms: int) -> Matrix:
+        """Selected series as a range vector: staleness markers dropped, samples counted."""
         fresh = series.vs.view(np.uint64) != STALE_NAN_BITS
         if not fresh.all():
             series = series.keep(fresh)
@@ -302,6 +400,7 @@ class Engine:
         lookback_ms: int = DEFAULT_LOOKBACK_MS,
         max_points: int = MAX_POINTS,
         default_eval_interval_ms: int = DEFAULT_EVAL_INTERVAL_MS,
+        batch_series: int = BATCH_SERIES,
     ) -> None:
         if default_eval_interval_ms <= 0:
             msg = (
@@ -315,6 +414,7 @@ class Engine:
         self.lookback_ms = lookback_ms
         self.max_points = max_points
         self.default_eval_interval_ms = default_eval_interval_ms
+        self.batch_series = batch_series
 
     def _query(self, start_ms: int, end_ms: int, timeout_s: float | None) -> _Query:
         timeout = self.timeout_s if timeout_s is None else min(timeout_s, self.timeout_s)
@@ -326,6 +426,7 @@ class Engine:
             deadline=time.monotonic() + timeout,
             max_samples=self.max_samples,
             default_eval_interval_ms=self.default_eval_interval_ms,
+            batch_series=self.batch_series,
         )
 
     def instant(self, query: str, time_ms: int, timeout_s: float | None = None) -> QueryResult:

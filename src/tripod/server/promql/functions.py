@@ -35,7 +35,7 @@ from tripod.server.promql.values import (
     drop_name,
 )
 
-__all__ = ["FUNCTIONS"]
+__all__ = ["FUNCTIONS", "check_distinct", "range_vector"]
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
@@ -181,38 +181,51 @@ def _native_histograms_only(vals: list[Value], enh: EvalNodeHelper) -> Value:
     return Vector.empty(len(enh.steps))
 
 
-def _over_range(name: str) -> FunctionCall:
-    """A range function of :data:`RANGE_FUNCTIONS` as a table entry: its one range-vector
-    argument windowed, the others as per-step scalars."""
+def range_vector(name: str, vals: list[Value], enh: EvalNodeHelper) -> Vector:
+    """The range function ``name`` of :data:`RANGE_FUNCTIONS` over its arguments (one range
+    vector, the others per-step scalars), series without any point left out, *without* the
+    check that no label set is there twice (:func:`check_distinct`): the engine evaluates a
+    wide selection in batches of series and checks once over all of them."""
     fn = RANGE_FUNCTIONS[name]
+    pos = next(i for i, v in enumerate(vals) if isinstance(v, Matrix))
+    scalars = [as_scalar(v).values for i, v in enumerate(vals) if i != pos]
+    matrix = as_matrix(vals[pos])
+    series = matrix.series
+    if not series.labels:
+        return Vector.empty(len(enh.steps))
+    enh.check()
+    lo, hi = matrix.windows()
+    args = RangeArgs(
+        series,
+        lo=lo,
+        hi=hi,
+        eval_ms=matrix.eval_ms,
+        range_ms=matrix.range_ms,
+        scalars=scalars,
+        steps=enh.steps,
+        check=enh.check,
+    )
+    values, present = fn(args)
+    keep = np.flatnonzero(present.any(axis=1))
     keep_name = name == "last_over_time"
+    labels = [series.labels[i] if keep_name else drop_name(series.labels[i]) for i in keep]
+    return Vector(labels, np.asarray(values, dtype=np.float64)[keep], present[keep])
+
+
+def check_distinct(vec: Vector) -> Vector:
+    """``vec`` if no label set is in it twice, else Prometheus's error for a range function
+    whose series differ only in the metric name it drops."""
+    if len(set(vec.labels)) != len(vec.labels):
+        msg = "vector cannot contain metrics with the same labelset"
+        raise ExecutionError(msg)
+    return vec
+
+
+def _over_range(name: str) -> FunctionCall:
+    """A range function of :data:`RANGE_FUNCTIONS` as a table entry."""
 
     def call(vals: list[Value], enh: EvalNodeHelper) -> Value:
-        pos = next(i for i, v in enumerate(vals) if isinstance(v, Matrix))
-        scalars = [as_scalar(v).values for i, v in enumerate(vals) if i != pos]
-        matrix = as_matrix(vals[pos])
-        series = matrix.series
-        if not series.labels:
-            return Vector.empty(len(enh.steps))
-        enh.check()
-        lo, hi = matrix.windows()
-        args = RangeArgs(
-            series,
-            lo=lo,
-            hi=hi,
-            eval_ms=matrix.eval_ms,
-            range_ms=matrix.range_ms,
-            scalars=scalars,
-            steps=enh.steps,
-            check=enh.check,
-        )
-        values, present = fn(args)
-        keep = np.flatnonzero(present.any(axis=1))
-        labels = [series.labels[i] if keep_name else drop_name(series.labels[i]) for i in keep]
-        if len(set(labels)) != len(labels):
-            msg = "vector cannot contain metrics with the same labelset"
-            raise ExecutionError(msg)
-        return Vector(labels, np.asarray(values, dtype=np.float64)[keep], present[keep])
+        return check_distinct(range_vector(name, vals, enh))
 
     return call
 

@@ -558,7 +558,22 @@ class DuckSampleStore:
         selections: ``(labels, ts, values, starts, ends)``, series ``i`` being
         ``ts[starts[i]:ends[i]]``. The label dicts are the store's own: read, never mutate.
         Series read before come from :attr:`read_cache` while their bounds are unchanged."""
+        return self.select_flat_ids(
+            self._in_range(self._candidates(matchers), start_ms, end_ms), start_ms, end_ms
+        )
+
+    def select_ids(
+        self, matchers: Sequence[Matcher], start_ms: int, end_ms: int
+    ) -> tuple[list[int], list[dict[str, str]]]:
+        """The series :meth:`select_flat` reads for these arguments, without reading them: their
+        ids (ascending) and label dicts (the store's own: read, never mutate). Some may have no
+        sample inside the range (a gap): :meth:`select_flat_ids` leaves those out. The PromQL
+        engine reads a wide selection through these two in batches of series."""
         sids = self._in_range(self._candidates(matchers), start_ms, end_ms)
+        return sids, [self._labels[sid] for sid in sids]
+
+    def select_flat_ids(self, sids: list[int], start_ms: int, end_ms: int) -> FlatSelection:
+        """:meth:`select_flat` for the series ``sids`` (ascending, from :meth:`select_ids`)."""
         empty_i = np.zeros(0, dtype=np.int64)
         if not sids:
             return [], empty_i, np.zeros(0), empty_i, empty_i
