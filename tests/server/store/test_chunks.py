@@ -20,6 +20,7 @@ from tripod.server.store import (  # chunks, retention: modules
     chunks,
     retention,
 )
+from tripod.server.store import samples as samples_module
 
 HOUR = 3_600_000
 T0 = 1_700_000_000_000  # not window-aligned
@@ -138,6 +139,42 @@ def test_late_samples_into_a_compacted_window_stay_correct(db: Database) -> None
     assert _all(store)["slow"][0] == want_slow
     assert _all(store)["fast"][0] == ts.tolist()
     assert db.query("SELECT count(*) FROM samples WHERE ts < ?", [T0 + 4 * HOUR], 10)[0][0] == 0
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_reads_merge_chunks_and_head_and_drop_what_a_commit_shows_twice(
+    db: Database, wide: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both read paths (per series through the read cache, and wide selections read flat)
+    put each series' chunks and head rows together exactly, also over ranges that cut chunks,
+    and while a compaction's chunks are committed but its head rows not yet deleted."""
+    if wide:  # every selection takes the flat path
+        monkeypatch.setattr(samples_module, "_CACHED_SERIES_MAX", 0)
+    store = DuckSampleStore(db)
+    _fill(store, 5, series=9)
+    want = {lo_hi: _all(store, *lo_hi) for lo_hi in _RANGES}
+    store.compact(T0 + 3 * HOUR)
+    assert _chunk_samples(db) > 0
+    for lo_hi, expected in want.items():
+        store.read_cache.clear()
+        assert _all(store, *lo_hi) == expected
+    # what a reader sees between a compaction's two statements: the window in both tables
+    with db.write_lock:
+        cols = db.con.execute(
+            "SELECT sid, ts, v, kind FROM samples WHERE ts < ? ORDER BY sid, ts",
+            [T0 + 4 * HOUR],
+        ).fetchnumpy()
+    sid, ts, values = samples_module._head_columns(cols)
+    batch = chunks.encode_runs(sid, ts, values)
+    np.maximum.at(store._chunk_last, batch["sid"].astype(np.int64), batch["t1"])
+    with db.transaction() as con:
+        con.execute("INSERT INTO chunks SELECT * FROM batch")
+    for lo_hi, expected in want.items():
+        store.read_cache.clear()
+        assert _all(store, *lo_hi) == expected
+
+
+_RANGES = [(0, 2**62), (T0 + HOUR + 5, T0 + 3 * HOUR + 1), (T0 + 2 * HOUR, T0 + 5 * HOUR)]
 
 
 @pytest.mark.parametrize("inclusive_share", [False, True])

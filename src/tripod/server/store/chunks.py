@@ -135,24 +135,24 @@ def _restarted(x: I64, starts: I64, firsts: I64) -> I64:
     return np.cumsum(x, out=x)
 
 
-def _ints(parts: dict[int, list[bytes]], where: dict[int, list[int]], n: I64) -> I64:
-    """Concatenate chunk ``i``'s integers (``parts[width]``, chunk ``where[width]``) in chunk
-    order as int64."""
+def _columns(rows: Mapping[str, Any], n: I64) -> tuple[I64, I64]:
+    """Every chunk's timestamp and value integers, concatenated in chunk order as int64: one
+    zlib call and two zero-copy views per chunk, then one widening copy per column."""
+    t_parts: list[npt.NDArray[Any]] = []
+    v_parts: list[npt.NDArray[Any]] = []
+    dz, view = zlib.decompress, np.frombuffer
+    tws, vws = np.asarray(rows["tw"]).tolist(), np.asarray(rows["vw"]).tolist()
+    for blob, k, tw, vw in zip(rows["b"], n.tolist(), tws, vws, strict=True):
+        plain = dz(blob)
+        t_parts.append(view(plain, _DTYPES[tw], k))
+        v_parts.append(view(plain, _DTYPES[vw], k, k * tw))
+    return _wide(t_parts), _wide(v_parts)
+
+
+def _wide(parts: list[npt.NDArray[Any]]) -> I64:
     if len(parts) == 1:
-        [(w, bufs)] = parts.items()
-        return np.frombuffer(b"".join(bufs), _DTYPES[w]).astype(np.int64)
-    out = np.empty(int(n.sum()), dtype=np.int64)
-    pos0 = np.cumsum(n) - n
-    for w, bufs in parts.items():
-        sel = np.array(where[w], dtype=np.int64)
-        lengths = n[sel]
-        # positions of these chunks' elements: a segmented arange
-        steps = np.ones(int(lengths.sum()), dtype=np.int64)
-        firsts = np.cumsum(lengths) - lengths
-        steps[firsts[0]] = pos0[sel[0]]
-        steps[firsts[1:]] = pos0[sel[1:]] - (pos0[sel[:-1]] + lengths[:-1] - 1)
-        out[np.cumsum(steps)] = np.frombuffer(b"".join(bufs), _DTYPES[w])
-    return out
+        return parts[0].astype(np.int64)
+    return np.concatenate(parts, dtype=np.int64, casting="safe")
 
 
 def decode(rows: Mapping[str, Any]) -> tuple[I64, I64, F64]:
@@ -160,32 +160,27 @@ def decode(rows: Mapping[str, Any]) -> tuple[I64, I64, F64]:
     them for :data:`READ_COLUMNS`, in the order to concatenate: sorted by (sid, t0) for
     (series, time) order)."""
     n = np.asarray(rows["n"], dtype=np.int64)
+    ts, values = decode_columns(rows)
+    return np.repeat(np.asarray(rows["sid"], dtype=np.int64), n), ts, values
+
+
+def decode_columns(rows: Mapping[str, Any]) -> tuple[I64, F64]:
+    """:func:`decode` without the series ids: ``(ts, values)``, row ``i``'s samples being the
+    ``rows["n"][i]`` after those of the rows before it."""
+    n = np.asarray(rows["n"], dtype=np.int64)
     if len(n) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64)
-    t_parts: dict[int, list[bytes]] = {}
-    t_where: dict[int, list[int]] = {}
-    v_parts: dict[int, list[bytes]] = {}
-    v_where: dict[int, list[int]] = {}
-    dz = zlib.decompress
-    tws, vws = np.asarray(rows["tw"]).tolist(), np.asarray(rows["vw"]).tolist()
-    for i, (blob, k, tw, vw) in enumerate(zip(rows["b"], n.tolist(), tws, vws, strict=True)):
-        plain = dz(blob)
-        cut = k * tw
-        t_parts.setdefault(tw, []).append(plain[:cut])
-        t_where.setdefault(tw, []).append(i)
-        v_parts.setdefault(vw, []).append(plain[cut:])
-        v_where.setdefault(vw, []).append(i)
+        return np.zeros(0, np.int64), np.zeros(0, np.float64)
+    dod, raw = _columns(rows, n)
     starts = np.cumsum(n) - n
     t0 = np.asarray(rows["t0"], dtype=np.int64)
     t1 = np.asarray(rows["t1"], dtype=np.int64)
     # dod -> deltas (each chunk's first delta 0) -> timestamps from each chunk's t0
-    d = _restarted(_ints(t_parts, t_where, n), starts, np.zeros(len(n), dtype=np.int64))
+    d = _restarted(dod, starts, np.zeros(len(n), dtype=np.int64))
     firsts = np.empty(len(n), dtype=np.int64)
     firsts[0] = t0[0]
     firsts[1:] = t0[1:] - t1[:-1]  # the previous chunk ends at its t1
     d[starts] = firsts
     ts = np.cumsum(d, out=d)
-    raw = _ints(v_parts, v_where, n)
     vmode = np.asarray(rows["vmode"], dtype=np.int64)
     if bool((vmode == 1).all()):
         ints = _restarted(raw, starts, np.asarray(rows["v0"], dtype=np.int64))
@@ -208,8 +203,7 @@ def decode(rows: Mapping[str, Any]) -> tuple[I64, I64, F64]:
             ints = _restarted(raw, starts, np.asarray(rows["v0"], dtype=np.int64))
             scale_e = np.repeat(10.0 ** np.asarray(rows["vscale"], dtype=np.float64), n)
             values[scaled] = ints[scaled].astype(np.float64) / scale_e[scaled]
-    sid = np.repeat(np.asarray(rows["sid"], dtype=np.int64), n)
-    return sid, ts, values
+    return ts, values
 
 
 # --- the chunks table ----------------------------------------------------------------------

@@ -17,7 +17,7 @@ import struct
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -87,6 +87,25 @@ def _in_order(sids: I64, stamps: I64, values: F64) -> tuple[I64, I64, F64]:
     keep = np.ones(len(sids), dtype=np.bool_)
     keep[1:] = (sids[1:] != sids[:-1]) | (stamps[1:] != stamps[:-1])
     return sids[keep], stamps[keep], values[keep]
+
+
+_EMPTY_I = np.zeros(0, dtype=np.int64)
+_EMPTY_F = np.zeros(0, dtype=np.float64)
+
+
+class _Runs(NamedTuple):
+    """A read's samples from the chunks (``c_``, older) and the head (``h_``, newer), each in
+    (series, time) order; series ``i``'s samples are ``c_ts[c_lo[i]:c_hi[i]]`` followed by
+    ``h_ts[h_lo[i]:h_hi[i]]`` (the values alike)."""
+
+    c_ts: I64
+    c_vs: F64
+    c_lo: I64
+    c_hi: I64
+    h_ts: I64
+    h_vs: F64
+    h_lo: I64
+    h_hi: I64
 
 
 def _kinds(values: npt.NDArray[np.float64]) -> npt.NDArray[np.uint8]:
@@ -657,13 +676,22 @@ class DuckSampleStore:
     def _read_columns(
         self, sids: npt.NDArray[np.int64], start_ms: int, end_ms: int
     ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
-        """Per series of ``sids`` (ascending), its samples in ``[start_ms, end_ms]``."""
-        got_sid, stamps, values = self._read_flat(sids, start_ms, end_ms)
-        cut = np.searchsorted(got_sid, sids, "left"), np.searchsorted(got_sid, sids, "right")
-        return [
-            (stamps[a:b], values[a:b])
-            for a, b in zip(cut[0].tolist(), cut[1].tolist(), strict=True)
-        ]
+        """Per series of ``sids`` (ascending), its samples in ``[start_ms, end_ms]``: views of
+        the head's or the chunks' decoded columns, one copy for a series that has both."""
+        r = self._read_runs(sids, start_ms, end_ms)
+        out: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]] = []
+        c_ts, c_vs, h_ts, h_vs = r.c_ts, r.c_vs, r.h_ts, r.h_vs
+        for ca, cb, ha, hb in zip(
+            r.c_lo.tolist(), r.c_hi.tolist(), r.h_lo.tolist(), r.h_hi.tolist(), strict=True
+        ):
+            if ca == cb:
+                out.append((h_ts[ha:hb], h_vs[ha:hb]))
+            elif ha == hb:
+                out.append((c_ts[ca:cb], c_vs[ca:cb]))
+            else:
+                ts = np.concatenate((c_ts[ca:cb], h_ts[ha:hb]))
+                out.append((ts, np.concatenate((c_vs[ca:cb], h_vs[ha:hb]))))
+        return out
 
     def _where(
         self, sids: npt.NDArray[np.int64]
@@ -680,10 +708,29 @@ class DuckSampleStore:
         self, sids: npt.NDArray[np.int64], start_ms: int, end_ms: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """``(sid, ts, value)`` rows of ``sids`` (ascending) in ``[start_ms, end_ms]`` from
-        DuckDB, head and chunks, in (series, time) order. The head's rows come in insertion
-        order, which is that order for data appended in time order; they are sorted here only
-        when they are not."""
-        where, params, scans, extra = self._where(sids)
+        DuckDB, head and chunks, in (series, time) order."""
+        r = self._read_runs(sids, start_ms, end_ms)
+        c_n, h_n = r.c_hi - r.c_lo, r.h_hi - r.h_lo
+        total = c_n + h_n
+        got_sid = np.repeat(sids, total)
+        if not len(r.c_ts) and int(h_n.sum()) == len(r.h_ts):
+            return got_sid, r.h_ts, r.h_vs
+        if not len(r.h_ts) and int(c_n.sum()) == len(r.c_ts):
+            return got_sid, r.c_ts, r.c_vs
+        # each series' chunk run, then its head run, gathered from both columns end to end
+        lengths = np.stack((c_n, h_n), axis=1).ravel()
+        src = np.stack((r.c_lo, r.h_lo + len(r.c_ts)), axis=1).ravel()
+        out_start = np.cumsum(lengths) - lengths
+        idx = np.repeat(src - out_start, lengths) + np.arange(int(lengths.sum()))
+        ts = np.concatenate((r.c_ts, r.h_ts))[idx]
+        return got_sid, ts, np.concatenate((r.c_vs, r.h_vs))[idx]
+
+    def _read_runs(self, sids: npt.NDArray[np.int64], start_ms: int, end_ms: int) -> _Runs:
+        """The samples of ``sids`` (ascending) in ``[start_ms, end_ms]`` as two sources, the
+        chunks (older) and the head (newer), each in (series, time) order, with per series its
+        run in each. The head's rows come in insertion order, which is that order for data
+        appended a series at a time; they are sorted here only when they are not."""
+        where, params, scans, _ = self._where(sids)
         cols = self.db.query_numpy(
             f"SELECT sid, ts, v, kind FROM samples WHERE {where} "  # noqa: S608
             "AND ts BETWEEN ? AND ?",
@@ -691,36 +738,61 @@ class DuckSampleStore:
             self.limits.query_timeout_s,
             scans=scans,
         )
-        got_sid, stamps, values = _head_columns(cols)
+        h_sid, h_ts, h_vs = _in_order(*_head_columns(cols))
+        h_lo, h_hi = np.searchsorted(h_sid, sids, "left"), np.searchsorted(h_sid, sids, "right")
+        no_chunks = np.zeros(len(sids), dtype=np.int64)
+        empty = _Runs(_EMPTY_I, _EMPTY_F, no_chunks, no_chunks, h_ts, h_vs, h_lo, h_hi)
         # Chunks after the head: a compaction committing in between shows its samples in both
         # (duplicates, dropped below), never in neither; _chunk_last is raised before it commits.
         has_chunks = sids[self._chunk_last[sids] >= start_ms]
-        if len(has_chunks):
-            c_where, c_params, c_scans, c_extra = self._where(has_chunks)
-            rows = self.db.query_numpy(
+        if not len(has_chunks):
+            return empty
+        c_where, c_params, c_scans, _ = self._where(has_chunks)
+        rows = chunks.sorted_rows(
+            self.db.query_numpy(
                 f"SELECT {chunks.READ_COLUMNS} FROM chunks WHERE {c_where} "  # noqa: S608
                 "AND t1 >= ? AND t0 <= ?",
                 [*c_params, start_ms, end_ms],
                 self.limits.query_timeout_s,
                 scans=c_scans,
             )
-            c_sid, c_ts, c_vs = chunks.decode(chunks.sorted_rows(rows))
-            if len(c_sid):
-                inside = (c_ts >= start_ms) & (c_ts <= end_ms)
-                if not inside.all():
-                    c_sid, c_ts, c_vs = c_sid[inside], c_ts[inside], c_vs[inside]
-                got_sid = np.concatenate((c_sid, got_sid))
-                stamps = np.concatenate((c_ts, stamps))
-                values = np.concatenate((c_vs, values))
-                extra = extra or c_extra
-        if extra and len(got_sid):
-            lo = int(sids[0])
-            wanted = np.zeros(int(sids[-1]) - lo + 1, dtype=np.bool_)
-            wanted[sids - lo] = True
-            keep = wanted[got_sid - lo]
-            if not keep.all():
-                got_sid, stamps, values = got_sid[keep], stamps[keep], values[keep]
-        return _in_order(got_sid, stamps, values)
+        )
+        r_sid = np.asarray(rows["sid"], dtype=np.int64)
+        if not len(r_sid):
+            return empty
+        t0 = np.asarray(rows["t0"], dtype=np.int64)
+        t1 = np.asarray(rows["t1"], dtype=np.int64)
+        c_ts, c_vs = chunks.decode_columns(rows)
+        ends = np.cumsum(np.asarray(rows["n"], dtype=np.int64))
+        bounds = np.concatenate(([0], ends))
+        c_lo = bounds[np.searchsorted(r_sid, sids, "left")]
+        c_hi = bounds[np.searchsorted(r_sid, sids, "right")]
+        if bool((t0 < start_ms).any()) or bool((t1 > end_ms).any()):
+            # a series' samples in range are one stretch of its chunk run: cut its ends off
+            for cut, at_lo in ((c_ts < start_ms, True), (c_ts > end_ms, False)):
+                before = np.concatenate(([0], np.cumsum(cut)))
+                outside = before[c_hi] - before[c_lo]
+                if at_lo:
+                    c_lo = c_lo + outside
+                else:
+                    c_hi = c_hi - outside
+        # One series' chunks in time order and not overlapping, all before its head rows:
+        # otherwise (a compaction committed between the two reads) dedupe the slow way.
+        same = r_sid[1:] == r_sid[:-1]
+        both = (c_hi > c_lo) & (h_hi > h_lo)
+        if bool((same & (t0[1:] <= t1[:-1])).any()) or bool(
+            (c_ts[c_hi[both] - 1] >= h_ts[h_lo[both]]).any()
+        ):
+            keep = (c_ts >= start_ms) & (c_ts <= end_ms)
+            g_sid, g_ts, g_vs = _in_order(
+                np.concatenate((np.repeat(r_sid, np.diff(bounds))[keep], h_sid)),
+                np.concatenate((c_ts[keep], h_ts)),
+                np.concatenate((c_vs[keep], h_vs)),
+            )
+            g_lo = np.searchsorted(g_sid, sids, "left")
+            g_hi = np.searchsorted(g_sid, sids, "right")
+            return _Runs(_EMPTY_I, _EMPTY_F, no_chunks, no_chunks, g_ts, g_vs, g_lo, g_hi)
+        return _Runs(c_ts, c_vs, c_lo, c_hi, h_ts, h_vs, h_lo, h_hi)
 
     def _matching(
         self, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int, end_ms: int
