@@ -19,6 +19,11 @@ Run: ``.venv/bin/python benchmarks/promql.py [--runs 7] [--scale 1.0] [--baselin
 ``--baseline-src DIR`` also starts a `tripod serve` from another checkout's ``src`` (e.g. one
 made with ``git archive HEAD~1``) on the same data and times it in the same rounds: a refactor's
 before and after, under the same load.
+
+``--compress-samples true|false`` runs every tripod with that ``storage: compress_samples:``
+(default: each server's own default); the timing then starts once the servers' background
+compaction after the import is over (their CPU idle). ``--cold N`` adds N cold rounds: every
+tripod restarted on its data (nothing cached), then each range query's first call timed.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import httpx
 import numpy as np
 
@@ -186,23 +192,97 @@ def timed(
     ]
 
 
-@contextlib.contextmanager
-def tripod_server(root: Path, src: Path | None) -> Iterator[Proc]:
-    """A `tripod serve` on an empty data directory; from ``src`` (a checkout's ``src``) if given."""
+def start_tripod(root: Path, src: Path | None, config: Path | None) -> Proc:
+    """A `tripod serve` on ``root``; from ``src`` (a checkout's ``src``) if given."""
     saved = os.environ.get("PYTHONPATH")
     if src is not None:
         os.environ["PYTHONPATH"] = str(src.resolve())
+    extra = ("--config", str(config)) if config is not None else ()
     try:
-        proc = start_tripod_serve(root, "--retention-time", "0")
+        return start_tripod_serve(root, "--retention-time", "0", *extra)
     finally:
         if saved is None:
             os.environ.pop("PYTHONPATH", None)
         else:
             os.environ["PYTHONPATH"] = saved
+
+
+@contextlib.contextmanager
+def tripod_server(root: Path, src: Path | None, config: Path | None = None) -> Iterator[Proc]:
+    """A `tripod serve` on an empty data directory; from ``src`` (a checkout's ``src``) if given."""
+    proc = start_tripod(root, src, config)
     try:
         yield proc
     finally:
         proc.stop()
+
+
+def wait_idle(pids: list[int], quiet_s: float = 2.0, limit_s: float = 600.0) -> float:
+    """Wait until none of ``pids`` used more than 2% of a CPU for ``quiet_s`` (a background
+    compaction is over); returns the seconds waited."""
+    start = time.perf_counter()
+    last = [cpu_seconds(p) for p in pids]
+    calm = 0.0
+    while calm < quiet_s and time.perf_counter() - start < limit_s:
+        time.sleep(0.5)
+        now = [cpu_seconds(p) for p in pids]
+        busy = any(b - a > 0.01 for a, b in zip(last, now, strict=True))
+        calm = 0.0 if busy else calm + 0.5
+        last = now
+    return time.perf_counter() - start
+
+
+def cold_rounds(
+    servers: list[tuple[Path, Path | None]],
+    config: Path | None,
+    rounds: int,
+    queries: list[tuple[str, str]],
+) -> None:
+    """Per round: every tripod restarted on its data, then each range query's first call
+    timed (wall and server CPU), the servers in a rotating order."""
+    end = EPOCH + SPAN
+    ranges = [q for kind, q in queries if kind == "range"]
+    wall: list[list[list[float]]] = [[[] for _ in servers] for _ in ranges]
+    cpu: list[list[list[float]]] = [[[] for _ in servers] for _ in ranges]
+    for r in range(rounds):
+        procs = [start_tripod(root, src, config) for root, src in servers]
+        try:
+            for q, query in enumerate(ranges):
+                params = {"query": query, "start": str(EPOCH), "end": str(end), "step": "60"}
+                for k in range(len(procs)):
+                    i = (r + k) % len(procs)
+                    with httpx.Client(base_url=procs[i].url, timeout=600) as client:
+                        c = cpu_seconds(procs[i].proc.pid)
+                        t = time.perf_counter()
+                        client.get("/api/v1/query_range", params=params).raise_for_status()
+                        wall[q][i].append(time.perf_counter() - t)
+                        cpu[q][i].append(cpu_seconds(procs[i].proc.pid) - c)
+        finally:
+            for proc in procs:
+                proc.stop()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\ncold: first call after a restart, median (min) of {rounds} rounds; load {load}")
+    names = ["tripod", "baseline"]
+    for q, query in enumerate(ranges):
+        print(f"range {query}")
+        for i, name in enumerate(names[: len(servers)]):
+            w, c = wall[q][i], cpu[q][i]
+            med_w, med_c = statistics.median(w) * 1000, statistics.median(c) * 1000
+            print(f"  {name:<10} wall {med_w:8.1f} ms (min {min(w) * 1000:7.1f}) "
+                  f"cpu {med_c:7.1f} ms")  # fmt: skip
+
+
+def stored(root: Path) -> str:
+    """Where a stopped tripod's samples are: head rows and samples in chunks."""
+    con = duckdb.connect(str(root / "tripod.duckdb"), read_only=True)
+    try:
+        head = con.execute("SELECT count(*) FROM samples").fetchone()
+        row = con.execute("SELECT coalesce(sum(n), 0), count(*) FROM chunks").fetchone()
+    finally:
+        con.close()
+    assert head is not None
+    assert row is not None
+    return f"{head[0]:,} head rows, {row[0]:,} samples in {row[1]:,} chunks"
 
 
 QUERIES = (
@@ -219,6 +299,10 @@ def main() -> int:
     parser.add_argument("--range-only", action="store_true", help="skip the wide instant query")
     parser.add_argument("--baseline-src", type=Path, default=None,
                         help="another checkout's src/ to time alongside")  # fmt: skip
+    parser.add_argument("--compress-samples", choices=("true", "false"), default=None,
+                        help="storage: compress_samples: for every tripod")  # fmt: skip
+    parser.add_argument("--cold", type=int, default=0, metavar="N",
+                        help="N rounds of first calls after a restart")  # fmt: skip
     args = parser.parse_args()
     rng = np.random.default_rng(12345)
     with tempfile.TemporaryDirectory(prefix="tripod-bench-promql-") as tmp:
@@ -237,16 +321,27 @@ def main() -> int:
                  "--storage.tsdb.max-block-duration=2h")  # fmt: skip
         prom = start_prometheus(work / "prom", "scrape_configs: []\n", *flags,
                                 storage=work / "prom" / "tsdb")  # fmt: skip
+        config = None
+        if args.compress_samples is not None:
+            config = work / "tripod.yml"
+            config.write_text(f"storage: {{compress_samples: {args.compress_samples}}}\n")
+        roots = [(work / "tripod", None)]
+        if args.baseline_src is not None:
+            roots.append((work / "baseline", args.baseline_src))
+        queries = [q for q in QUERIES if q[0] == "range" or not args.range_only]
         try:
             with contextlib.ExitStack() as stack:
-                servers = [stack.enter_context(tripod_server(work / "tripod", None))]
-                if args.baseline_src is not None:
-                    base = tripod_server(work / "baseline", args.baseline_src)
-                    servers.append(stack.enter_context(base))
+                servers = [stack.enter_context(tripod_server(r, s, config)) for r, s in roots]
                 for server in servers:
                     print(f"tripod import ({server.url}): {load_tripod(server.url, data):.1f}s")
-                queries = [q for q in QUERIES if q[0] == "range" or not args.range_only]
+                if config is not None:
+                    waited = wait_idle([s.proc.pid for s in servers])
+                    print(f"servers idle (background compaction over) after {waited:.1f}s")
                 run_queries([prom, *servers], args.runs, queries)
+            for root, _ in roots:
+                print(f"{root.name}: {stored(root)}")
+            if args.cold:
+                cold_rounds(roots, config, args.cold, queries)
         finally:
             prom.stop()
     return 0
