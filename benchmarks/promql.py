@@ -266,9 +266,9 @@ def cold_rounds(
     for q, query in enumerate(ranges):
         print(f"range {query}")
         for i, name in enumerate(names[: len(servers)]):
-            w, c = wall[q][i], cpu[q][i]
-            med_w, med_c = statistics.median(w) * 1000, statistics.median(c) * 1000
-            print(f"  {name:<10} wall {med_w:8.1f} ms (min {min(w) * 1000:7.1f}) "
+            walls, cpus = wall[q][i], cpu[q][i]
+            med_w, med_c = statistics.median(walls) * 1000, statistics.median(cpus) * 1000
+            print(f"  {name:<10} wall {med_w:8.1f} ms (min {min(walls) * 1000:7.1f}) "
                   f"cpu {med_c:7.1f} ms")  # fmt: skip
 
 
@@ -325,7 +325,7 @@ def main() -> int:
         if args.compress_samples is not None:
             config = work / "tripod.yml"
             config.write_text(f"storage: {{compress_samples: {args.compress_samples}}}\n")
-        roots = [(work / "tripod", None)]
+        roots: list[tuple[Path, Path | None]] = [(work / "tripod", None)]
         if args.baseline_src is not None:
             roots.append((work / "baseline", args.baseline_src))
         queries = [q for q in QUERIES if q[0] == "range" or not args.range_only]
