@@ -14,7 +14,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2 as trace_pb
 from opentelemetry.proto.common.v1 import common_pb2
 
 from tripod.server.config import Limits
-from tripod.server.ingest.otlp_convert import SpanConverter, spans_to_columns
+from tripod.server.ingest.otlp_convert import SpanConverter, _plain_string_attr, spans_to_columns
 from tripod.server.store.model import AppendResult
 
 LIMITS = Limits(max_attributes=6, max_attribute_value_length=12)
@@ -211,3 +211,74 @@ def test_nesting_limit_is_counted_as_inside_the_whole_request(where: str) -> Non
         assert _both(body, SpanConverter(Limits(max_attribute_value_length=10**6)))
     if where in ("span", "event", "link"):
         assert verdicts == {"accepted", "refused"}  # the range straddles the limit
+
+
+def _kv_bytes(key: bytes, value: bytes) -> bytes:
+    """A ``KeyValue`` holding a ``string_value``, written by hand (any bytes, any lengths)."""
+    any_value = b"\x0a" + _varint(len(value)) + value
+    return b"\x0a" + _varint(len(key)) + key + b"\x12" + _varint(len(any_value)) + any_value
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n >= 0x80:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _same_entry_as_protobuf(raw: bytes, limits: Limits) -> None:
+    """The entry read without protobuf, if any, is the one protobuf's decode gives."""
+    conv = SpanConverter(limits)
+    entry = _plain_string_attr(raw, limits.max_attribute_value_length)
+    if entry is None:
+        return
+    assert entry == conv._decode_kv(raw)  # raises DecodeError if protobuf refuses the bytes
+
+
+_texts = st.one_of(
+    st.text(max_size=70),
+    st.binary(max_size=70),  # often not UTF-8
+    st.sampled_from(
+        ["", 'q"k', "a\\b", "\x00\x1f\x7f", "é€😀", "\ud800".encode("utf-8", "surrogatepass")]
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_texts, _texts, st.integers(0, 3), st.binary(max_size=3))
+def test_string_attributes_read_without_protobuf_equal_protobufs_decode(
+    key: str | bytes, value: str | bytes, cut: int, tail: bytes
+) -> None:
+    k = key.encode() if isinstance(key, str) else key
+    v = value.encode() if isinstance(value, str) else value
+    raw = _kv_bytes(k, v)
+    if isinstance(key, str) and isinstance(value, str) and len(raw) <= 129 and len(value) <= 12:
+        assert _plain_string_attr(raw, 12) is not None  # the layout it is there for
+    for limits in (LIMITS, Limits()):  # 12 characters, and the default 8192
+        _same_entry_as_protobuf(raw, limits)
+        _same_entry_as_protobuf(raw[: len(raw) - cut], limits)  # truncated
+        _same_entry_as_protobuf(raw + tail, limits)  # trailing bytes (another field, or junk)
+
+
+def test_string_attributes_at_the_size_bound_and_other_layouts() -> None:
+    limits = Limits()
+    # total sizes 128-131: the last one-byte-length layouts and the first two-byte ones
+    for key_len in (0, 1, 50, 125, 126, 127):
+        for value_len in range(0, 130):
+            raw = _kv_bytes(b"k" * key_len, b"v" * value_len)
+            _same_entry_as_protobuf(raw, limits)
+    canonical = common_pb2.KeyValue(key="k", value=common_pb2.AnyValue(string_value="v"))
+    others = [
+        b"\x12\x03\x0a\x01v\x0a\x01k",  # value before key
+        b"\x0a\x01k\x12\x04\x0a\x81\x00v",  # a two-byte (non-minimal) length
+        b"\x0a\x01k\x12\x00",  # an AnyValue holding nothing
+        b"\x0a\x01k\x12\x02\x18\x05",  # an int
+        canonical.SerializeToString() + b"\x0a\x01j",  # the key twice: the last wins
+    ]
+    for raw in others:
+        assert _plain_string_attr(raw, 100) is None
+        SpanConverter(limits)._decode_kv(raw)  # protobuf reads it
+    assert _plain_string_attr(canonical.SerializeToString(), 100) == ("k", '"k":"v"')
+    assert _plain_string_attr(_kv_bytes(b"k", "v\u00e9".encode()), 1) is None  # too long: 2 > 1

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -96,6 +97,8 @@ def attributes_dict(kvs: Any, limits: Limits, what: str) -> dict[str, Any]:
 
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+#: ``_dumps`` of a ``str`` (what that encoder calls for one)
+_quote: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def _resource(resource: Any, limits: Limits) -> tuple[str, str, dict[str, Any]]:
@@ -348,31 +351,65 @@ class SpanConverter:
     def _attributes(self, kvs: Any) -> str:
         if len(kvs) > self.limits.max_attributes:
             raise _too_many("span", len(kvs), self.limits)
-        get = self._memo.get
-        hits = [get(b) or self._decode(b) for b in kvs]
-        keys = {hit[0] for hit in hits}
+        hits: list[Any] = list(map(self._memo.get, kvs))  # C loops: this runs for every span
+        while None in hits:  # typically one new value per span (a path, an id)
+            i = hits.index(None)
+            hits[i] = self._decode(kvs[i])
+        keys = set(map(_first, hits))
         if None in keys:
             reason, message = next(hit[1:] for hit in hits if hit[0] is None)
             raise LimitError(reason, message)
         if len(keys) != len(hits):  # a repeated key: the last value wins, as in a dict
             decoded = [common_pb2.KeyValue.FromString(b) for b in kvs]
             return _dumps(attributes_dict(decoded, self.limits, "span"))
-        return "{" + ",".join([hit[1] for hit in hits]) + "}"
+        return "{" + ",".join(map(_second, hits)) + "}"
 
     def _decode(self, raw: bytes) -> _Attr:
-        kv = common_pb2.KeyValue.FromString(raw)
-        if kv.value.WhichOneof("value") in ("array_value", "kvlist_value"):
-            kv = _in_span(b"\x4a", raw).attributes[0]  # nesting limit counted as in the request
-        entry: _Attr
-        try:
-            value = attributes_dict([kv], self.limits, "span")[kv.key]
-            entry = (kv.key, _dumps(kv.key) + ":" + _dumps(value))
-        except LimitError as exc:
-            entry = (None, exc.reason, str(exc))
+        entry = _plain_string_attr(raw, self.limits.max_attribute_value_length)
+        if entry is None:
+            entry = self._decode_kv(raw)
         if len(self._memo) >= self.max_memo:
             self._memo.clear()
         self._memo[raw] = entry
         return entry
+
+    def _decode_kv(self, raw: bytes) -> _Attr:
+        kv = common_pb2.KeyValue.FromString(raw)
+        if kv.value.WhichOneof("value") in ("array_value", "kvlist_value"):
+            kv = _in_span(b"\x4a", raw).attributes[0]  # nesting limit counted as in the request
+        try:
+            value = attributes_dict([kv], self.limits, "span")[kv.key]
+            return (kv.key, _dumps(kv.key) + ":" + _dumps(value))
+        except LimitError as exc:
+            return (None, exc.reason, str(exc))
+
+
+_first = operator.itemgetter(0)
+_second = operator.itemgetter(1)
+
+
+def _plain_string_attr(raw: bytes, max_len: int) -> _Attr | None:
+    """The memo entry of a ``KeyValue`` laid out as serialisers write a short string value
+    (key, then an ``AnyValue`` holding only ``string_value``; at most 129 bytes, so that every
+    length is a one-byte varint), read without a protobuf decode; None for any other layout,
+    a value over ``max_len`` or text that is not UTF-8 (protobuf then decodes it, and refuses
+    what it refuses)."""
+    size = len(raw)
+    if size < 6 or size > 129 or raw[0] != 0x0A:
+        return None
+    key_end = 2 + raw[1]
+    if key_end + 4 > size or raw[key_end] != 0x12 or raw[key_end + 2] != 0x0A:
+        return None
+    if raw[key_end + 1] != size - key_end - 2 or raw[key_end + 3] != size - key_end - 4:
+        return None
+    try:
+        key = raw[2:key_end].decode()
+        value = raw[key_end + 4 :].decode()
+    except UnicodeDecodeError:
+        return None
+    if len(value) > max_len:
+        return None
+    return (key, _quote(key) + ":" + _quote(value))
 
 
 def _field(tag: bytes, payload: bytes) -> bytes:
