@@ -3,6 +3,7 @@ were compacted answering exactly as before (reads, restarts, late samples, reten
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +59,56 @@ def test_encoding_is_bit_exact_for_every_kind_of_value() -> None:
     assert vs.view(np.uint64).tolist() == want.view(np.uint64).tolist()
     # the staleness marker keeps its exact bits (not just any NaN)
     assert int(vs[2].view(np.uint64)) == STALE_NAN_BITS
+
+
+def test_evenly_spaced_timestamps_store_no_bytes_and_jitter_fits_one_byte() -> None:
+    even = chunks.encode(T0 + np.arange(480, dtype=np.int64) * 15_000, np.zeros(480))
+    assert even.tw == chunks.STEP_FLAG  # width 0: nothing stored for the timestamps
+    jitter = np.random.default_rng(3).integers(0, 5, 480)
+    scraped = chunks.encode(T0 + np.arange(480, dtype=np.int64) * 15_000 + jitter, np.zeros(480))
+    assert scraped.tw == chunks.STEP_FLAG | 1
+    runs = [
+        (T0 + np.arange(480, dtype=np.int64) * 15_000, np.arange(480.0)),
+        (T0 + np.arange(480, dtype=np.int64) * 15_000 + jitter, np.arange(480.0)),
+        (np.array([T0, T0 + 1, T0 + 2**40]), np.ones(3)),  # the mean step far from each delta
+        (np.array([-(2**62), 0, 2**62]), np.ones(3)),
+    ]
+    ts, _ = _round_trip(runs)
+    assert ts.tolist() == np.concatenate([t for t, _ in runs]).tolist()
+
+
+def _first_format_row(sid: int) -> dict[str, object]:
+    """A chunk as the first version of chunks.py wrote it (the first delta stored as it is,
+    no flag in ``tw``): timestamps T0, +15 s, +30 s, +45.01 s; values 5, 7, 7, 9."""
+    dod = np.array([0, 15_000, 0, 10], dtype="<i2")
+    deltas = np.array([0, 2, 0, 2], dtype="<i1")
+    blob = zlib.compress(dod.tobytes() + deltas.tobytes())
+    return {"sid": sid, "t0": T0, "t1": T0 + 45_010, "n": 4, "tw": 2, "vmode": 1, "vw": 1,
+            "vscale": 0, "v0": 5, "b": blob}  # fmt: skip
+
+
+def test_chunks_of_the_first_format_still_read_exactly(db: Database) -> None:
+    """Stores compacted before the step flag existed read as they did, alone and mixed with
+    chunks of the current format in one decode, also after a restart."""
+    old_ts = [T0, T0 + 15_000, T0 + 30_000, T0 + 45_010]
+    new = chunks.encode(T0 + 60_000 + np.arange(3, dtype=np.int64) * 15_000, np.ones(3) * 0.5)
+    rows = {k: np.array([_first_format_row(0)[k], ([1, *new])[i]], dtype=object)
+            for i, k in enumerate(KEYS)}  # fmt: skip
+    sid, ts, vs = chunks.decode(rows)
+    assert sid.tolist() == [0] * 4 + [1] * 3
+    assert ts.tolist() == [*old_ts, T0 + 60_000, T0 + 75_000, T0 + 90_000]
+    assert vs.tolist() == [5.0, 7.0, 7.0, 9.0, 0.5, 0.5, 0.5]
+    store = DuckSampleStore(db)
+    ref = store.ref({"__name__": "m", "i": "old"})
+    store.append_refs(np.array([ref]), np.array([T0 + 60_000]), np.array([11.0]))
+    with db.transaction() as con:
+        row = _first_format_row(ref)
+        con.execute(f"INSERT INTO chunks VALUES ({', '.join('?' * len(row))})", list(row.values()))
+    again = DuckSampleStore(db)  # a restart: bounds from the chunk
+    want = ([*old_ts, T0 + 60_000], [5.0, 7.0, 7.0, 9.0, 11.0])
+    got = again.select([Matcher("__name__", "=", "m")], 0, 2**62)
+    assert [(s.timestamps.tolist(), s.values.tolist()) for s in got] == [want]
+    assert int(again._first[ref]) == T0
 
 
 def _fill(store: DuckSampleStore, hours: float, series: int = 30) -> dict[int, list[float]]:

@@ -3,20 +3,24 @@
 The ``samples`` table is the head (one row per sample, what appends write). Closed time windows
 (:data:`WINDOW_MS`, epoch-aligned, once the newest sample is :data:`GRACE_MS` past a window's
 end) move into the ``chunks`` table, one row per (series, window) in one transaction (insert the
-chunks, delete the rows): ``sid``, first/last timestamp ``t0``/``t1``, sample count ``n`` and two
-zlib-compressed BLOBs.
+chunks, delete the rows): ``sid``, first/last timestamp ``t0``/``t1``, sample count ``n`` and one
+zlib-compressed BLOB ``b``, the timestamps' bytes then the values'.
 
-* ``tb``: timestamps as delta-of-delta (``[0, d0, d1 - d0, ...]``) in the narrowest integer type
-  that holds them (``tw`` bytes).
-* ``vb``: values. ``vmode`` 1: every value is an integer divided by ``10**vscale`` (checked
+* timestamps as delta-of-delta (``[0, d0 - step, d1 - d0, ...]``, ``step`` the chunk's
+  mean step ``(t1 - t0) // (n - 1)``) in the narrowest integer type that holds them (``tw``'s low
+  bits: bytes each; scraped timestamps a few ms off the interval fit one), none at all when they
+  are all 0 (evenly spaced samples: width 0). ``tw`` has :data:`STEP_FLAG` set; chunks written
+  before it existed store ``d0`` itself and decode as they did.
+* values. ``vmode`` 1: every value is an integer divided by ``10**vscale`` (checked
   bit-for-bit on encode), stored as the deltas of those integers after ``v0`` (``vw`` bytes
   each): counters and fixed-decimal gauges. ``vmode`` 0: the float64 bits XOR the previous
   value's bits (``vw`` 8): anything else, NaN and staleness markers included, bit-exact.
 
 Decoding is vectorised over all chunks of a read (segmented cumulative sums / XORs); only the
-zlib calls are per chunk. A series' chunks never overlap one another nor its head rows, since
-appends refuse samples older than a series' newest one: a late sample into a compacted window
-stays in the head until the next compaction gives it a chunk of its own.
+zlib calls (and two zero-copy views of their output) are per chunk. A series' chunks never
+overlap one another nor its head rows, since appends refuse samples older than a series' newest
+one: a late sample into a compacted window stays in the head until the next compaction gives it
+a chunk of its own.
 """
 
 from __future__ import annotations
@@ -31,9 +35,11 @@ import numpy.typing as npt
 
 __all__ = [
     "GRACE_MS",
+    "STEP_FLAG",
     "WINDOW_MS",
     "Encoded",
     "decode",
+    "decode_columns",
     "encode",
     "window_start",
 ]
@@ -42,6 +48,12 @@ __all__ = [
 WINDOW_MS = 2 * 3600 * 1000
 #: a window is compacted once the store's newest sample is this far past its end
 GRACE_MS = 15 * 60 * 1000
+#: ``tw``: the timestamps' byte width (0: evenly spaced, no bytes stored) ...
+_WIDTH = 0x0F
+#: ... and this flag: the first delta is stored relative to the chunk's mean step, rounded
+#: down, ``(t1 - t0) // (n - 1)``. Chunks written before it (widths 1-8, no flag) stored it
+#: as it is, and decode as they are.
+STEP_FLAG = 0x10
 _MAX_SCALE = 6
 _ZLIB_LEVEL = 6
 
@@ -94,12 +106,23 @@ def _scaled(values: F64) -> tuple[int, I64] | None:
     return None
 
 
+def _step(t0: I64, t1: I64, n: I64) -> I64:
+    """Each chunk's mean step, rounded down (0 for a chunk of one sample)."""
+    return (t1 - t0) // np.maximum(n - 1, 1)
+
+
 def encode(ts: I64, values: F64) -> Encoded:
     """One chunk of a series' samples (``ts`` ascending, at least one)."""
     n = len(ts)
     d = np.diff(ts, prepend=ts[0])  # [0, d0, d1, ...]
     dod = np.diff(d, prepend=0)  # [0, d0, d1 - d0, ...]
-    tw, traw = _narrow(dod)
+    if n > 1:  # [0, d0 - step, d1 - d0, ...]: all 0 for evenly spaced samples
+        dod[1:2] -= _step(ts[:1], ts[-1:], np.array([n]))  # (int64 wraps alike both ways)
+    if dod.any():
+        tw, traw = _narrow(dod)
+    else:
+        tw, traw = 0, b""
+    tw |= STEP_FLAG
     scaled = _scaled(values)
     if scaled is not None:
         k, ints = scaled
@@ -142,10 +165,12 @@ def _columns(rows: Mapping[str, Any], n: I64) -> tuple[I64, I64]:
     v_parts: list[npt.NDArray[Any]] = []
     dz, view = zlib.decompress, np.frombuffer
     tws, vws = np.asarray(rows["tw"]).tolist(), np.asarray(rows["vw"]).tolist()
+    zeros = np.zeros(int(n.max()), dtype=np.int8)
     for blob, k, tw, vw in zip(rows["b"], n.tolist(), tws, vws, strict=True):
         plain = dz(blob)
-        t_parts.append(view(plain, _DTYPES[tw], k))
-        v_parts.append(view(plain, _DTYPES[vw], k, k * tw))
+        w = tw & _WIDTH
+        t_parts.append(view(plain, _DTYPES[w], k) if w else zeros[:k])
+        v_parts.append(view(plain, _DTYPES[vw], k, k * w))
     return _wide(t_parts), _wide(v_parts)
 
 
@@ -174,6 +199,9 @@ def decode_columns(rows: Mapping[str, Any]) -> tuple[I64, F64]:
     starts = np.cumsum(n) - n
     t0 = np.asarray(rows["t0"], dtype=np.int64)
     t1 = np.asarray(rows["t1"], dtype=np.int64)
+    stepped = ((np.asarray(rows["tw"], dtype=np.int64) & STEP_FLAG) != 0) & (n > 1)
+    if stepped.any():  # the first delta was stored relative to the chunk's mean step
+        dod[starts[stepped] + 1] += _step(t0[stepped], t1[stepped], n[stepped])
     # dod -> deltas (each chunk's first delta 0) -> timestamps from each chunk's t0
     d = _restarted(dod, starts, np.zeros(len(n), dtype=np.int64))
     firsts = np.empty(len(n), dtype=np.int64)
