@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -269,7 +268,8 @@ def _trace_view_class() -> Any:
 
 _TraceView: Any = _trace_view_class()
 
-#: A memo entry: (key, '"key":value' JSON text) or (None, reason, message) for a refused value.
+#: A memo entry: (key, '"key":value' JSON text) or (None, reason, message) for a refused value
+#: (three items: ``dict()`` of a span's entries raises on it).
 _Attr = tuple[Any, ...]
 
 
@@ -355,14 +355,15 @@ class SpanConverter:
         while None in hits:  # typically one new value per span (a path, an id)
             i = hits.index(None)
             hits[i] = self._decode(kvs[i])
-        keys = set(map(_first, hits))
-        if None in keys:
+        try:
+            texts = dict(hits)  # key -> '"key":value'
+        except ValueError:  # a refused value's entry has three items
             reason, message = next(hit[1:] for hit in hits if hit[0] is None)
-            raise LimitError(reason, message)
-        if len(keys) != len(hits):  # a repeated key: the last value wins, as in a dict
+            raise LimitError(reason, message) from None
+        if len(texts) != len(hits):  # a repeated key: the last value wins, as in a dict
             decoded = [common_pb2.KeyValue.FromString(b) for b in kvs]
             return _dumps(attributes_dict(decoded, self.limits, "span"))
-        return "{" + ",".join(map(_second, hits)) + "}"
+        return "{" + ",".join(texts.values()) + "}"
 
     def _decode(self, raw: bytes) -> _Attr:
         entry = _plain_string_attr(raw, self.limits.max_attribute_value_length)
@@ -382,10 +383,6 @@ class SpanConverter:
             return (kv.key, _dumps(kv.key) + ":" + _dumps(value))
         except LimitError as exc:
             return (None, exc.reason, str(exc))
-
-
-_first = operator.itemgetter(0)
-_second = operator.itemgetter(1)
 
 
 def _plain_string_attr(raw: bytes, max_len: int) -> _Attr | None:
