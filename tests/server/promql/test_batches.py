@@ -181,9 +181,12 @@ def test_batches_read_a_batch_at_a_time(store: DuckSampleStore) -> None:
     reads: list[int] = []
     real = store.select_flat_ids
 
-    def counting(sids: list[int], start_ms: int, end_ms: int) -> FlatSelection:
+    def counting(
+        sids: list[int], start_ms: int, end_ms: int, of: int | None = None
+    ) -> FlatSelection:
         reads.append(len(sids))
-        return real(sids, start_ms, end_ms)
+        assert of == 57
+        return real(sids, start_ms, end_ms, of=of)
 
     store.select_flat_ids = counting  # type: ignore[method-assign]
     try:
@@ -191,3 +194,57 @@ def test_batches_read_a_batch_at_a_time(store: DuckSampleStore) -> None:
     finally:
         del store.select_flat_ids
     assert reads == [10, 10, 10, 10, 10, 7]
+
+
+def test_the_read_cache_keeps_batches_only_when_the_whole_selection_fits(
+    store: DuckSampleStore,
+) -> None:
+    """As a one-piece read too large for the read cache is not kept, neither are its batches
+    (they would only push each other out, every query reading everything again)."""
+    end = T0 + POINTS * STEP
+    whole = len(store.select_flat([Matcher("__name__", "=", "reqs")], end - 300_000, end)[1])
+    cache = store.read_cache
+    engine = Engine(store, batch_series=10)
+    try:
+        for limit, kept in ((whole // 2, False), (whole * 2, True)):
+            cache.clear()
+            cache.max_samples = limit  # a batch of 10 series fits either way
+            engine.instant("rate(reqs[5m])", end)
+            hits = cache.hits
+            # the last batch read (in label order): still in the cache if batches were kept
+            engine.instant("rate(reqs{instance='i56'}[5m])", end)
+            assert cache.hits - hits == (1 if kept else 0), limit
+            hits = cache.hits
+            engine.instant("rate(reqs[5m])", end)
+            assert cache.hits - hits == (57 if kept else 1), limit  # else: just i56, kept alone
+    finally:
+        cache.max_samples = 0
+        cache.clear()
+
+
+def test_batches_after_the_first_hold_about_batch_samples(
+    store: DuckSampleStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Series with many samples each come in smaller batches (a batch's memory is its samples)."""
+    from tripod.server.promql import engine as engine_module
+
+    monkeypatch.setattr(engine_module, "BATCH_SAMPLES", 1_000)
+    reads: list[tuple[int, int]] = []
+    real = store.select_flat_ids
+
+    def counting(
+        sids: list[int], start_ms: int, end_ms: int, of: int | None = None
+    ) -> FlatSelection:
+        got = real(sids, start_ms, end_ms, of=of)
+        reads.append((len(sids), len(got[1])))
+        return got
+
+    query = "sum by (job) (rate(reqs[5m]))"
+    want = _run(Engine(OnePiece(store)), query)  # type: ignore[arg-type]
+    monkeypatch.setattr(store, "select_flat_ids", counting)
+    got = _run(Engine(store, batch_series=10), query)
+    _same(got, want)
+    assert reads[0][0] == 10
+    assert sum(n for n, _ in reads) == 57
+    # ~250 samples per series here: 1,000 samples make batches of 3-5 series
+    assert all(1 <= n <= 5 for n, _ in reads[1:-1]), reads

@@ -53,10 +53,14 @@ DEFAULT_EVAL_INTERVAL_MS = 60_000
 # there are more than this many: then the store's order is kept, which only changes the order of
 # additions inside an aggregation (~1e-16 relative) and of an unsorted instant vector.
 _SORT_LIMIT = 20_000
-#: A range function over a selector of more series than this reads and evaluates them this many
-#: at a time (when the store can: :class:`BatchReader`), so that a query's memory is bounded by a
-#: batch's samples instead of every selected sample (``Engine(batch_series=...)``).
-BATCH_SERIES = 2_000
+#: A range function over a selector of more series than FIRST_BATCH reads and evaluates them a
+#: batch at a time (when the store can: :class:`BatchReader`), so that a query's memory is about
+#: one batch's samples instead of every selected sample: first FIRST_BATCH series, then as many
+#: as hold about BATCH_SAMPLES samples at the samples per series seen so far, at most
+#: BATCH_SERIES (``Engine(batch_series=...)``; fewer in tests).
+FIRST_BATCH = 512
+BATCH_SAMPLES = 250_000
+BATCH_SERIES = 20_000
 
 
 class BatchReader(Protocol):
@@ -66,7 +70,9 @@ class BatchReader(Protocol):
         self, matchers: Sequence[Matcher], start_ms: int, end_ms: int
     ) -> tuple[list[int], list[dict[str, str]]]: ...
 
-    def select_flat_ids(self, sids: list[int], start_ms: int, end_ms: int) -> FlatSelection: ...
+    def select_flat_ids(
+        self, sids: list[int], start_ms: int, end_ms: int, *, of: int | None = None
+    ) -> FlatSelection: ...
 
 
 _MATCH_OPS: dict[str, MatchOp] = {
@@ -203,7 +209,7 @@ class Evaluator:
 
     def _range_call_in_batches(self, name: str, args: list[Any], steps: I64) -> Vector | None:
         """``rate(x[5m])`` and the other range functions over a selector, read and evaluated
-        ``batch_series`` series at a time: a range function's answer for a series depends on
+        a batch of series at a time: a range function's answer for a series depends on
         that series' samples only, so the batches' answers, put one after the other in the
         order the whole selection would have, are the whole answer; the sample limit and the
         same-labelset check count over all batches, as over one. None (the one-piece path)
@@ -225,28 +231,31 @@ class Evaluator:
         range_ms = duration_ms(node.range)
         lo_ms, hi_ms = int(times.min()) - range_ms, int(times.max())
         sids, label_dicts = reader.select_ids(selector_matchers(vs), lo_ms, hi_ms)
-        size = max(1, self.q.batch_series)
-        if len(sids) <= size:
-            groups = [sids]
-            # as fetch(): sorted unless more than _SORT_LIMIT series have samples in the window
-            sort_each = None
-        else:
-            # the whole selection's order, decided before reading: label order unless the index
-            # holds more than _SORT_LIMIT series for the window (fetch() counts those with
-            # samples in it; they differ only for series whose samples all lie in a gap)
+        size = max(1, min(FIRST_BATCH, self.q.batch_series))
+        order: Sequence[int] = range(len(sids))
+        # as fetch(): label order unless more than _SORT_LIMIT series have samples in the
+        # window; with batches that is decided before reading, on the series the index holds
+        # for the window (they differ only for series whose samples all lie in a gap)
+        sort_each: bool | None = None
+        if len(sids) > size:
             sort_each = len(sids) <= _SORT_LIMIT
-            order: Sequence[int] = range(len(sids))
             if sort_each:
                 keys = [tuple(sorted(d.items())) for d in label_dicts]
                 order = sorted(order, key=keys.__getitem__)
-            groups = [
-                sorted(sids[i] for i in order[k : k + size]) for k in range(0, len(sids), size)
-            ]
         helper = self.helper(steps, args)
         parts: list[Vector] = []
-        selected = 0
-        for group in groups:
-            label_set, ts, values, starts, ends = reader.select_flat_ids(group, lo_ms, hi_ms)
+        selected = done = seen_series = seen_samples = 0
+        while done < len(sids):
+            group = sorted(sids[i] for i in order[done : done + size])
+            done += len(group)
+            label_set, ts, values, starts, ends = reader.select_flat_ids(
+                group, lo_ms, hi_ms, of=len(sids)
+            )
+            # the next batch: about BATCH_SAMPLES samples at the samples per series so far
+            seen_series += len(group)
+            seen_samples += len(ts)
+            size = BATCH_SAMPLES * seen_series // max(1, seen_samples)
+            size = max(1, min(self.q.batch_series, size))
             labels = [tuple(sorted(d.items())) for d in label_set]
             series = SeriesSet(labels, ts, values, starts, ends)
             self.check()
@@ -257,8 +266,8 @@ class Evaluator:
             self.guard_cells(selected * len(steps))
             matrix = self._range_vector(series, times, range_ms)
             parts.append(range_vector(name, [*before, matrix, *after], helper))
-        if len(parts) == 1:
-            return check_distinct(parts[0])
+        if len(parts) <= 1:
+            return check_distinct(parts[0]) if parts else Vector.empty(len(steps))
         return check_distinct(
             Vector(
                 [lab for p in parts for lab in p.labels],

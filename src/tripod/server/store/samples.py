@@ -591,13 +591,20 @@ class DuckSampleStore:
         sids = self._in_range(self._candidates(matchers), start_ms, end_ms)
         return sids, [self._labels[sid] for sid in sids]
 
-    def select_flat_ids(self, sids: list[int], start_ms: int, end_ms: int) -> FlatSelection:
-        """:meth:`select_flat` for the series ``sids`` (ascending, from :meth:`select_ids`)."""
+    def select_flat_ids(
+        self, sids: list[int], start_ms: int, end_ms: int, *, of: int | None = None
+    ) -> FlatSelection:
+        """:meth:`select_flat` for the series ``sids`` (ascending, from :meth:`select_ids`).
+        ``of``: the number of series in the whole selection when ``sids`` is one batch of it;
+        the read cache then treats the batch as the whole would be treated (a selection too
+        wide or with more samples than the cache holds is not kept: its batches would only
+        push each other out)."""
         empty_i = np.zeros(0, dtype=np.int64)
         if not sids:
             return [], empty_i, np.zeros(0), empty_i, empty_i
         arr = np.array(sids, dtype=np.int64)
-        if len(sids) > _CACHED_SERIES_MAX:  # wide: no Python object per series at all
+        whole = len(sids) if of is None else max(of, len(sids))
+        if whole > _CACHED_SERIES_MAX:  # wide: no Python object per series at all
             got_sid, stamps, values = self._read_flat(arr, start_ms, end_ms)
             if len(got_sid) == 0:
                 return [], empty_i, np.zeros(0), empty_i, empty_i
@@ -615,14 +622,16 @@ class DuckSampleStore:
             )
         if miss:
             read = self._read_columns(arr[miss], start_ms, end_ms)
-            self.read_cache.store(
-                [sids[k] for k in miss],
-                start_ms,
-                end_ms,
-                first=[first[k] for k in miss],
-                last=[last[k] for k in miss],
-                parts=read,
-            )
+            rows = sum(len(ts) for ts, _ in read)
+            if rows * whole <= self.read_cache.max_samples * len(sids):  # the whole would fit
+                self.read_cache.store(
+                    [sids[k] for k in miss],
+                    start_ms,
+                    end_ms,
+                    first=[first[k] for k in miss],
+                    last=[last[k] for k in miss],
+                    parts=read,
+                )
             for k, part in zip(miss, read, strict=True):
                 parts[k] = part
         kept = [(sids[k], p) for k, p in enumerate(parts) if p is not None and len(p[0])]
