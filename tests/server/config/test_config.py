@@ -123,7 +123,7 @@ scrape_configs: [{job_name: app, static_configs: [{targets: ["h:1"]}]}]
     assert cfg.storage.memory_limit_bytes == 256 * 1024**2
     assert cfg.storage.retention_check_interval_s == 30
     assert cfg.storage.compress_samples is True
-    assert StorageConfig().compress_samples is False
+    assert StorageConfig().compress_samples is True
     assert cfg.storage.retention_time_s == 15 * 86400  # from the flags, untouched
     assert (cfg.limits.max_rows, cfg.limits.query_timeout_s) == (50, 2.5)
     (job,) = cfg.scrape_configs

@@ -62,7 +62,7 @@ class StorageConfig:
     retention_check_interval_s: float = 60.0
     memory_limit_bytes: int = 1024**3
     max_exemplars: int = 100_000  # in memory, newest kept (Prometheus's circular storage)
-    compress_samples: bool = False  # closed windows into per-series chunks (store/chunks.py)
+    compress_samples: bool = True  # closed windows into per-series chunks (store/chunks.py)
 
 
 @dataclasses.dataclass(frozen=True)

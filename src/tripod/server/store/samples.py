@@ -127,9 +127,9 @@ class DuckSampleStore:
         auto_compact: bool = False,
     ) -> None:
         self.db = db
-        #: compact closed windows in the background as appends close them; off by default: a
-        #: first (uncached) range query over chunks measured 1.5-2.5x slower than over head rows
-        #: (docs/benchmarks.md "Bytes on disk"); :meth:`compact` works either way
+        #: compact closed windows in the background as appends close them (``tripod serve``:
+        #: ``storage: compress_samples:``, on by default; off here so that a bare store does
+        #: only what its caller asks); :meth:`compact` works either way
         self.auto_compact = auto_compact
         self.limits = limits or Limits()
         self.retention_time_s = retention_time_s
