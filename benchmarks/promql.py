@@ -21,9 +21,10 @@ made with ``git archive HEAD~1``) on the same data and times it in the same roun
 before and after, under the same load.
 
 ``--compress-samples true|false`` runs every tripod with that ``storage: compress_samples:``
-(default: each server's own default); the timing then starts once the servers' background
-compaction after the import is over (their CPU idle). ``--cold N`` adds N cold rounds: every
-tripod restarted on its data (nothing cached), then each range query's first call timed.
+(default: each server's own default; ``--baseline-compress-samples`` sets the baseline's
+apart); the timing then starts once the servers' background compaction after the import is
+over (their CPU idle). ``--cold N`` adds N cold rounds: every tripod restarted on its data
+(nothing cached), then each range query's first call timed.
 """
 
 from __future__ import annotations
@@ -233,8 +234,7 @@ def wait_idle(pids: list[int], quiet_s: float = 2.0, limit_s: float = 600.0) -> 
 
 
 def cold_rounds(
-    servers: list[tuple[Path, Path | None]],
-    config: Path | None,
+    servers: list[tuple[Path, Path | None, Path | None]],
     rounds: int,
     queries: list[tuple[str, str]],
 ) -> None:
@@ -245,7 +245,7 @@ def cold_rounds(
     wall: list[list[list[float]]] = [[[] for _ in servers] for _ in ranges]
     cpu: list[list[list[float]]] = [[[] for _ in servers] for _ in ranges]
     for r in range(rounds):
-        procs = [start_tripod(root, src, config) for root, src in servers]
+        procs = [start_tripod(root, src, config) for root, src, config in servers]
         try:
             for q, query in enumerate(ranges):
                 params = {"query": query, "start": str(EPOCH), "end": str(end), "step": "60"}
@@ -292,6 +292,14 @@ QUERIES = (
 )
 
 
+def _config(path: Path, compress_samples: str | None) -> Path | None:
+    """A --config file setting ``storage: compress_samples:``, or None to keep the default."""
+    if compress_samples is None:
+        return None
+    path.write_text(f"storage: {{compress_samples: {compress_samples}}}\n")
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -301,6 +309,8 @@ def main() -> int:
                         help="another checkout's src/ to time alongside")  # fmt: skip
     parser.add_argument("--compress-samples", choices=("true", "false"), default=None,
                         help="storage: compress_samples: for every tripod")  # fmt: skip
+    parser.add_argument("--baseline-compress-samples", choices=("true", "false"), default=None,
+                        help="the baseline's own (default: --compress-samples)")  # fmt: skip
     parser.add_argument("--cold", type=int, default=0, metavar="N",
                         help="N rounds of first calls after a restart")  # fmt: skip
     args = parser.parse_args()
@@ -321,27 +331,26 @@ def main() -> int:
                  "--storage.tsdb.max-block-duration=2h")  # fmt: skip
         prom = start_prometheus(work / "prom", "scrape_configs: []\n", *flags,
                                 storage=work / "prom" / "tsdb")  # fmt: skip
-        config = None
-        if args.compress_samples is not None:
-            config = work / "tripod.yml"
-            config.write_text(f"storage: {{compress_samples: {args.compress_samples}}}\n")
-        roots: list[tuple[Path, Path | None]] = [(work / "tripod", None)]
+        roots: list[tuple[Path, Path | None, Path | None]] = [
+            (work / "tripod", None, _config(work / "tripod.yml", args.compress_samples))
+        ]
         if args.baseline_src is not None:
-            roots.append((work / "baseline", args.baseline_src))
+            flag = args.baseline_compress_samples or args.compress_samples
+            roots.append((work / "baseline", args.baseline_src, _config(work / "base.yml", flag)))
         queries = [q for q in QUERIES if q[0] == "range" or not args.range_only]
         try:
             with contextlib.ExitStack() as stack:
-                servers = [stack.enter_context(tripod_server(r, s, config)) for r, s in roots]
+                servers = [stack.enter_context(tripod_server(*root)) for root in roots]
                 for server in servers:
                     print(f"tripod import ({server.url}): {load_tripod(server.url, data):.1f}s")
-                if config is not None:
+                if any(config is not None for _, _, config in roots):
                     waited = wait_idle([s.proc.pid for s in servers])
                     print(f"servers idle (background compaction over) after {waited:.1f}s")
                 run_queries([prom, *servers], args.runs, queries)
-            for root, _ in roots:
+            for root, _, _ in roots:
                 print(f"{root.name}: {stored(root)}")
             if args.cold:
-                cold_rounds(roots, config, args.cold, queries)
+                cold_rounds(roots, args.cold, queries)
         finally:
             prom.stop()
     return 0
