@@ -225,6 +225,30 @@ def test_reads_merge_chunks_and_head_and_drop_what_a_commit_shows_twice(
         assert _all(store, *lo_hi) == expected
 
 
+def test_a_window_over_the_row_budget_is_compacted_a_range_of_series_at_a_time(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(samples_module, "_COMPACT_ROWS", 250)  # 120 rows per series and window
+    store = DuckSampleStore(db)
+    _fill(store, 5, series=9)
+    before = _all(store)
+    lo = chunks.window_start(T0) + chunks.WINDOW_MS  # a whole window: 120 rows per series
+    assert store._series_parts(lo, lo + chunks.WINDOW_MS) == [
+        (None, 2),
+        (2, 4),
+        (4, 6),
+        (6, 8),
+        (8, None),
+    ]
+    store.compact(T0 + 5 * HOUR)
+    # still one chunk per series and window, every sample in one place
+    per = db.query("SELECT sid, t0 // ?, count(*) FROM chunks GROUP BY ALL", [2 * HOUR], 10)
+    assert {n for _, _, n in per} == {1}
+    assert db.query("SELECT count(*) FROM samples WHERE ts < ?", [T0 + 4 * HOUR], 10)[0][0] == 0
+    store.read_cache.clear()
+    assert _all(store) == before
+
+
 _RANGES = [(0, 2**62), (T0 + HOUR + 5, T0 + 3 * HOUR + 1), (T0 + 2 * HOUR, T0 + 5 * HOUR)]
 
 

@@ -11,6 +11,7 @@ both together.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import struct
@@ -47,6 +48,9 @@ LabelKey = tuple[tuple[str, str], ...]
 #: Selections of more series than this bypass the read cache (one flat read, no per-series
 #: Python objects): such wide selections are few samples per series, cheap to read again.
 _CACHED_SERIES_MAX = 20_000
+#: head rows compacted in one go at most (one read, one transaction; ≈ 100 bytes each while
+#: encoding): a window holding more is compacted a range of series at a time
+_COMPACT_ROWS = 1_000_000
 #: late samples (into windows already compacted) that make a compaction due before the next
 #: window closes
 _LATE_ROWS = 65_536
@@ -486,23 +490,61 @@ class DuckSampleStore:
                     break
                 lo = chunks.window_start(int(row[0]))
                 hi = min(lo + chunks.WINDOW_MS, before_ms)
-                got = self._compact_rows(lo, hi, locked=False)
-                if got is None:  # rows came or went meanwhile: again, holding off writers
-                    with self.db.write_lock:
-                        got = self._compact_rows(lo, hi, locked=True)
-                moved += got or 0
+                for part in self._series_parts(lo, hi):
+                    got = self._compact_rows(lo, hi, part, locked=False)
+                    if got is None:  # rows came or went meanwhile: again, holding off writers
+                        with self.db.write_lock:
+                            got = self._compact_rows(lo, hi, part, locked=True)
+                    moved += got or 0
             with self.db.write_lock:
                 self._compacted_to = max(self._compacted_to, before_ms)
                 self._late = 0
             return moved
 
-    def _compact_rows(self, lo: int, hi: int, *, locked: bool) -> int | None:
-        """Compact the head's rows in ``[lo, hi)``, encoded without the write lock unless
-        ``locked``; None when the rows changed before the write lock was taken again. (Read on
-        the writer's connection under the lock: ``Database.close`` waits for it.)"""
+    def _series_parts(self, lo: int, hi: int) -> list[tuple[int | None, int | None]]:
+        """Ranges of series ``[first, end)`` (None: unbounded) whose head rows in ``[lo, hi)``
+        are compacted together: all of them when they are at most :data:`_COMPACT_ROWS`, else
+        consecutive ranges under that each (a series' rows are never split), so that a window
+        of a busy server is not read into memory at once."""
+        with self.db.write_lock:
+            sql = "SELECT count(*) FROM samples WHERE ts >= ? AND ts < ?"
+            row = self.db.con.execute(sql, [lo, hi]).fetchone()
+            if not row or int(row[0]) <= _COMPACT_ROWS:
+                return [(None, None)]
+            cols = self.db.con.execute(
+                "SELECT sid, count(*) AS k FROM samples WHERE ts >= ? AND ts < ? "
+                "GROUP BY sid ORDER BY sid",
+                [lo, hi],
+            ).fetchnumpy()
+        sids = np.asarray(cols["sid"], dtype=np.int64)
+        total = np.cumsum(np.asarray(cols["k"], dtype=np.int64))
+        firsts = [0]
+        while True:  # each part as many whole series as fit, at least one
+            base = int(total[firsts[-1] - 1]) if firsts[-1] else 0
+            nxt = int(np.searchsorted(total, base + _COMPACT_ROWS, "right"))
+            nxt = max(nxt, firsts[-1] + 1)
+            if nxt >= len(sids):
+                break
+            firsts.append(nxt)
+        bounds: list[int | None] = [None, *(int(sids[i]) for i in firsts[1:]), None]
+        return list(itertools.pairwise(bounds))
+
+    def _compact_rows(
+        self, lo: int, hi: int, part: tuple[int | None, int | None], *, locked: bool
+    ) -> int | None:
+        """Compact the head's rows in ``[lo, hi)`` of the series ``part`` (``[first, end)``),
+        encoded without the write lock unless ``locked``; None when the rows changed before
+        the write lock was taken again. (Read on the writer's connection under the lock:
+        ``Database.close`` waits for it.)"""
+        cond, args = "ts >= ? AND ts < ?", [lo, hi]
+        if part[0] is not None:
+            cond, args = f"{cond} AND sid >= ?", [*args, part[0]]
+        if part[1] is not None:
+            cond, args = f"{cond} AND sid < ?", [*args, part[1]]
         with self.db.write_lock:
             cols = self.db.con.execute(
-                "SELECT sid, ts, v, kind FROM samples WHERE ts >= ? AND ts < ?", [lo, hi]
+                f"SELECT sid, ts, v, kind FROM samples WHERE {cond}",  # noqa: S608
+                args,
             ).fetchnumpy()
         sid, ts, values = _head_columns(cols)
         if len(sid) == 0:
@@ -515,8 +557,8 @@ class DuckSampleStore:
             con = self.db.con
             if not locked:
                 row = con.execute(
-                    "SELECT count(*), sum(ts - ?), sum(sid) FROM samples WHERE ts >= ? AND ts < ?",
-                    [lo, lo, hi],
+                    f"SELECT count(*), sum(ts - ?), sum(sid) FROM samples WHERE {cond}",  # noqa: S608
+                    [lo, *args],
                 ).fetchone()
                 if row is None or tuple(int(x or 0) for x in row) != expect:
                     return None
@@ -525,7 +567,7 @@ class DuckSampleStore:
             np.maximum.at(self._chunk_last, batch["sid"].astype(np.int64), batch["t1"])
             with self.db.transaction() as con:
                 con.execute("INSERT INTO chunks SELECT * FROM batch")
-                con.execute("DELETE FROM samples WHERE ts >= ? AND ts < ?", [lo, hi])
+                con.execute(f"DELETE FROM samples WHERE {cond}", args)  # noqa: S608
         return len(sid)
 
     def set_metadata(self, metric: str, type_: str, help_: str, unit: str = "") -> None:
