@@ -204,7 +204,7 @@ def test_reads_merge_chunks_and_head_and_drop_what_a_commit_shows_twice(
     store = DuckSampleStore(db)
     _fill(store, 5, series=9)
     want = {lo_hi: _all(store, *lo_hi) for lo_hi in _RANGES}
-    store.compact(T0 + 3 * HOUR)
+    store.compact(T0 + 4 * HOUR)
     assert _chunk_samples(db) > 0
     for lo_hi, expected in want.items():
         store.read_cache.clear()
@@ -213,7 +213,7 @@ def test_reads_merge_chunks_and_head_and_drop_what_a_commit_shows_twice(
     with db.write_lock:
         cols = db.con.execute(
             "SELECT sid, ts, v, kind FROM samples WHERE ts < ? ORDER BY sid, ts",
-            [T0 + 4 * HOUR],
+            [T0 + 5 * HOUR],
         ).fetchnumpy()
     sid, ts, values = samples_module._head_columns(cols)
     batch = chunks.encode_runs(sid, ts, values)
@@ -249,7 +249,12 @@ def test_a_window_over_the_row_budget_is_compacted_a_range_of_series_at_a_time(
     assert _all(store) == before
 
 
-_RANGES = [(0, 2**62), (T0 + HOUR + 5, T0 + 3 * HOUR + 1), (T0 + 2 * HOUR, T0 + 5 * HOUR)]
+_RANGES = [
+    (0, 2**62),
+    (T0 + HOUR + 5, T0 + 3 * HOUR + 1),
+    (T0 + 2 * HOUR, T0 + 5 * HOUR),
+    (T0 + 3 * HOUR, T0 + 2 * HOUR),  # end before start: nothing
+]
 
 
 @pytest.mark.parametrize("inclusive_share", [False, True])
