@@ -125,10 +125,23 @@ def _both(body: bytes, conv: SpanConverter) -> tuple[Any, Any]:
 )
 def test_fast_path_equals_general_path(resources: Any) -> None:
     body = _build(resources)
-    conv = SpanConverter(LIMITS, max_memo=7)  # small: the memo is cleared along the way
-    for _ in range(2):  # the second pass answers from the memo
+    conv = SpanConverter(LIMITS, max_memo=7, max_once=3)  # small: both are emptied on the way
+    for _ in range(3):  # the second pass puts values into the memo, the third reads them there
         general, fast = _both(body, conv)
         assert fast == general
+
+
+def test_a_value_enters_the_memo_when_seen_a_second_time() -> None:
+    kv = common_pb2.KeyValue(key="url.path", value=common_pb2.AnyValue(string_value="/a"))
+    other = common_pb2.KeyValue(key="url.path", value=common_pb2.AnyValue(string_value="/b"))
+    raw, raw_other = kv.SerializeToString(), other.SerializeToString()
+    conv = SpanConverter(Limits(), max_once=2)
+    assert conv._attributes([raw]) == '{"url.path":"/a"}'
+    assert raw not in conv._memo  # seen once: a path or an id would only fill the memo
+    assert conv._attributes([raw, raw_other]) == '{"url.path":"/b"}'  # the last value wins
+    assert raw in conv._memo
+    assert raw_other not in conv._memo
+    assert conv._attributes([raw]) == '{"url.path":"/a"}'  # from the memo
 
 
 def test_repeated_key_keeps_the_last_value_like_the_general_path() -> None:

@@ -284,10 +284,12 @@ class SpanConverter:
     ``DecodeError`` (the caller then decodes it the usual way for the error message).
     """
 
-    def __init__(self, limits: Limits, max_memo: int = 100_000) -> None:
+    def __init__(self, limits: Limits, max_memo: int = 100_000, max_once: int = 4096) -> None:
         self.limits = limits
         self.max_memo = max_memo
+        self.max_once = max_once
         self._memo: dict[bytes, _Attr] = {}
+        self._once: dict[bytes, _Attr] = {}  # decoded once, not in the memo (yet)
 
     def parse(self, body: bytes) -> Any:
         """The request's view (``DecodeError`` if the body is not a protobuf request)."""
@@ -366,12 +368,21 @@ class SpanConverter:
         return "{" + ",".join(texts.values()) + "}"
 
     def _decode(self, raw: bytes) -> _Attr:
+        """A memo miss. A value enters the memo the second time it is seen (within the last
+        ``max_once`` new values): one seen once (a path, an id) would only fill it, and lookups
+        in a memo of megabytes miss the CPU cache."""
+        entry = self._once.pop(raw, None)
+        if entry is not None:
+            if len(self._memo) >= self.max_memo:
+                self._memo.clear()
+            self._memo[raw] = entry
+            return entry
         entry = _plain_string_attr(raw, self.limits.max_attribute_value_length)
         if entry is None:
             entry = self._decode_kv(raw)
-        if len(self._memo) >= self.max_memo:
-            self._memo.clear()
-        self._memo[raw] = entry
+        if len(self._once) >= self.max_once:
+            self._once.clear()
+        self._once[raw] = entry
         return entry
 
     def _decode_kv(self, raw: bytes) -> _Attr:
