@@ -798,16 +798,22 @@ class DuckSampleStore:
         has_chunks = sids[self._chunk_last[sids] >= start_ms]
         if not len(has_chunks):
             return empty
-        c_where, c_params, c_scans, _ = self._where(has_chunks)
-        rows = chunks.sorted_rows(
-            self.db.query_numpy(
-                f"SELECT {chunks.READ_COLUMNS} FROM chunks WHERE {c_where} "  # noqa: S608
-                "AND t1 >= ? AND t0 <= ?",
-                [*c_params, start_ms, end_ms],
-                self.limits.query_timeout_s,
-                scans=c_scans,
-            )
+        c_where, c_params, c_scans, c_extra = self._where(has_chunks)
+        rows = self.db.query_numpy(
+            f"SELECT {chunks.READ_COLUMNS} FROM chunks WHERE {c_where} "  # noqa: S608
+            "AND t1 >= ? AND t0 <= ?",
+            [*c_params, start_ms, end_ms],
+            self.limits.query_timeout_s,
+            scans=c_scans,
         )
+        if c_extra and len(rows["sid"]):  # chunks of series in the range but not wanted
+            lo = int(has_chunks[0])
+            wanted = np.zeros(int(has_chunks[-1]) - lo + 1, dtype=np.bool_)
+            wanted[has_chunks - lo] = True
+            keep = wanted[np.asarray(rows["sid"], dtype=np.int64) - lo]
+            if not keep.all():  # not decoded at all
+                rows = {k: np.asarray(v)[keep] for k, v in rows.items()}
+        rows = chunks.sorted_rows(rows)
         r_sid = np.asarray(rows["sid"], dtype=np.int64)
         if not len(r_sid):
             return empty
