@@ -17,6 +17,7 @@ from tripod.server.store import (  # chunks, retention: modules
     Database,
     DuckSampleStore,
     Matcher,
+    SeriesData,
     apply_retention,
     chunks,
     retention,
@@ -135,7 +136,10 @@ def _fill(store: DuckSampleStore, hours: float, series: int = 30) -> dict[int, l
 def _all(
     store: DuckSampleStore, lo: int = 0, hi: int = 2**62
 ) -> dict[str, tuple[list[int], list[int]]]:
-    got = store.select([Matcher("__name__", "=", "m")], lo, hi)
+    return _got(store.select([Matcher("__name__", "=", "m")], lo, hi))
+
+
+def _got(got: list[SeriesData]) -> dict[str, tuple[list[int], list[int]]]:
     return {s.labels["i"]: (s.timestamps.tolist(), s.values.view(np.uint64).tolist()) for s in got}
 
 
@@ -204,11 +208,16 @@ def test_reads_merge_chunks_and_head_and_drop_what_a_commit_shows_twice(
     store = DuckSampleStore(db)
     _fill(store, 5, series=9)
     want = {lo_hi: _all(store, *lo_hi) for lo_hi in _RANGES}
+    some = [Matcher("__name__", "=", "m"), Matcher("i", "=~", "1|2|4|5")]  # with gaps
+    want_some = _got(store.select(some, 0, 2**62))
     store.compact(T0 + 4 * HOUR)
     assert _chunk_samples(db) > 0
     for lo_hi, expected in want.items():
         store.read_cache.clear()
         assert _all(store, *lo_hi) == expected
+    store.read_cache.clear()
+    assert _got(store.select(some, 0, 2**62)) == want_some
+    assert len(want_some) == 4
     # what a reader sees between a compaction's two statements: the window in both tables
     with db.write_lock:
         cols = db.con.execute(
