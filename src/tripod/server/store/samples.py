@@ -106,6 +106,7 @@ class _Runs(NamedTuple):
     c_vs: F64
     c_lo: I64
     c_hi: I64
+    h_sid: I64
     h_ts: I64
     h_vs: F64
     h_lo: I64
@@ -760,10 +761,12 @@ class DuckSampleStore:
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """``(sid, ts, value)`` rows of ``sids`` (ascending) in ``[start_ms, end_ms]`` from
         DuckDB, head and chunks, in (series, time) order."""
-        r = self._read_runs(sids, start_ms, end_ms)
+        head = self._read_head(sids, start_ms, end_ms)
+        if not head[3] and not bool((self._chunk_last[sids] >= start_ms).any()):
+            return head[0], head[1], head[2]  # the head's rows are all there is, all wanted
+        r = self._read_runs(sids, start_ms, end_ms, head)
         c_n, h_n = r.c_hi - r.c_lo, r.h_hi - r.h_lo
-        total = c_n + h_n
-        got_sid = np.repeat(sids, total)
+        got_sid = np.repeat(sids, c_n + h_n)
         if not len(r.c_ts) and int(h_n.sum()) == len(r.h_ts):
             return got_sid, r.h_ts, r.h_vs
         if not len(r.h_ts) and int(c_n.sum()) == len(r.c_ts):
@@ -776,12 +779,14 @@ class DuckSampleStore:
         ts = np.concatenate((r.c_ts, r.h_ts))[idx]
         return got_sid, ts, np.concatenate((r.c_vs, r.h_vs))[idx]
 
-    def _read_runs(self, sids: npt.NDArray[np.int64], start_ms: int, end_ms: int) -> _Runs:
-        """The samples of ``sids`` (ascending) in ``[start_ms, end_ms]`` as two sources, the
-        chunks (older) and the head (newer), each in (series, time) order, with per series its
-        run in each. The head's rows come in insertion order, which is that order for data
-        appended a series at a time; they are sorted here only when they are not."""
-        where, params, scans, _ = self._where(sids)
+    def _read_head(
+        self, sids: npt.NDArray[np.int64], start_ms: int, end_ms: int
+    ) -> tuple[I64, I64, F64, bool]:
+        """The head's rows of ``sids`` (ascending) in ``[start_ms, end_ms]`` in (series, time)
+        order, and whether rows of other series may be among them. The rows come in insertion
+        order, which is that order for data appended a series at a time; they are sorted here
+        only when they are not."""
+        where, params, scans, extra = self._where(sids)
         cols = self.db.query_numpy(
             f"SELECT sid, ts, v, kind FROM samples WHERE {where} "  # noqa: S608
             "AND ts BETWEEN ? AND ?",
@@ -790,9 +795,22 @@ class DuckSampleStore:
             scans=scans,
         )
         h_sid, h_ts, h_vs = _in_order(*_head_columns(cols))
+        return h_sid, h_ts, h_vs, extra
+
+    def _read_runs(
+        self,
+        sids: npt.NDArray[np.int64],
+        start_ms: int,
+        end_ms: int,
+        head: tuple[I64, I64, F64, bool] | None = None,
+    ) -> _Runs:
+        """The samples of ``sids`` (ascending) in ``[start_ms, end_ms]`` as two sources, the
+        chunks (older) and the head (newer, ``head`` if read already), each in (series, time)
+        order, with per series its run in each."""
+        h_sid, h_ts, h_vs, _ = head or self._read_head(sids, start_ms, end_ms)
         h_lo, h_hi = np.searchsorted(h_sid, sids, "left"), np.searchsorted(h_sid, sids, "right")
         no_chunks = np.zeros(len(sids), dtype=np.int64)
-        empty = _Runs(_EMPTY_I, _EMPTY_F, no_chunks, no_chunks, h_ts, h_vs, h_lo, h_hi)
+        empty = _Runs(_EMPTY_I, _EMPTY_F, no_chunks, no_chunks, h_sid, h_ts, h_vs, h_lo, h_hi)
         # Chunks after the head: a compaction committing in between shows its samples in both
         # (duplicates, dropped below), never in neither; _chunk_last is raised before it commits.
         has_chunks = sids[self._chunk_last[sids] >= start_ms]
@@ -848,8 +866,8 @@ class DuckSampleStore:
             )
             g_lo = np.searchsorted(g_sid, sids, "left")
             g_hi = np.searchsorted(g_sid, sids, "right")
-            return _Runs(_EMPTY_I, _EMPTY_F, no_chunks, no_chunks, g_ts, g_vs, g_lo, g_hi)
-        return _Runs(c_ts, c_vs, c_lo, c_hi, h_ts, h_vs, h_lo, h_hi)
+            return _Runs(_EMPTY_I, _EMPTY_F, no_chunks, no_chunks, g_sid, g_ts, g_vs, g_lo, g_hi)
+        return _Runs(c_ts, c_vs, c_lo, c_hi, h_sid, h_ts, h_vs, h_lo, h_hi)
 
     def _matching(
         self, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int, end_ms: int
