@@ -57,7 +57,7 @@ def samples(pattern: str, tmp: Path) -> tuple[float, float]:
         ServerConfig(data_dir=tmp / pattern, storage=StorageConfig(retention_time_s=0))
     )
     store = ctx.samples
-    store.auto_compact = True  # type: ignore[attr-defined]  (off by default in tripod serve)
+    store.auto_compact = True  # type: ignore[attr-defined]  (what tripod serve does: compress_samples, on by default)
     ref = store.ref  # type: ignore[attr-defined]
     names = [
         {"__name__": "bench_metric", "job": "api", "instance": f"host-{i // 20}", "series": str(i)}
