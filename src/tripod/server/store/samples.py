@@ -756,6 +756,21 @@ class DuckSampleStore:
         scans = {"wanted": {"sid": sids.astype(np.int32)}}
         return "sid IN (SELECT sid FROM wanted)", [], scans, False
 
+    def _rows_of(
+        self, sql: str, sids: npt.NDArray[np.int64], start_ms: int, end_ms: int
+    ) -> tuple[dict[str, Any], bool]:
+        """Columns of ``sql`` (its ``{where}`` filled with :meth:`_where`'s condition for
+        ``sids``, then two ``?`` for ``start_ms`` and ``end_ms``), and whether rows of other
+        series may be among them."""
+        where, params, scans, extra = self._where(sids)
+        rows = self.db.query_numpy(
+            sql.format(where=where),
+            [*params, start_ms, end_ms],
+            self.limits.query_timeout_s,
+            scans=scans,
+        )
+        return rows, extra
+
     def _read_flat(
         self, sids: npt.NDArray[np.int64], start_ms: int, end_ms: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]:
@@ -786,13 +801,11 @@ class DuckSampleStore:
         order, and whether rows of other series may be among them. The rows come in insertion
         order, which is that order for data appended a series at a time; they are sorted here
         only when they are not."""
-        where, params, scans, extra = self._where(sids)
-        cols = self.db.query_numpy(
-            f"SELECT sid, ts, v, kind FROM samples WHERE {where} "  # noqa: S608
-            "AND ts BETWEEN ? AND ?",
-            [*params, start_ms, end_ms],
-            self.limits.query_timeout_s,
-            scans=scans,
+        cols, extra = self._rows_of(
+            "SELECT sid, ts, v, kind FROM samples WHERE {where} AND ts BETWEEN ? AND ?",
+            sids,
+            start_ms,
+            end_ms,
         )
         h_sid, h_ts, h_vs = _in_order(*_head_columns(cols))
         return h_sid, h_ts, h_vs, extra
@@ -816,13 +829,12 @@ class DuckSampleStore:
         has_chunks = sids[self._chunk_last[sids] >= start_ms]
         if not len(has_chunks):
             return empty
-        c_where, c_params, c_scans, c_extra = self._where(has_chunks)
-        rows = self.db.query_numpy(
-            f"SELECT {chunks.READ_COLUMNS} FROM chunks WHERE {c_where} "  # noqa: S608
-            "AND t1 >= ? AND t0 <= ?",
-            [*c_params, start_ms, end_ms],
-            self.limits.query_timeout_s,
-            scans=c_scans,
+        rows, c_extra = self._rows_of(
+            f"SELECT {chunks.READ_COLUMNS} FROM chunks "  # noqa: S608
+            "WHERE {where} AND t1 >= ? AND t0 <= ?",
+            has_chunks,
+            start_ms,
+            end_ms,
         )
         if c_extra and len(rows["sid"]):  # chunks of series in the range but not wanted
             lo = int(has_chunks[0])
