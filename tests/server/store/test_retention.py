@@ -32,16 +32,20 @@ def ctx(tmp_path: Path) -> Iterator[ServerContext]:
 
 
 def fill(ctx: ServerContext, now_ms: int, days: int = 6) -> None:
+    for day in range(days, 0, -1):
+        fill_day(ctx, now_ms - day * DAY_MS)
+
+
+def fill_day(ctx: ServerContext, start: int) -> None:
+    """100,000 samples of 500 series, 2,000 spans and 2,000 log records from ``start`` on."""
     store = ctx.samples
     sids = np.array([store.ref({"__name__": "m", "i": str(i)}) for i in range(500)])  # type: ignore[attr-defined]
-    rng = np.random.default_rng(1)
-    for day in range(days, 0, -1):
-        start = now_ms - day * DAY_MS
-        sid = np.repeat(sids, 200).astype(np.int64)
-        ts = (start + np.tile(np.arange(200) * 15_000, len(sids))).astype(np.int64)
-        store.append_refs(sid, ts, rng.random(len(sid)))  # type: ignore[attr-defined]
-        ctx.spans.append(_spans(start * 1_000_000, 2000))
-        ctx.logs.append(_logs(start * 1_000_000, 2000))
+    rng = np.random.default_rng(start)
+    sid = np.repeat(sids, 200).astype(np.int64)
+    ts = (start + np.tile(np.arange(200) * 15_000, len(sids))).astype(np.int64)
+    store.append_refs(sid, ts, rng.random(len(sid)))  # type: ignore[attr-defined]
+    ctx.spans.append(_spans(start * 1_000_000, 2000))
+    ctx.logs.append(_logs(start * 1_000_000, 2000))
 
 
 def _spans(start_ns: int, n: int) -> dict[str, list[Any]]:
@@ -98,6 +102,53 @@ def test_age_retention_deletes_old_data_of_every_signal_and_shrinks_the_file(
     assert series.timestamps[0] >= now_ms - 2.5 * DAY_MS
     # the in-memory bounds follow: the series has no samples in the deleted range any more
     assert ctx.samples.series([[Matcher("i", "=", "7")]], 0, now_ms - 3 * DAY_MS) == []
+
+
+def test_steady_state_reuses_freed_blocks_instead_of_rewriting_the_file(
+    tmp_path: Path,
+) -> None:
+    """Each pass deletes a third of the rows, but as many were written since the last one:
+    DuckDB reuses the freed blocks, so the file is not rewritten (a rewrite reads and writes
+    every row and drops DuckDB's cache); once deletes are not offset by writes, it is.
+    (Compaction into chunks off: it would free the head's blocks at a moment of its own.)"""
+    storage = StorageConfig(retention_time_s=0, compress_samples=False)
+    ctx = open_context(ServerConfig(data_dir=tmp_path / "data", storage=storage))
+    try:
+        _steady_state(ctx)
+    finally:
+        ctx.db.close()
+
+
+def _steady_state(ctx: ServerContext) -> None:
+    now_ms = int(time.time() * 1000) - 10 * DAY_MS
+    fill(ctx, now_ms, days=3)
+    cfg = StorageConfig(retention_time_s=2.5 * 86400)
+    report = apply_retention(ctx.db, ctx.samples, cfg, now_s=now_ms / 1000)
+    assert report.compacted  # the first pass: a third deleted, nothing written before it
+    assert counts(ctx) == (200_000, 4000, 4000)
+    sizes = []
+    for _ in range(4):
+        fill_day(ctx, now_ms)
+        now_ms += DAY_MS
+        report = apply_retention(ctx.db, ctx.samples, cfg, now_s=now_ms / 1000, previous=report)
+        assert report.deleted == {"samples": 100_000, "spans": 2000, "logs": 2000}
+        assert not report.compacted
+        assert counts(ctx) == (200_000, 4000, 4000)
+        sizes.append(report.size_after)
+    assert max(sizes) <= sizes[0] * 1.2  # the freed blocks were reused: no growth
+    # the samples moved into chunks (5x smaller) free most of the head's blocks, and a day of
+    # writes does not fill them again: the space left free before the pass is given back
+    assert ctx.samples.compact(now_ms) == 200_000  # type: ignore[attr-defined]
+    fill_day(ctx, now_ms)
+    now_ms += DAY_MS
+    report = apply_retention(ctx.db, ctx.samples, cfg, now_s=now_ms / 1000, previous=report)
+    assert report.deleted["samples"] == 100_000
+    assert report.compacted
+    assert report.size_after < sizes[-1] * 0.75
+    now_ms += DAY_MS  # a day with nothing written: the store shrinks by half
+    report = apply_retention(ctx.db, ctx.samples, cfg, now_s=now_ms / 1000, previous=report)
+    assert report.compacted
+    assert counts(ctx) == (100_000, 2000, 2000)
 
 
 def test_size_retention_drops_oldest_data_until_under_the_limit(ctx: ServerContext) -> None:

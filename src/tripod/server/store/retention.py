@@ -3,9 +3,13 @@
 Every ``storage.retention_check_interval`` of the ``--config`` file (default 1m) the loop deletes
 samples, spans and log records older than ``--retention-time``; when the store is larger than
 ``--retention-size`` it deletes the oldest share of each table that brings it to 80% of the
-limit. DuckDB reuses the blocks of deleted rows but never shrinks its file, so when a quarter or
-more of the file is free (or the size limit is still exceeded) the database is rewritten into a
-new file (:meth:`Database.compact`), which does shrink it.
+limit. DuckDB reuses the blocks of deleted rows but never shrinks its file, so the database is
+rewritten into a new file (:meth:`Database.compact`), which does shrink it, when the store
+shrank: when a pass deletes a quarter or more of the rows net of what was written since the
+previous pass, when a quarter or more of the file was still free before the pass's deletes (space
+a whole interval of writes did not reuse), or when the size limit is still exceeded. In steady
+state (deletes balanced by writes) the freed blocks are reused and the file is never rewritten:
+a rewrite reads and writes every row and drops DuckDB's cached blocks.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import Callable
 
 import numpy as np
 from starlette.concurrency import run_in_threadpool
@@ -39,6 +44,8 @@ class RetentionReport:
     compacted: bool = False
     size_before: int = 0
     size_after: int = 0
+    #: rows (samples, spans, log records) left after the pass: the next pass's baseline
+    rows_after: int = 0
 
 
 def _delete(db: Database, table: str, column: str, cutoff: int, inclusive: bool = False) -> int:
@@ -110,32 +117,52 @@ def _row_count(db: Database) -> int:
 
 
 def _finish(
-    db: Database, samples: SampleStore, limit: int, report: RetentionReport, rows_before: int
+    db: Database,
+    samples: SampleStore,
+    limit: int,
+    report: RetentionReport,
+    rows_before: int,
+    *,
+    shrink: Callable[[int], bool],
 ) -> None:
-    """Checkpoint after deletes; rewrite the file when enough of it is dead space."""
+    """Checkpoint after deletes; rewrite the file when the store shrank (``shrink`` of the
+    rows deleted) or is still over the size limit."""
     with db.write_lock:
         db.con.execute("CHECKPOINT")
     if "samples" in report.deleted:
         samples.refresh_bounds()
-    deleted = sum(report.deleted.values())
-    if (
-        deleted >= _COMPACT_FREE_FRACTION * max(rows_before, 1)
-        or db.free_fraction() >= _COMPACT_FREE_FRACTION
-        or (limit and db.size_bytes() > limit)
-    ):
+    if shrink(sum(report.deleted.values())) or (limit and db.size_bytes() > limit):
         db.compact()
         report.compacted = True
 
 
 def apply_retention(
-    db: Database, samples: SampleStore, cfg: StorageConfig, now_s: float | None = None
+    db: Database,
+    samples: SampleStore,
+    cfg: StorageConfig,
+    now_s: float | None = None,
+    *,
+    previous: RetentionReport | None = None,
 ) -> RetentionReport:
     """One retention pass over ``db`` by ``cfg``'s time and size limits (blocking: run it off
-    the event loop); ``samples`` re-reads its series bounds when samples were deleted."""
+    the event loop); ``samples`` re-reads its series bounds when samples were deleted.
+    ``previous`` is the last pass's report: the rows written since it offset this pass's
+    deletes when deciding whether the file is rewritten (none: nothing was written)."""
     limit = cfg.retention_size_bytes
     now_s = time.time() if now_s is None else now_s
     report = RetentionReport(size_before=db.size_bytes())
     rows_before = _row_count(db)
+    written = max(rows_before - previous.rows_after, 0) if previous else 0
+    with db.write_lock:  # rows still in the write-ahead log take their blocks first
+        db.con.execute("CHECKPOINT")
+    free_before = db.free_fraction()
+
+    def shrink(deleted: int) -> bool:
+        return (
+            deleted - written >= _COMPACT_FREE_FRACTION * max(rows_before, 1)
+            or free_before >= _COMPACT_FREE_FRACTION
+        )
+
     if cfg.retention_time_s > 0:
         cutoff_ms = int((now_s - cfg.retention_time_s) * 1000)
         for table, column, per_ms in _TABLES:
@@ -143,7 +170,7 @@ def apply_retention(
             if n:
                 report.deleted[table] = report.deleted.get(table, 0) + n
         if report.deleted:
-            _finish(db, samples, limit, report, rows_before)
+            _finish(db, samples, limit, report, rows_before, shrink=shrink)
     if limit and db.size_bytes() > limit and db.free_fraction() > 0.05:
         db.compact()  # returning the space of deleted rows may be enough
         report.compacted = True
@@ -158,8 +185,9 @@ def apply_retention(
             if cutoff is not None:
                 n = _delete(db, table, column, cutoff, inclusive=True)
                 report.deleted[table] = report.deleted.get(table, 0) + n
-        _finish(db, samples, limit, report, rows_before)
+        _finish(db, samples, limit, report, rows_before, shrink=lambda _deleted: False)
     report.size_after = db.size_bytes()
+    report.rows_after = _row_count(db)
     return report
 
 
@@ -168,16 +196,18 @@ async def retention_loop(db: Database, samples: SampleStore, cfg: StorageConfig)
     free memory back (:func:`~tripod.server.store.memory.release_memory`); errors are logged,
     never fatal."""
     interval = cfg.retention_check_interval_s
+    previous: RetentionReport | None = None
     while True:
         await asyncio.sleep(interval)
         await run_in_threadpool(release_memory)  # glibc's free memory back to the system
         if not cfg.retention_time_s and not cfg.retention_size_bytes:
             continue
         try:
-            report = await run_in_threadpool(apply_retention, db, samples, cfg)
+            report = await run_in_threadpool(apply_retention, db, samples, cfg, previous=previous)
         except Exception:
             log.exception("retention pass failed; will retry in %.0fs", interval)
             continue
+        previous = report
         if report.deleted or report.compacted:
             log.info("retention: deleted %s, compacted=%s, %d -> %d bytes", report.deleted,
                      report.compacted, report.size_before, report.size_after)  # fmt: skip
