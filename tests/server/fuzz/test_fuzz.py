@@ -114,6 +114,33 @@ def test_times_past_int64_nanoseconds_are_refused_items(client: httpx.Client) ->
     assert "invalid_timestamp" in r.json()["partialSuccess"]["errorMessage"]
 
 
+def test_exponential_histogram_bounds_past_float64_are_not_a_500(client: httpx.Client) -> None:
+    """The long fuzz run's find (OverflowError): scale -10, bucket 0 ends at 2**1024; and a
+    scale below the data model's -10 is a refused point named in the answer."""
+
+    def body(scale: int) -> str:
+        point = {
+            "timeUnixNano": "1",
+            "scale": scale,
+            "count": "3",
+            "sum": 1.0,
+            "positive": {"offset": 0, "bucketCounts": ["3"]},
+        }
+        metric = {
+            "name": "fuzz_exp",
+            "exponentialHistogram": {"aggregationTemporality": 2, "dataPoints": [point]},
+        }
+        return json.dumps({"resourceMetrics": [{"scopeMetrics": [{"metrics": [metric]}]}]})
+
+    r = client.post("/v1/metrics", content=body(-10), headers=JS)
+    assert r.status_code == 200
+    assert "partialSuccess" not in r.json() or not r.json()["partialSuccess"]
+    r = client.post("/v1/metrics", content=body(-11), headers=JS)
+    assert r.status_code == 200
+    assert r.json()["partialSuccess"]["rejectedDataPoints"] == "1"
+    assert "scale -11 is below -10" in r.json()["partialSuccess"]["errorMessage"]
+
+
 @pytest.mark.parametrize(
     "query",
     ["(" * 5000 + "1" + ")" * 5000, "1" + "+1" * 5000, "abs(" * 400 + "x" + ")" * 400,

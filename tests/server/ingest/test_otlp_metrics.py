@@ -8,7 +8,12 @@ from typing import Any
 import pytest
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
 
-from tripod.server.ingest.otlp_metrics import MetricsConverter, prometheus_label, prometheus_name
+from tripod.server.ingest.otlp_metrics import (
+    MetricsConverter,
+    _format,
+    prometheus_label,
+    prometheus_name,
+)
 from tripod.server.store import AppendResult, is_stale
 
 T = 1_700_000_000_000_000_000
@@ -157,3 +162,43 @@ def test_non_string_attribute_values_become_label_text() -> None:
     samples, _ = MetricsConverter().convert(req, AppendResult())
     labels = _by_name(samples)["g"][0].labels
     assert (labels["ok"], labels["code"], labels["tags"]) == ("true", "200", '["a","b"]')
+
+
+def _exponential(scale: int, offset: int, counts: list[int]) -> Any:
+    req, sm = _request()
+    m = sm.metrics.add()
+    m.name = "size"
+    m.exponential_histogram.aggregation_temporality = 2
+    p = m.exponential_histogram.data_points.add()
+    p.time_unix_nano, p.scale, p.count, p.sum = T, scale, sum(counts), 1.0
+    p.positive.offset = offset
+    p.positive.bucket_counts.extend(counts)
+    return req
+
+
+def test_exponential_bounds_past_float64_are_the_inf_bucket() -> None:
+    """Found by the long fuzz run: a bucket whose upper bound is past float64's range (2**1024)
+    raised OverflowError (a 500). Its count is the +Inf bucket's; bounds that underflow to the
+    same float as the zero bucket's are one ``le``."""
+    cases = {
+        # scale -10: bucket 0 is (1, 2**1024]; bucket -1 is (2**-1024, 1]; -3 underflows to 0
+        (-10, -3, (1, 2, 3, 4)): [("0", 1.0), (_format(2.0**-1024), 3.0), ("1", 6.0),
+                                  ("+Inf", 10.0)],
+        (0, 1020, (1, 1, 1, 1, 1)): [("0", 0.0), (_format(2.0**1021), 1.0),
+                                     (_format(2.0**1022), 2.0), (_format(2.0**1023), 3.0),
+                                     ("+Inf", 5.0)],
+    }  # fmt: skip
+    for (scale, offset, counts), want in cases.items():
+        result = AppendResult()
+        samples, _ = MetricsConverter().convert(_exponential(scale, offset, list(counts)), result)
+        got = [(s.labels["le"], s.value) for s in _by_name(samples)["size_bucket"]]
+        assert got == want, (scale, offset)
+        assert not result.rejected
+
+
+def test_an_exponential_scale_below_the_data_model_is_refused_by_name() -> None:
+    result = AppendResult()
+    samples, _ = MetricsConverter().convert(_exponential(-11, 0, [1]), result)
+    assert samples == []
+    assert result.rejected == {"invalid_scale": 1}
+    assert "scale -11 is below -10" in result.errors[0]

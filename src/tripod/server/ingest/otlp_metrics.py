@@ -51,6 +51,10 @@ _PER_UNITS = {"s": "second", "m": "minute", "h": "hour", "d": "day", "w": "week"
 _SPLIT = re.compile(r"[^a-zA-Z0-9]+")
 _LABEL_BAD = re.compile(r"[^a-zA-Z0-9_]")
 _MAX_EXP_SCALE = 3
+#: the smallest scale of the OTLP data model (base 2**1024: every bound but 1 past float64)
+_MIN_EXP_SCALE = -10
+#: 2.0 ** this overflows a float64
+_FLOAT_MAX_EXP = 1024
 _DELTA = 1
 _NO_VALUE = 1
 _RESOURCE_IDENTITY = ("service.name", "service.namespace", "service.instance.id")
@@ -199,6 +203,13 @@ class MetricsConverter:
             name = prometheus_name(metric.name, metric.unit, "histogram")
             delta = data.aggregation_temporality == _DELTA
             for p in data.data_points:
+                if which == "exponential_histogram" and p.scale < _MIN_EXP_SCALE:
+                    result.reject(
+                        "invalid_scale",
+                        f"exponential histogram {metric.name!r}: scale {p.scale} is below "
+                        f"{_MIN_EXP_SCALE}, the smallest the OTLP data model allows",
+                    )
+                    continue
                 emit = self._emitter(out, p.flags, delta, result)
                 ts = p.time_unix_nano // 1_000_000
                 latest = max(latest, ts)
@@ -309,7 +320,13 @@ def _exponential_buckets(p: Any) -> list[tuple[str, float]]:
     running = low
     for index in sorted(merged):
         running += merged[index]
-        upper = 2.0 ** ((index + 1) * 2.0**-target)
-        out.append((_format(upper), float(running)))
+        exponent = (index + 1) * 2.0**-target
+        if exponent >= _FLOAT_MAX_EXP:  # this and every later bound is past float64's range:
+            break  # their counts are the +Inf bucket's
+        le = _format(2.0**exponent)
+        if le == out[-1][0]:  # bounds that round to the same float (underflow to 0): one le
+            out[-1] = (le, float(running))
+        else:
+            out.append((le, float(running)))
     out.append(("+Inf", float(p.count)))
     return out
