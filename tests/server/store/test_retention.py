@@ -104,22 +104,23 @@ def test_age_retention_deletes_old_data_of_every_signal_and_shrinks_the_file(
     assert ctx.samples.series([[Matcher("i", "=", "7")]], 0, now_ms - 3 * DAY_MS) == []
 
 
+@pytest.fixture
+def ctx_no_chunks(tmp_path: Path) -> Iterator[ServerContext]:
+    """Background compaction into chunks off: it would free the head's blocks at a moment of
+    its own."""
+    storage = StorageConfig(retention_time_s=0, compress_samples=False)
+    context = open_context(ServerConfig(data_dir=tmp_path / "data", storage=storage))
+    yield context
+    context.db.close()
+
+
 def test_steady_state_reuses_freed_blocks_instead_of_rewriting_the_file(
-    tmp_path: Path,
+    ctx_no_chunks: ServerContext,
 ) -> None:
     """Each pass deletes a third of the rows, but as many were written since the last one:
     DuckDB reuses the freed blocks, so the file is not rewritten (a rewrite reads and writes
-    every row and drops DuckDB's cache); once deletes are not offset by writes, it is.
-    (Compaction into chunks off: it would free the head's blocks at a moment of its own.)"""
-    storage = StorageConfig(retention_time_s=0, compress_samples=False)
-    ctx = open_context(ServerConfig(data_dir=tmp_path / "data", storage=storage))
-    try:
-        _steady_state(ctx)
-    finally:
-        ctx.db.close()
-
-
-def _steady_state(ctx: ServerContext) -> None:
+    every row and drops DuckDB's cache); once deletes are not offset by writes, it is."""
+    ctx = ctx_no_chunks
     now_ms = int(time.time() * 1000) - 10 * DAY_MS
     fill(ctx, now_ms, days=3)
     cfg = StorageConfig(retention_time_s=2.5 * 86400)

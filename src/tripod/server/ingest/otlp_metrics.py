@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -53,8 +54,6 @@ _LABEL_BAD = re.compile(r"[^a-zA-Z0-9_]")
 _MAX_EXP_SCALE = 3
 #: the smallest scale of the OTLP data model (base 2**1024: every bound but 1 past float64)
 _MIN_EXP_SCALE = -10
-#: 2.0 ** this overflows a float64
-_FLOAT_MAX_EXP = 1024
 _DELTA = 1
 _NO_VALUE = 1
 _RESOURCE_IDENTITY = ("service.name", "service.namespace", "service.instance.id")
@@ -321,7 +320,7 @@ def _exponential_buckets(p: Any) -> list[tuple[str, float]]:
     for index in sorted(merged):
         running += merged[index]
         exponent = (index + 1) * 2.0**-target
-        if exponent >= _FLOAT_MAX_EXP:  # this and every later bound is past float64's range:
+        if exponent >= sys.float_info.max_exp:  # this and every later bound is past float64:
             break  # their counts are the +Inf bucket's
         le = _format(2.0**exponent)
         if le == out[-1][0]:  # bounds that round to the same float (underflow to 0): one le

@@ -18,7 +18,6 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
 
 import numpy as np
 from starlette.concurrency import run_in_threadpool
@@ -117,21 +116,15 @@ def _row_count(db: Database) -> int:
 
 
 def _finish(
-    db: Database,
-    samples: SampleStore,
-    limit: int,
-    report: RetentionReport,
-    rows_before: int,
-    *,
-    shrink: Callable[[int], bool],
+    db: Database, samples: SampleStore, limit: int, report: RetentionReport, *, shrank: bool
 ) -> None:
-    """Checkpoint after deletes; rewrite the file when the store shrank (``shrink`` of the
-    rows deleted) or is still over the size limit."""
+    """Checkpoint after deletes; rewrite the file when the store ``shrank`` or is still over
+    the size limit."""
     with db.write_lock:
         db.con.execute("CHECKPOINT")
     if "samples" in report.deleted:
         samples.refresh_bounds()
-    if shrink(sum(report.deleted.values())) or (limit and db.size_bytes() > limit):
+    if shrank or (limit and db.size_bytes() > limit):
         db.compact()
         report.compacted = True
 
@@ -156,13 +149,6 @@ def apply_retention(
     with db.write_lock:  # rows still in the write-ahead log take their blocks first
         db.con.execute("CHECKPOINT")
     free_before = db.free_fraction()
-
-    def shrink(deleted: int) -> bool:
-        return (
-            deleted - written >= _COMPACT_FREE_FRACTION * max(rows_before, 1)
-            or free_before >= _COMPACT_FREE_FRACTION
-        )
-
     if cfg.retention_time_s > 0:
         cutoff_ms = int((now_s - cfg.retention_time_s) * 1000)
         for table, column, per_ms in _TABLES:
@@ -170,7 +156,12 @@ def apply_retention(
             if n:
                 report.deleted[table] = report.deleted.get(table, 0) + n
         if report.deleted:
-            _finish(db, samples, limit, report, rows_before, shrink=shrink)
+            deleted = sum(report.deleted.values())
+            shrank = (
+                deleted - written >= _COMPACT_FREE_FRACTION * max(rows_before, 1)
+                or free_before >= _COMPACT_FREE_FRACTION
+            )
+            _finish(db, samples, limit, report, shrank=shrank)
     if limit and db.size_bytes() > limit and db.free_fraction() > 0.05:
         db.compact()  # returning the space of deleted rows may be enough
         report.compacted = True
@@ -179,13 +170,12 @@ def apply_retention(
         if not limit or size <= limit:
             break
         share = min(0.9, 1.0 - 0.8 * limit / size)
-        rows_before = _row_count(db)
         for table, column, _ in _TABLES:
             cutoff = _oldest_share_cutoff(db, table, column, share)
             if cutoff is not None:
                 n = _delete(db, table, column, cutoff, inclusive=True)
                 report.deleted[table] = report.deleted.get(table, 0) + n
-        _finish(db, samples, limit, report, rows_before, shrink=lambda _deleted: False)
+        _finish(db, samples, limit, report, shrank=False)
     report.size_after = db.size_bytes()
     report.rows_after = _row_count(db)
     return report
