@@ -16,7 +16,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 setup: $(STAMP) apt ui
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml hatch_build.py src/tripod/server/ingest/_spans_c.c
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'

@@ -75,6 +75,9 @@ def test_wheel_carries_the_built_ui(tmp_path: Path) -> None:
     assert f"{prefix}index.html" in names
     assert f"{prefix}THIRD_PARTY_LICENSES.txt" in names
     assert not any("node_modules" in n for n in names)
+    # the compiled span decoder (hatch_build.py), and so a platform wheel
+    assert any(n.startswith("tripod/server/ingest/_spans_c.") and n.endswith(".so") for n in names)
+    assert not wheel.name.endswith("-none-any.whl")
 
 
 def test_app_shell_stays_under_100_kb_gzip_and_the_editor_is_lazy() -> None:

@@ -156,7 +156,9 @@ def routes(ctx: ServerContext) -> list[BaseRoute]:
         decode that way (the general path then answers, e.g. 400 with protobuf's reason)."""
         mine = AppendResult()  # left out if a span's attribute turns out not to decode
         try:
-            columns = span_converter.columns(span_converter.parse(body), mine)
+            columns = span_converter.body_columns(body, mine)
+            if columns is None:
+                columns = span_converter.columns(span_converter.parse(body), mine)
         except DecodeError:
             return False
         ctx.spans.append(columns)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,6 +20,13 @@ from tripod.server.config import Limits
 from tripod.server.store.logs import LOG_COLUMNS, level_of
 from tripod.server.store.model import AppendResult
 from tripod.server.store.spans import SPAN_COLUMNS
+
+try:  # compiled by the build (hatch_build.py); absent, the pure-Python path does all the work
+    from tripod.server.ingest import _spans_c
+except ImportError:  # pragma: no cover - depends on the build
+    _spans_c = None  # type: ignore[assignment]
+#: ``TRIPOD_PURE_PYTHON=1`` leaves the compiled span decoder unused (to compare, or to rule it out)
+SPANS_COMPILED = _spans_c is not None and os.environ.get("TRIPOD_PURE_PYTHON", "") in ("", "0")
 
 __all__ = ["SpanConverter", "any_value", "attributes_dict", "logs_to_columns", "spans_to_columns"]
 
@@ -294,6 +302,52 @@ class SpanConverter:
     def parse(self, body: bytes) -> Any:
         """The request's view (``DecodeError`` if the body is not a protobuf request)."""
         return _TraceView.FromString(body)
+
+    def body_columns(
+        self, body: bytes, result: AppendResult, compiled: bool | None = None
+    ) -> dict[str, list[Any]] | None:
+        """:meth:`columns` of a body read by the compiled decoder (``_spans_c.c``), which hands
+        every span outside the common case (and every resource, scope and unusual attribute)
+        back to this class; None when it is not built, turned off, or declines the body's
+        layout (the caller then parses it: :meth:`parse`). ``DecodeError`` as :meth:`parse`."""
+        if not (SPANS_COMPILED if compiled is None else compiled and _spans_c is not None):
+            return None
+        limits = self.limits
+        got = _spans_c.convert(
+            body, limits.max_attributes, limits.max_attribute_value_length,
+            self._on_resource, self._on_scope, self._on_attr, self._on_span,
+        )  # fmt: skip
+        if got is None:
+            return None
+        columns, refused = got
+        for reason, message in refused:
+            result.reject(reason, message)
+        result.accepted += len(columns[0])
+        return dict(zip(SPAN_COLUMNS, columns, strict=True))
+
+    def _on_resource(self, raw: bytes) -> tuple[Any, ...]:
+        try:
+            resource = _in_request(b"\x0a", _field(b"\x0a", raw))
+            service, resource_json, _ = _resource(resource.resource_spans[0].resource, self.limits)
+        except LimitError as exc:
+            return (None, exc.reason, str(exc))
+        return (service, resource_json)
+
+    def _on_scope(self, raw: bytes) -> str:
+        scope = _in_request(b"\x0a", _field(b"\x12", _field(b"\x0a", raw)))
+        return _scope(scope.resource_spans[0].scope_spans[0].scope)
+
+    def _on_attr(self, raw: bytes) -> _Attr:
+        entry = self._memo.get(raw)
+        return self._decode(raw) if entry is None else entry
+
+    def _on_span(self, raw: bytes, service: str, resource_json: str, scope_json: str) -> Any:
+        wrapped = _field(b"\x0a", _field(b"\x12", _field(b"\x12", raw)))
+        span = _TraceView.FromString(wrapped).resource_spans[0].scope_spans[0].spans[0]
+        try:
+            return self._row(span, service, resource_json, scope_json)
+        except LimitError as exc:
+            return (exc.reason, str(exc))
 
     def columns(self, view: Any, result: AppendResult) -> dict[str, list[Any]]:
         """Columns of the spans in a parsed view; refusals go to ``result``."""
