@@ -534,29 +534,53 @@ static int emit_span(Ctx *ctx, Slice raw, PyObject *service, PyObject *rj, PyObj
     return status;
 }
 
-/* one ScopeSpans: refused (every span counted with ``refusal``) or converted */
-static int scope_spans(Ctx *ctx, Slice ss, PyObject *service, PyObject *rj, PyObject *refusal) {
-    Cur c = {ss.p, ss.p + ss.n};
+/* ResourceSpans and ScopeSpans share a layout: 1 their resource or scope (kept encoded),
+ * 2 the repeated children, 3 a schema URL. Every field is checked; ``head`` is field 1 (empty
+ * when absent). 0 when the message is not laid out so. */
+static int check_container(Slice msg, Slice *head) {
+    Cur c = {msg.p, msg.p + msg.n};
     uint32_t f = 0, wt = 0;
-    Slice scope = {(const uint8_t *)"", 0}, tmp = {NULL, 0};
-    int has_scope = 0, has_url = 0;
-    while (c.p < c.end) { /* first pass: the scope, and every field checked */
+    Slice tmp = {NULL, 0};
+    int has_head = 0, has_url = 0;
+    head->p = (const uint8_t *)"";
+    head->n = 0;
+    while (c.p < c.end) {
         if (!rd_tag(&c, &f, &wt))
-            return DECLINE;
+            return 0;
         if (f == 1) {
-            if (wt != 2 || has_scope || !rd_bytes(&c, &scope))
-                return DECLINE;
-            has_scope = 1;
+            if (wt != 2 || has_head || !rd_bytes(&c, head))
+                return 0;
+            has_head = 1;
         } else if (f == 2) {
             if (wt != 2 || !rd_bytes(&c, &tmp))
-                return DECLINE;
+                return 0;
         } else if (f == 3) {
             if (wt != 2 || has_url || !rd_bytes(&c, &tmp) || utf8_chars(tmp.p, tmp.n) < 0)
-                return DECLINE;
+                return 0;
             has_url = 1;
         } else if (!skip(&c, wt))
-            return DECLINE;
+            return 0;
     }
+    return 1;
+}
+
+/* the next child (field 2) of a message that check_container accepted; 0 at its end */
+static int next_child(Cur *c, Slice *child) {
+    uint32_t f = 0, wt = 0;
+    while (c->p < c->end) {
+        rd_tag(c, &f, &wt);
+        if (f == 2 && wt == 2)
+            return rd_bytes(c, child);
+        skip(c, wt);
+    }
+    return 0;
+}
+
+/* one ScopeSpans: refused (every span counted with ``refusal``) or converted */
+static int scope_spans(Ctx *ctx, Slice ss, PyObject *service, PyObject *rj, PyObject *refusal) {
+    Slice scope, span;
+    if (!check_container(ss, &scope))
+        return DECLINE;
     PyObject *sj = NULL;
     if (!refusal) {
         PyObject *raw = slice_bytes(scope);
@@ -566,49 +590,25 @@ static int scope_spans(Ctx *ctx, Slice ss, PyObject *service, PyObject *rj, PyOb
             return FAIL;
     }
     int status = DONE;
-    c.p = ss.p;
-    while (c.p < c.end && status == DONE) {
-        rd_tag(&c, &f, &wt);
-        if (f != 2) {
-            skip(&c, wt);
-            continue;
-        }
-        rd_bytes(&c, &tmp);
+    Cur c = {ss.p, ss.p + ss.n};
+    while (status == DONE && next_child(&c, &span)) {
         if (refusal) {
             Span sp;
-            if (!parse_span(tmp, &sp))
+            if (!parse_span(span, &sp))
                 status = DECLINE;
             else if (PyList_Append(ctx->rejected, refusal) < 0)
                 status = FAIL;
         } else
-            status = emit_span(ctx, tmp, service, rj, sj);
+            status = emit_span(ctx, span, service, rj, sj);
     }
     Py_XDECREF(sj);
     return status;
 }
 
 static int resource_spans(Ctx *ctx, Slice rs) {
-    Cur c = {rs.p, rs.p + rs.n};
-    uint32_t f = 0, wt = 0;
-    Slice resource = {(const uint8_t *)"", 0}, tmp = {NULL, 0};
-    int has_resource = 0, has_url = 0;
-    while (c.p < c.end) {
-        if (!rd_tag(&c, &f, &wt))
-            return DECLINE;
-        if (f == 1) {
-            if (wt != 2 || has_resource || !rd_bytes(&c, &resource))
-                return DECLINE;
-            has_resource = 1;
-        } else if (f == 2) {
-            if (wt != 2 || !rd_bytes(&c, &tmp))
-                return DECLINE;
-        } else if (f == 3) {
-            if (wt != 2 || has_url || !rd_bytes(&c, &tmp) || utf8_chars(tmp.p, tmp.n) < 0)
-                return DECLINE;
-            has_url = 1;
-        } else if (!skip(&c, wt))
-            return DECLINE;
-    }
+    Slice resource, ss;
+    if (!check_container(rs, &resource))
+        return DECLINE;
     PyObject *raw = slice_bytes(resource);
     PyObject *got = raw ? PyObject_CallOneArg(ctx->on_resource, raw) : NULL;
     Py_XDECREF(raw);
@@ -627,16 +627,9 @@ static int resource_spans(Ctx *ctx, Slice rs) {
         PyErr_SetString(PyExc_TypeError, "on_resource must return a 2- or 3-tuple");
         status = FAIL;
     }
-    c.p = rs.p;
-    while (c.p < c.end && status == DONE) {
-        rd_tag(&c, &f, &wt);
-        if (f != 2) {
-            skip(&c, wt);
-            continue;
-        }
-        rd_bytes(&c, &tmp);
-        status = scope_spans(ctx, tmp, service, rj, refusal);
-    }
+    Cur c = {rs.p, rs.p + rs.n};
+    while (status == DONE && next_child(&c, &ss))
+        status = scope_spans(ctx, ss, service, rj, refusal);
     Py_XDECREF(refusal);
     Py_DECREF(got);
     return status;
