@@ -22,11 +22,14 @@ from tripod.server.store.model import AppendResult
 from tripod.server.store.spans import SPAN_COLUMNS
 
 try:  # compiled by the build (hatch_build.py); absent, the pure-Python path does all the work
-    from tripod.server.ingest import _spans_c
+    from tripod.server.ingest._spans_c import convert as _spans_convert
 except ImportError:  # pragma: no cover - depends on the build
-    _spans_c = None  # type: ignore[assignment]
+    _spans_convert = None  # type: ignore[assignment]
 #: ``TRIPOD_PURE_PYTHON=1`` leaves the compiled span decoder unused (to compare, or to rule it out)
-SPANS_COMPILED = _spans_c is not None and os.environ.get("TRIPOD_PURE_PYTHON", "") in ("", "0")
+SPANS_COMPILED = _spans_convert is not None and os.environ.get("TRIPOD_PURE_PYTHON", "") in (
+    "",
+    "0",
+)
 
 __all__ = ["SpanConverter", "any_value", "attributes_dict", "logs_to_columns", "spans_to_columns"]
 
@@ -310,10 +313,10 @@ class SpanConverter:
         every span outside the common case (and every resource, scope and unusual attribute)
         back to this class; None when it is not built, turned off, or declines the body's
         layout (the caller then parses it: :meth:`parse`). ``DecodeError`` as :meth:`parse`."""
-        if not (SPANS_COMPILED if compiled is None else compiled and _spans_c is not None):
+        if not (SPANS_COMPILED if compiled is None else compiled and _spans_convert is not None):
             return None
         limits = self.limits
-        got = _spans_c.convert(
+        got = _spans_convert(
             body, limits.max_attributes, limits.max_attribute_value_length,
             self._on_resource, self._on_scope, self._on_attr, self._on_span,
         )  # fmt: skip
