@@ -52,8 +52,9 @@ lint: $(STAMP) $(UI_DEPS)
 	$(VENV)/bin/mypy
 	cd ui && npm run --silent typecheck
 
+# Two pytest-xdist workers, a file at a time, the longest files first (tests/conftest.py).
 pytest: setup
-	$(PY) -m pytest -q -p no:cacheprovider --durations=25
+	$(PY) -m pytest -q -p no:cacheprovider --durations=25 -n 2 --dist loadfile --no-loadscope-reorder
 
 test: setup lint pytest
 

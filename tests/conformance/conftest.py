@@ -7,17 +7,16 @@ writes every case's outcome as JSON (``python -m tests.conformance.report PATH``
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conformance import harness, staleness
 
-#: case id -> {"query", "equal", "xfail", "diff"}; filled by the test, written at session end.
+#: case id -> {"query", "equal", "xfail", "diff"}; filled by the test, summed up at session end
+#: by tests/conftest.py (which also gathers them from pytest-xdist workers).
 OUTCOMES: dict[str, dict[str, object]] = {}
 
 
@@ -90,20 +89,3 @@ def conformance_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         if tripod_proc:
             tripod_proc.stop()
         procs["prometheus"].stop()
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not OUTCOMES:
-        return
-    total = len(OUTCOMES)
-    equal = sum(1 for o in OUTCOMES.values() if o["equal"])
-    xfailed = sum(1 for o in OUTCOMES.values() if o["xfail"] and not o["equal"])
-    terminalreporter.write_sep("-", "PromQL conformance")
-    terminalreporter.write_line(
-        f"{equal}/{total} cases equal to Prometheus ({100.0 * equal / total:.1f}%); "
-        f"{xfailed} known differences marked xfail"
-    )
-    target = os.environ.get("TRIPOD_CONFORMANCE_REPORT")
-    if target:
-        Path(target).write_text(json.dumps(OUTCOMES, indent=1, sort_keys=True) + "\n")
-        terminalreporter.write_line(f"outcomes written to {target}")

@@ -22,7 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.e2e.test_sdk_fastapi import start_uvicorn
 from tests.helpers.procs import free_port
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.alone]  # a latency comparison: no other test beside it
 REQUESTS = 2000
 BLOCK = 50
 SHUTDOWN_TIMEOUT = 2.0
