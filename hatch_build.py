@@ -10,7 +10,7 @@ The span decoder (``src/tripod/server/ingest/_spans_c.c``, CPython's C API, no o
 compiled with the C compiler Python was built with (``CC`` overrides it): in place for an
 editable install, into the wheel otherwise (which then carries the platform's tag). Without a C
 compiler or Python's headers the build goes on with a warning: tripod then converts spans in
-pure Python (same answers, about a third of the span ingest rate).
+pure Python (same answers, about two thirds of the span ingest rate).
 """
 
 from __future__ import annotations
