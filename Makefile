@@ -52,9 +52,11 @@ lint: $(STAMP) $(UI_DEPS)
 	$(VENV)/bin/mypy
 	cd ui && npm run --silent typecheck
 
-# Two pytest-xdist workers, a file at a time, the longest files first (tests/conftest.py).
+# Serial. `-n 2 --dist loadfile --no-loadscope-reorder` (tests/conftest.py orders the files) took
+# 829 s and 647 s of pytest in two clean-clone runs, but the second failed a timing-sensitive test
+# (test_export's shutdown bound) under the doubled load: not the default until that is fixed.
 pytest: setup
-	$(PY) -m pytest -q -p no:cacheprovider --durations=25 -n 2 --dist loadfile --no-loadscope-reorder
+	$(PY) -m pytest -q -p no:cacheprovider --durations=25
 
 test: setup lint pytest
 
