@@ -27,6 +27,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def children(pid: int) -> list[int]:
+    """Live child pids of ``pid``, whichever of its threads forked them.
+
+    ``/proc/PID/task/PID/children`` lists only the main thread's children; pools that fork
+    replacements from a supervisor thread (billiard's, for Celery's prefork pool) would be missed.
+    """
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            found.update(int(c) for c in (task / "children").read_text().split())
+    return sorted(found)
+
+
 class Proc:
     """A child process serving HTTP on ``url``; stops it (and its group) on ``stop()``."""
 

@@ -24,7 +24,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers.procs import Proc, free_port, start_tripod_serve
+from tests.helpers.procs import Proc, children, free_port, start_tripod_serve
 from tests.sdk.integrations.test_celery import redis_server
 
 pytestmark = pytest.mark.e2e
@@ -40,10 +40,6 @@ class Stack:
     web: Proc
     worker: Proc
     worker_metrics: str
-
-
-def _children(pid: int) -> list[int]:
-    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 def _wait(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
@@ -141,9 +137,12 @@ def test_one_trace_request_task_query_and_nothing_lost_after_kill9(stack: Stack)
     traces = _send(stack, range(1, 7))
     _wait(lambda: all(_complete(_trace(stack.serve, t)) for t in traces.values()), "traces")
 
-    web_worker = _children(stack.web.proc.pid)[0]
+    web_worker = children(stack.web.proc.pid)[0]
     os.kill(web_worker, signal.SIGKILL)  # idle: its spans were exported already
-    celery_child = _children(stack.worker.proc.pid)[0]
+    # With --max-tasks-per-child 1 every child that ran a task exits and the pool forks a new
+    # one (from its supervisor thread): wait until a replacement is up, then kill it idle.
+    _wait(lambda: bool(children(stack.worker.proc.pid)), "a celery pool child")
+    celery_child = children(stack.worker.proc.pid)[0]
     os.kill(celery_child, signal.SIGKILL)  # an idle child; celery forks a new one
     traces.update(_send(stack, range(7, 13)))
     _wait(lambda: all(_complete(_trace(stack.serve, t)) for t in traces.values()), "traces")

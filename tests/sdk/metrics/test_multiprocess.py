@@ -16,7 +16,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers.procs import Proc, free_port
+from tests.helpers.procs import Proc, children, free_port
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[3]
@@ -80,8 +80,7 @@ def _send(proc: Proc, n: int, start: int = 0) -> None:
 
 
 def _workers(proc: Proc) -> list[int]:
-    children = Path(f"/proc/{proc.proc.pid}/task/{proc.proc.pid}/children").read_text().split()
-    return [int(pid) for pid in children]
+    return children(proc.proc.pid)
 
 
 def test_sum_across_workers_exact_and_survives_kill9(tmp_path: Path) -> None:
