@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 
@@ -102,6 +102,43 @@ def test_shutdown_is_bounded_and_aborts_a_hanging_export(drops: Drops) -> None:
     assert drops.counts["traces"] == 500
     queue.put(1)  # after shutdown: dropped, counted, no error
     assert drops.counts["traces"] == 501
+
+
+def test_a_batch_still_hanging_after_shutdown_is_counted_once_before_it_returns(
+    drops: Drops,
+) -> None:
+    # An exporter that ignores the abort for a while: shutdown() returns with its batch still
+    # in flight. Its items are lost, so they are counted by the time shutdown() returns, and
+    # not a second time when the export finally fails.
+    release = threading.Event()
+    finished = threading.Event()
+
+    def export(batch: Sequence[int]) -> bool:
+        release.wait(30)
+        finished.set()
+        return False
+
+    queue: BoundedQueue[int] = BoundedQueue(
+        "traces", export, lambda: None, drops, max_size=100, batch_size=10, interval=0.01
+    )
+    for i in range(50):
+        queue.put(i)
+    _wait_until(lambda: queue._busy)  # the first batch of 10 is in the exporter
+    queue.shutdown(0.2)
+    assert queue._thread.is_alive()
+    assert drops.counts["traces"] == 50
+    release.set()
+    assert finished.wait(10)
+    queue._thread.join(10)
+    assert not queue._thread.is_alive()
+    assert drops.counts["traces"] == 50
+
+
+def _wait_until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.005)
 
 
 class _CountingEvent(threading.Event):

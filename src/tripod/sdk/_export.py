@@ -69,6 +69,11 @@ class BoundedQueue(Generic[T]):
         self._wake = threading.Event()
         self._stopping = False
         self._busy = False
+        # Items of the batch being exported; whoever settles it (the worker when the export
+        # returns, or shutdown() when it gives up on a hanging one) takes it under the lock, so
+        # a drop is counted once and before shutdown() returns.
+        self._inflight = 0
+        self._settle = threading.Lock()
         self._failures = 0
         self._retry_at = 0.0
         self.aborted = False
@@ -99,9 +104,17 @@ class BoundedQueue(Generic[T]):
         batch: list[T] = []
         queue = self._queue
         limit = self._take_max
-        while queue and len(batch) < limit:
-            batch.append(queue.popleft())
+        with self._settle:
+            while queue and len(batch) < limit:
+                batch.append(queue.popleft())
+            self._inflight = len(batch)
         return batch
+
+    def _settle_inflight(self, lost: bool) -> None:
+        with self._settle:
+            count, self._inflight = self._inflight, 0
+            if lost and count:
+                self._dropped(count)
 
     def _ship(self, batch: list[T]) -> bool:
         self._busy = True
@@ -111,12 +124,12 @@ class BoundedQueue(Generic[T]):
             ok = False
         finally:
             self._busy = False
+        self._settle_inflight(lost=not ok)
         if ok:
             if self._failures:
                 _log.warning("tripod: %s export recovered", self.signal)
             self._failures = 0
             return True
-        self._dropped(len(batch))
         if self._failures == 0:
             _log.warning(
                 "tripod: %s export failed; dropping and counting in "
@@ -177,15 +190,21 @@ class BoundedQueue(Generic[T]):
             with contextlib.suppress(Exception):
                 self._abort()
             self._thread.join(max(0.0, min(0.05, deadline - time.monotonic())))
-        left = len(self._queue)
-        self._queue.clear()
-        if left:
-            self._dropped(left)
+        with self._settle:
+            left = len(self._queue)
+            self._queue.clear()
+            if self._thread.is_alive():
+                left += self._inflight  # still hanging: its batch is lost too
+                self._inflight = 0
+            if left:
+                self._dropped(left)
         _live.discard(self)
 
     def _after_fork(self) -> None:
         self._queue = collections.deque()
         self._wake = threading.Event()
+        self._settle = threading.Lock()  # the parent's may have been held at the fork
+        self._inflight = 0
         self._busy = False
         if not self._stopping:
             self._start()
