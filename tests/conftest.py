@@ -19,6 +19,7 @@ import fcntl
 import json
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -139,3 +140,33 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if target:
         Path(target).write_text(json.dumps(outcomes, indent=1, sort_keys=True) + "\n")
         terminalreporter.write_line(f"outcomes written to {target}")
+
+
+def _spinning_servers() -> list[str]:
+    """Threads still in ``serve_forever()`` of a server whose socket is closed: each polls the
+    closed descriptor in a busy loop, taking the GIL from every later test in the process (five
+    of them made the PromQL tests ten times slower once)."""
+    found = []
+    for thread in threading.enumerate():
+        target = getattr(thread, "_target", None)
+        server = getattr(target, "__self__", None)
+        if getattr(target, "__name__", "") != "serve_forever" or server is None:
+            continue
+        sock = getattr(server, "socket", None)
+        if sock is not None and sock.fileno() == -1:
+            found.append(f"{thread.name} ({type(server).__name__})")
+    return found
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    """After a test's teardown (module and session fixtures included, when they end there), no
+    new spinning server: reported as an error of that test."""
+    before = set(_spinning_servers())
+    yield
+    left = [name for name in _spinning_servers() if name not in before]
+    if left:
+        pytest.fail(
+            "a server's socket was closed with serve_forever() still running (call shutdown() "
+            f"before server_close()): {', '.join(left)}"
+        )
