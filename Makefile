@@ -52,9 +52,9 @@ lint: $(STAMP) $(UI_DEPS)
 	$(VENV)/bin/mypy
 	cd ui && npm run --silent typecheck
 
-# Serial. `-n 2 --dist loadfile --no-loadscope-reorder` (tests/conftest.py orders the files) took
-# 829 s and 647 s of pytest in two clean-clone runs, but the second failed a timing-sensitive test
-# (test_export's shutdown bound) under the doubled load: not the default until that is fixed.
+# Serial: 635 s of pytest on an idle machine (README, "Test suite time"). `-n 2 --dist loadfile
+# --no-loadscope-reorder` works (tests/conftest.py orders the files) but doubles the load on
+# timing-sensitive end-to-end tests for little gain on two cores.
 pytest: setup
 	$(PY) -m pytest -q -p no:cacheprovider --durations=25
 
