@@ -59,6 +59,8 @@ def compile_extension(source: Path, out_dir: Path) -> Path | None:
         cc = ["cc"]
     include = sysconfig.get_paths()["include"]
     argv = [*cc, "-O2", "-shared", "-fPIC", "-Wall", f"-I{include}", str(source), "-o", str(target)]
+    # A module left from an earlier build must not outlive a failed rebuild of changed source.
+    target.unlink(missing_ok=True)
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
     except OSError as exc:

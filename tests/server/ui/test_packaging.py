@@ -53,6 +53,22 @@ def test_hook_refuses_a_tree_without_the_build(tmp_path: Path) -> None:
     hook.check_ui_build(tmp_path)
 
 
+def test_a_failed_rebuild_leaves_no_module_from_the_last_build(tmp_path: Path) -> None:
+    hook = _hook()
+    source = tmp_path / "_mod.c"
+    source.write_text(
+        "#include <Python.h>\n"
+        "static struct PyModuleDef m = {PyModuleDef_HEAD_INIT, \"_mod\", NULL, -1, NULL};\n"
+        "PyMODINIT_FUNC PyInit__mod(void) { return PyModule_Create(&m); }\n"
+    )
+    built = hook.compile_extension(source, tmp_path)
+    assert built is not None
+    assert built.is_file()
+    source.write_text("this is not C;\n")  # an edit that does not compile
+    assert hook.compile_extension(source, tmp_path) is None
+    assert not built.exists()  # else the old module would go on being imported
+
+
 def test_wheel_carries_the_built_ui(tmp_path: Path) -> None:
     if not (STATIC_DIR / "index.html").is_file():
         pytest.fail(f"the web UI is not built ({STATIC_DIR} is missing): run `make ui`")
