@@ -58,7 +58,7 @@ def test_a_failed_rebuild_leaves_no_module_from_the_last_build(tmp_path: Path) -
     source = tmp_path / "_mod.c"
     source.write_text(
         "#include <Python.h>\n"
-        "static struct PyModuleDef m = {PyModuleDef_HEAD_INIT, \"_mod\", NULL, -1, NULL};\n"
+        'static struct PyModuleDef m = {PyModuleDef_HEAD_INIT, "_mod", NULL, -1, NULL};\n'
         "PyMODINIT_FUNC PyInit__mod(void) { return PyModule_Create(&m); }\n"
     )
     built = hook.compile_extension(source, tmp_path)
