@@ -44,6 +44,67 @@ def _window_sum(a: RangeArgs, values: F64) -> F64:
 def _extrapolated(a: RangeArgs, *, counter: bool, rate: bool) -> tuple[F64, Mask]:
     """Prometheus's extrapolatedRate (functions.go): counter resets, extrapolation to the
     window edges unless the gap exceeds 1.1x the average interval, and the zero-point clamp."""
+    if a.n.size <= SCALAR_WINDOWS:
+        few = extrapolated_scalar(a, counter=counter, rate=rate)
+        if few is not None:
+            return few
+    return extrapolated_vectorised(a, counter=counter, rate=rate)
+
+
+#: Up to this many windows (an instant query over a few series), :func:`_extrapolated` computes
+#: window by window with Python floats: numpy's per-call cost is most of the time there.
+SCALAR_WINDOWS = 16
+
+
+def extrapolated_scalar(a: RangeArgs, *, counter: bool, rate: bool) -> tuple[F64, Mask] | None:
+    """:func:`extrapolated_vectorised` window by window, the same IEEE operations in the same
+    order; None (take the vectorised path) unless every window holds two samples or more, the
+    range is not empty, the times are far from int64's limits and no counter reset lies inside
+    a window (the vectorised path adds resets up in extended precision)."""
+    n = a.n.ravel().tolist()
+    if not n or min(n) < 2 or a.range_ms <= 0:
+        return None
+    ends = a.eval_ms.ravel().tolist()
+    if max(abs(e) for e in ends) + a.range_ms >= 2**62:  # numpy's int64 would wrap
+        return None
+    firsts, lasts = a.lo.ravel(), a.hi.ravel() - 1
+    if counter:
+        drops = a.vs[1:] < a.vs[:-1]  # drops[j]: a drop from sample j to j + 1
+        if drops.any():
+            for first, last in zip(firsts.tolist(), lasts.tolist(), strict=True):
+                if drops[first:last].any():
+                    return None  # a reset
+    v_firsts, v_lasts = a.vs[firsts].tolist(), a.vs[lasts].tolist()
+    ts_firsts, ts_lasts = a.ts[firsts].tolist(), a.ts[lasts].tolist()
+    steps = a.lo.shape[1]
+    range_s = a.range_ms / 1000.0
+    out = []
+    for k, count in enumerate(n):
+        v_first, ts_first, ts_last = v_firsts[k], ts_firsts[k], ts_lasts[k]
+        if ts_last == ts_first:
+            return None
+        end = ends[k % steps]
+        result = v_lasts[k] - v_first
+        to_start = (ts_first - (end - a.range_ms)) / 1000.0
+        to_end = (end - ts_last) / 1000.0
+        sampled = (ts_last - ts_first) / 1000.0
+        avg_gap = sampled / (count - 1)
+        if counter and result > 0 and v_first >= 0:
+            to_zero = sampled * (v_first / result)
+            to_start = min(to_start, to_zero)  # to_zero only if smaller, as np.where
+        threshold = avg_gap * 1.1
+        interval = sampled
+        interval += to_start if to_start < threshold else avg_gap / 2
+        interval += to_end if to_end < threshold else avg_gap / 2
+        factor = interval / sampled
+        if rate:
+            factor = factor / range_s
+        out.append(result * factor)
+    return np.array(out, dtype=np.float64).reshape(a.lo.shape), np.ones(a.lo.shape, dtype=bool)
+
+
+def extrapolated_vectorised(a: RangeArgs, *, counter: bool, rate: bool) -> tuple[F64, Mask]:
+    """:func:`_extrapolated` for all windows at once."""
     ok = a.n >= 2
     if not ok.any():  # also when every selected sample was a staleness marker (none left)
         return np.zeros(ok.shape), ok

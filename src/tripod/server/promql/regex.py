@@ -9,6 +9,7 @@ one becomes a scoped group (``a(?i)b|c`` → ``a(?i:b)|(?i:c)``), and the whole 
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = ["go_regex"]
@@ -78,6 +79,7 @@ def _scope_flags(pattern: str) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=1024)  # pure; a rule's selectors come back at every evaluation
 def go_regex(pattern: str) -> str:
     """A Python pattern equivalent to the RE2 ``pattern`` (unanchored, meant for fullmatch)."""
     return f"(?-s:{_scope_flags(pattern)})"

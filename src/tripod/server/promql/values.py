@@ -134,6 +134,11 @@ class Vector:
 Idx = npt.NDArray[np.intp]
 
 
+#: Up to this many series, :meth:`SeriesSet.search` searches each series' own times (a few numpy
+#: calls a series) rather than building composite keys over all of them (a dozen calls).
+_SEARCH_EACH = 8
+
+
 @dataclasses.dataclass
 class SeriesSet:
     """Raw samples of many series, concatenated: series ``i`` is ``ts[starts[i]:ends[i]]``.
@@ -181,7 +186,7 @@ class SeriesSet:
     def search_pair(self, left: I64, right: I64) -> tuple[Idx, Idx]:
         """``(search(left, "left"), search(right, "right"))``, sharing the composite keys."""
         n_series = len(self.labels)
-        if n_series == 0 or len(self.ts) == 0:
+        if n_series == 0 or len(self.ts) == 0 or n_series <= _SEARCH_EACH:
             return self.search(left, "left"), self.search(right, "right")
         lo = min(int(left.min()), int(right.min()), int(self.ts.min()))
         hi = max(int(left.max()), int(right.max()), int(self.ts.max()))
@@ -200,6 +205,8 @@ class SeriesSet:
         n_series = len(self.labels)
         if n_series == 0:
             return np.zeros((0, len(targets)), dtype=np.intp)
+        if n_series <= _SEARCH_EACH:
+            return self._search_each(targets, side)
         lo = int(min(int(targets.min()), int(self.ts.min()) if len(self.ts) else 0))
         hi = int(max(int(targets.max()), int(self.ts.max()) if len(self.ts) else 0))
         width = hi - lo + 2
@@ -209,9 +216,13 @@ class SeriesSet:
             query = np.arange(n_series, dtype=np.int64)[:, None] * width + (targets - lo)[None, :]
             found: Idx = np.searchsorted(keys, query, side=side)  # type: ignore[call-overload]
             return found
-        out = np.zeros((n_series, len(targets)), dtype=np.intp)
-        for i in range(n_series):
-            a, b = int(self.starts[i]), int(self.ends[i])
+        return self._search_each(targets, side)
+
+    def _search_each(self, targets: I64, side: str) -> Idx:
+        """:meth:`search` one series at a time."""
+        out = np.zeros((len(self.labels), len(targets)), dtype=np.intp)
+        bounds = zip(self.starts.tolist(), self.ends.tolist(), strict=True)
+        for i, (a, b) in enumerate(bounds):
             out[i] = a + np.searchsorted(self.ts[a:b], targets, side=side)  # type: ignore[call-overload]
         return out
 

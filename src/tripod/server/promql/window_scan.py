@@ -9,6 +9,7 @@ position.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import numpy as np
@@ -18,6 +19,21 @@ from tripod.server.promql.evalhelper import RangeArgs
 from tripod.server.promql.values import F64, I64, Mask
 
 __all__ = ["average", "deriv", "holt_winters", "predict_linear", "variance"]
+
+#: A step of the position loop costs about as much as this many samples of a plain Python loop
+#: over one window (≈ 30 µs against ≈ 0.3 µs): with fewer samples in all windows together than
+#: this times the longest window, the windows are looped one by one instead (an instant query
+#: over a few series). Both loops do the same IEEE operations in the same order.
+SCALAR_LOOP_FACTOR = 64
+#: The scalar loop checks the query's deadline after this many samples.
+_CHECK_EVERY = 4096
+
+
+def _few_windows(a: RangeArgs) -> bool:
+    """Whether looping window by window in Python is cheaper than the position loop."""
+    if a.n.size == 0:
+        return False
+    return int(a.n.sum()) <= SCALAR_LOOP_FACTOR * int(a.n.max())
 
 
 def _positions(a: RangeArgs, start: int = 0) -> Iterator[tuple[int, F64, I64, Mask]]:
@@ -73,6 +89,41 @@ def average(a: RangeArgs) -> tuple[F64, Mask]:
     """avg_over_time as Prometheus 2.42 computes it: the incremental mean ``v/n - mean/n``
     Kahan-added to the mean (not sum/count, which rounds differently: 4.5 against
     4.499999999999999), an infinite mean kept unless the opposite infinity or NaN comes."""
+    return average_scalar(a) if _few_windows(a) else average_vectorised(a)
+
+
+def average_scalar(a: RangeArgs) -> tuple[F64, Mask]:
+    """:func:`average` one window at a time with Python floats: the same operations in the
+    same order as :func:`average_vectorised`, so the same bits."""
+    isinf, isnan = math.isinf, math.isnan
+    vs = a.vs.tolist()
+    out = []
+    for lo, hi in zip(a.lo.ravel().tolist(), a.hi.ravel().tolist(), strict=True):
+        mean = c = count = 0.0
+        for start in range(lo, hi, _CHECK_EVERY):
+            if start > lo:
+                a.check()
+            for v in vs[start : min(hi, start + _CHECK_EVERY)]:
+                count += 1.0
+                if isinf(mean) and (
+                    (isinf(v) and (mean > 0) == (v > 0)) or not (isinf(v) or isnan(v))
+                ):
+                    continue
+                inc = v / count - mean / count
+                t = mean + inc
+                if isinf(t):
+                    c = 0.0
+                elif abs(mean) >= abs(inc):
+                    c += (mean - t) + inc
+                else:
+                    c += (inc - t) + mean
+                mean = t
+        out.append(mean if isinf(mean) else mean + c)
+    return np.array(out, dtype=np.float64).reshape(a.lo.shape), a.n > 0
+
+
+def average_vectorised(a: RangeArgs) -> tuple[F64, Mask]:
+    """:func:`average` for every window at once, one sample position at a time."""
     shape = a.lo.shape
     mean, c, count = np.zeros(shape), np.zeros(shape), np.zeros(shape)
     for _, v, _, valid in _positions(a):

@@ -9,11 +9,13 @@ duplicate is accepted silently. Labels with empty values are dropped, as Prometh
 from __future__ import annotations
 
 import bisect
+import math
 import struct
 import threading
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 from tripod.server.store.model import (
     STALE_NAN_BITS,
@@ -27,20 +29,49 @@ from tripod.server.store.model import (
 __all__ = ["MemorySampleStore"]
 
 _Key = tuple[tuple[str, str], ...]
+_I64 = npt.NDArray[np.int64]
+_F64 = npt.NDArray[np.float64]
 
 
 def _bits(value: float) -> bytes:
     return struct.pack("<d", value)
 
 
+_STALE = struct.pack("<Q", STALE_NAN_BITS)
+_MATCHED_MAX = 4096
+
+
 class _Series:
-    __slots__ = ("key", "labels", "times", "values")
+    """One series' samples in lists (appended one at a time, searched with bisect), mirrored
+    in numpy arrays of spare capacity that catch up when the series is read: a selection is
+    then a slice of them, not a conversion of Python numbers."""
+
+    __slots__ = ("_synced", "_ts", "_vs", "key", "labels", "stale", "times", "values")
 
     def __init__(self, key: _Key) -> None:
         self.key = key
         self.labels = dict(key)
         self.times: list[int] = []
         self.values: list[float] = []
+        self.stale: list[int] = []  # the positions of staleness markers, ascending
+        self._ts = np.zeros(0, dtype=np.int64)
+        self._vs = np.zeros(0, dtype=np.float64)
+        self._synced = 0
+
+    def arrays(self) -> tuple[_I64, _F64]:
+        """``times`` and ``values`` as arrays (views of the mirrors: not to be written)."""
+        n = len(self.times)
+        if self._synced < n:
+            if n > len(self._ts):
+                size = max(n, 2 * len(self._ts), 16)
+                ts, vs = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=np.float64)
+                ts[: self._synced] = self._ts[: self._synced]
+                vs[: self._synced] = self._vs[: self._synced]
+                self._ts, self._vs = ts, vs
+            self._ts[self._synced : n] = self.times[self._synced :]
+            self._vs[self._synced : n] = self.values[self._synced :]
+            self._synced = n
+        return self._ts[:n], self._vs[:n]
 
 
 class MemorySampleStore:
@@ -50,6 +81,8 @@ class MemorySampleStore:
         self._series: dict[_Key, _Series] = {}
         self._by_name: dict[str, list[_Series]] = {}  # in label order, as select returns them
         self._meta: dict[str, list[dict[str, str]]] = {}
+        # the series each matcher list selects, until a series is added
+        self._matched: dict[tuple[Matcher, ...], list[_Series]] = {}
         self._lock = threading.Lock()
 
     def append(self, samples: Iterable[Sample]) -> AppendResult:
@@ -62,24 +95,36 @@ class MemorySampleStore:
                     series = self._series[key] = _Series(key)
                     same_name = self._by_name.setdefault(series.labels.get("__name__", ""), [])
                     bisect.insort(same_name, series, key=lambda s: s.key)
+                    self._matched.clear()
                 if series.times and s.timestamp_ms <= series.times[-1]:
                     if s.timestamp_ms < series.times[-1]:
                         result.reject("out_of_order", "out of order sample")
                     elif _bits(s.value) != _bits(series.values[-1]):
                         result.reject("duplicate_timestamp", "duplicate sample for timestamp")
                     continue
+                value = float(s.value)
+                if math.isnan(value) and _bits(value) == _STALE:
+                    series.stale.append(len(series.values))
                 series.times.append(s.timestamp_ms)
-                series.values.append(float(s.value))
+                series.values.append(value)
                 result.accepted += 1
         return result
 
     def _matching(self, matchers: Sequence[Matcher]) -> list[_Series]:
+        key = tuple(matchers)
+        found = self._matched.get(key)
+        if found is not None:
+            return found
         name = next((m.value for m in matchers if m.name == "__name__" and m.op == "="), None)
         if name is not None:
             pool = self._by_name.get(name, [])
         else:
             pool = sorted(self._series.values(), key=lambda s: s.key)
-        return [s for s in pool if all(m.matches(s.labels.get(m.name, "")) for m in matchers)]
+        found = [s for s in pool if all(m.matches(s.labels.get(m.name, "")) for m in matchers)]
+        if len(self._matched) >= _MATCHED_MAX:
+            self._matched.clear()
+        self._matched[key] = found
+        return found
 
     def select(self, matchers: Sequence[Matcher], start_ms: int, end_ms: int) -> list[SeriesData]:
         """The matching series in the range, one per series (:meth:`select_flat`, split): a series
@@ -95,34 +140,40 @@ class MemorySampleStore:
         """:meth:`select` as flat arrays, built in one pass (the engine's path: a rule unit test
         selects a few hundred thousand times, mostly a handful of samples each)."""
         labels: list[dict[str, str]] = []
-        times: list[int] = []
-        values: list[float] = []
-        sizes: list[int] = []
+        times: list[_I64] = []
+        values: list[_F64] = []
+        ends: list[int] = []
+        end = 0
         with self._lock:
             for s in self._matching(matchers):
                 lo = bisect.bisect_left(s.times, start_ms)
                 hi = bisect.bisect_right(s.times, end_ms)
                 if lo >= hi:
                     continue
+                stale = s.stale
+                if (
+                    stale
+                    and bisect.bisect_left(stale, hi) - bisect.bisect_left(stale, lo) == hi - lo
+                ):
+                    continue  # as select: a series of only staleness markers is left out
+                ts, vs = s.arrays()
                 labels.append(dict(s.labels))
-                times += s.times[lo:hi]
-                values += s.values[lo:hi]
-                sizes.append(hi - lo)
-        ts = np.array(times, dtype=np.int64)
-        vs = np.array(values, dtype=np.float64)
-        counts = np.array(sizes, dtype=np.int64)
-        ends = np.cumsum(counts, dtype=np.int64)
-        starts = ends - counts
-        if labels:
-            all_stale = np.logical_and.reduceat(vs.view(np.uint64) == STALE_NAN_BITS, starts)
-            if all_stale.any():  # as select: a series of only staleness markers is left out
-                keep = ~all_stale
-                ts, vs = ts[np.repeat(keep, counts)], vs[np.repeat(keep, counts)]
-                labels = [d for d, k in zip(labels, keep.tolist(), strict=True) if k]
-                counts = counts[keep]
-                ends = np.cumsum(counts, dtype=np.int64)
-                starts = ends - counts
-        return labels, ts, vs, starts, ends
+                times.append(ts[lo:hi])
+                values.append(vs[lo:hi])
+                end += hi - lo
+                ends.append(end)
+            # copies, made under the lock: the mirrors change as samples come
+            if labels:
+                flat_ts, flat_vs = np.concatenate(times), np.concatenate(values)
+            else:
+                flat_ts, flat_vs = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        return (
+            labels,
+            flat_ts,
+            flat_vs,
+            np.array([0, *ends[:-1]] if ends else [], dtype=np.int64),
+            np.array(ends, dtype=np.int64),
+        )
 
     def series(
         self, matcher_sets: Sequence[Sequence[Matcher]], start_ms: int, end_ms: int
