@@ -79,6 +79,21 @@ def _send(proc: Proc, n: int, start: int = 0) -> None:
             assert client.get(f"{proc.url}/r{i % 3}").status_code == 200
 
 
+def _send_until_every_worker_answered(proc: Proc, workers: int, timeout: float = 30.0) -> int:
+    """Requests on new connections until ``workers`` different pids answered (one keep-alive
+    connection, or a busy machine, can leave one worker with all of them); how many were sent."""
+    pids: set[int] = set()
+    sent = 0
+    deadline = time.monotonic() + timeout
+    while len(pids) < workers:
+        assert time.monotonic() < deadline, f"only workers {pids} answered {sent} requests"
+        response = httpx.get(f"{proc.url}/r{sent % 3}", timeout=10)
+        assert response.status_code == 200
+        pids.add(int(response.headers["x-pid"]))
+        sent += 1
+    return sent
+
+
 def _workers(proc: Proc) -> list[int]:
     return children(proc.proc.pid)
 
@@ -135,9 +150,10 @@ def test_churn_keeps_counts_exact_files_disk_and_scrape_time_flat(tmp_path: Path
 )
 def test_gunicorn_worker_classes_sum_exactly(tmp_path: Path, app: str, worker_class: str) -> None:
     with _gunicorn(tmp_path, "--worker-class", worker_class, workers=2, app=app) as proc:
+        sent = _send_until_every_worker_answered(proc, 2)
         _send(proc, 20)
         for _ in range(3):
-            assert _count(proc)[0] == 20
+            assert _count(proc)[0] == sent + 20
         assert len(list(_mp_dir(tmp_path, proc).glob("w-*.db"))) == 2
 
 
@@ -150,9 +166,10 @@ def test_uvicorn_workers_sum_exactly(tmp_path: Path) -> None:
         argv, f"http://127.0.0.1:{port}", tmp_path / "uvicorn.log", env=_env(tmp_path)
     ) as proc:
         proc.wait_ready("/metrics")
+        sent = _send_until_every_worker_answered(proc, 2)
         _send(proc, 30)
         for _ in range(4):
-            assert _count(proc)[0] == 30
+            assert _count(proc)[0] == sent + 30
         assert len(list(_mp_dir(tmp_path, proc).glob("w-*.db"))) == 2
 
 
